@@ -1,0 +1,54 @@
+# pogodock: one entry point for people and CI. Every target that needs tools runs `setup`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.setup-done
+TYPINGS := build/typings
+MPY_HEAP := 192k
+MICROPYTHON := $(BIN)/micropython -X heapsize=$(MPY_HEAP)
+BOARD ?= pico-dock-4
+PORT  ?= auto
+SCENARIO ?= scenarios/demo.json
+
+.PHONY: setup test test-a test-b lint demo flash monitor bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "pogodock needs Python 3.10 or newer, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	rm -rf $(TYPINGS)
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --target $(TYPINGS) \
+		$$(grep -E '^micropython-(rp2|stdlib)-stubs==' requirements-dev.txt)
+	touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check firmware host tests tools
+	$(BIN)/python tools/compile_firmware.py --check
+	$(BIN)/pyright -p tools/pyright-firmware.json
+	$(BIN)/pyright -p pyrightconfig.json
+
+test-a: setup
+	$(BIN)/pytest tests
+
+test-b: setup
+	$(MICROPYTHON) tools/mptest.py
+
+test: lint test-a test-b
+
+demo: setup
+	$(BIN)/pogodock sim --scenario $(SCENARIO)
+
+bench: setup
+	$(BIN)/python tools/bench.py
+
+flash: setup
+	$(BIN)/python tools/flash.py --port $(PORT) --board $(BOARD)
+
+monitor: setup
+	$(BIN)/pogodock monitor
+
+clean:
+	rm -rf build .pytest_cache

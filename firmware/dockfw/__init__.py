@@ -1,0 +1,1 @@
+"""pogodock firmware: the modules that run on the dock (and, unchanged, in the simulator)."""

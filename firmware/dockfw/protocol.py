@@ -1,0 +1,187 @@
+"""Wire protocol v1: the one definition shared by the dock's encoder and the host's parser.
+
+USB serial, UTF-8 JSON, one object per line. Every device line starts with the
+envelope ``v, type, seq, boot, t_ms``. The host imports this module, so names
+and kinds exist once. ``docs/protocol.md`` describes every message.
+"""
+
+import json
+
+VERSION = 1
+
+HELLO = "hello"
+SAMPLE = "sample"
+HEALTH = "health"
+EVENT = "event"
+ACK = "ack"
+ERROR = "error"
+LOG = "log"
+TYPES = (HELLO, SAMPLE, HEALTH, EVENT, ACK, ERROR, LOG)
+
+ENVELOPE = ("v", "type", "seq", "boot", "t_ms")
+
+EVENT_KINDS = (
+    "docked",
+    "undocked",
+    "misalignment",
+    "intermittent",
+    "oxidation",
+    "wear",
+    "overcurrent",
+    "overheat",
+    "sensor_fault",
+    "charge_off",
+    "charge_on",
+    "cleaned",
+    "cleared",
+)
+SEVERITIES = ("info", "warn", "fault")
+PIN_STATES = ("ok", "warn", "fault", "open", "unknown")
+
+# Error codes carried by ``error`` lines in ``code``.
+E_BAD_JSON = "bad_json"
+E_BAD_COMMAND = "bad_command"
+E_UNKNOWN_COMMAND = "unknown_command"
+ERROR_CODES = (E_BAD_JSON, E_BAD_COMMAND, E_UNKNOWN_COMMAND)
+
+MAX_COMMAND_BYTES = 256
+
+
+class Fixed:
+    """An integer shown as a decimal number: ``Fixed(35210, 3)`` encodes as 35.21.
+
+    The dock keeps quantities as integers (µA, µV, µΩ); this turns them into
+    JSON numbers without going through a float, which on the RP2040 is single
+    precision and a heap object.
+    """
+
+    __slots__ = ("value", "places")
+
+    def __init__(self, value, places):
+        self.value = value
+        self.places = places
+
+    def text(self):
+        v = self.value
+        sign = ""
+        if v < 0:
+            sign = "-"
+            v = -v
+        scale = _SCALE[self.places]
+        whole = v // scale
+        frac = v % scale
+        if not frac:
+            return "%s%d" % (sign, whole)
+        digits = ("%0*d" % (self.places, frac)).rstrip("0")
+        return "%s%d.%s" % (sign, whole, digits)
+
+
+_SCALE = (1, 10, 100, 1000, 10000, 100000, 1000000)
+
+
+class Obj:
+    """A JSON object whose keys keep the given order (MicroPython dicts do not)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+
+def _value(v, out):
+    if v is None:
+        out.append("null")
+    elif v is True:
+        out.append("true")
+    elif v is False:
+        out.append("false")
+    elif isinstance(v, Fixed):
+        out.append(v.text())
+    elif isinstance(v, int):
+        out.append("%d" % v)
+    elif isinstance(v, str):
+        out.append(json.dumps(v))
+    elif isinstance(v, Obj):
+        _object(v.pairs, out)
+    elif isinstance(v, dict):
+        _object(v.items(), out)
+    elif isinstance(v, (list, tuple)):
+        out.append("[")
+        first = True
+        for item in v:
+            if not first:
+                out.append(",")
+            first = False
+            _value(item, out)
+        out.append("]")
+    else:
+        out.append(json.dumps(v))
+
+
+def _object(pairs, out):
+    out.append("{")
+    first = True
+    for k, v in pairs:
+        if not first:
+            out.append(",")
+        first = False
+        out.append(json.dumps(k))
+        out.append(":")
+        _value(v, out)
+    out.append("}")
+
+
+def encode(kind, seq, boot, t_ms, fields=()):
+    """One device line (bytes, newline-terminated): the envelope, then ``fields``.
+
+    ``fields`` is a sequence of (key, value) pairs, kept in order so that lines
+    read well; values may be None, bools, ints, strings, ``Fixed``, lists, dicts and
+    ``Obj`` of those.
+    """
+    out = ['{"v":%d,"type":"%s","seq":%d,"boot":"%s","t_ms":%d' % (VERSION, kind, seq, boot, t_ms)]
+    for k, v in fields:
+        out.append(',"%s":' % k)
+        _value(v, out)
+    out.append("}\n")
+    return "".join(out).encode()
+
+
+class ProtocolError(ValueError):
+    pass
+
+
+def decode(line):
+    """Parse one device line into a dict, checking the envelope.
+
+    Raises ProtocolError for text that is not a protocol line (a boot banner,
+    a traceback): callers keep such text as console output.
+    """
+    if isinstance(line, (bytes, bytearray)):
+        try:
+            line = line.decode()
+        except UnicodeError:
+            raise ProtocolError("not UTF-8")
+    line = line.strip()
+    if not line.startswith("{"):
+        raise ProtocolError("not a JSON object")
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        raise ProtocolError("not valid JSON")
+    if not isinstance(rec, dict):
+        raise ProtocolError("not a JSON object")
+    for key in ENVELOPE:
+        if key not in rec:
+            raise ProtocolError("envelope field %r missing" % key)
+    if rec["v"] != VERSION:
+        raise ProtocolError("protocol version %r, expected %d" % (rec["v"], VERSION))
+    if rec["type"] not in TYPES:
+        raise ProtocolError("unknown message type %r" % rec["type"])
+    return rec
+
+
+def command(cmd, cid, **args):
+    """A host-to-device command line (bytes)."""
+    obj = {"cmd": cmd, "id": cid}
+    obj.update(args)
+    return (json.dumps(obj) + "\n").encode()

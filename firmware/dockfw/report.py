@@ -1,0 +1,113 @@
+"""Summaries of the sampling cycles between two ``sample`` lines.
+
+``add(sampler)`` runs every cycle and only adds integers into preallocated
+arrays. ``fields(...)`` runs once per report and may allocate. The resistance
+of a report is sum(drop) / sum(current) over the cycles that had a resistance:
+a current-weighted mean that a single noisy low-current cycle cannot swing.
+Sums stay below 2**30 (small ints on the RP2040) because a report closes at
+``MAX_CYCLES`` cycles whatever the report rate.
+"""
+
+from array import array
+
+from micropython import const
+
+from dockfw.protocol import Fixed, Obj
+from dockfw.sampler import ST_CLIPPED, ST_LOW_CURRENT, ST_SENSOR, UNKNOWN
+
+MAX_CYCLES = const(1000)
+_BIG = const(0x3FFFFFFF)
+
+
+class Report:
+    def __init__(self, n):
+        self.n = n
+        self.cycles = 0
+        self.docked_cycles = 0
+        self.n_i = array("i", [0] * n)  # cycles with a current reading
+        self.sum_ma = array("i", [0] * n)
+        self.min_ma = array("i", [0] * n)
+        self.max_ma = array("i", [0] * n)
+        self.n_r = array("i", [0] * n)  # cycles with a resistance
+        self.sum_drop_uv = array("i", [0] * n)
+        self.sum_r_ma = array("i", [0] * n)
+        self.min_r = array("i", [0] * n)
+        self.max_r = array("i", [0] * n)
+        self.flags = array("b", [0] * n)  # status bits seen in any cycle
+        self.clear()
+
+    def clear(self):
+        self.cycles = 0
+        self.docked_cycles = 0
+        for j in range(self.n):
+            self.n_i[j] = 0
+            self.sum_ma[j] = 0
+            self.min_ma[j] = _BIG
+            self.max_ma[j] = -_BIG
+            self.n_r[j] = 0
+            self.sum_drop_uv[j] = 0
+            self.sum_r_ma[j] = 0
+            self.min_r[j] = _BIG
+            self.max_r[j] = -1
+            self.flags[j] = 0
+
+    def add(self, sampler):
+        """Fold one cycle in (allocation-free)."""
+        self.cycles += 1
+        if sampler.docked:
+            self.docked_cycles += 1
+        status = sampler.status
+        i_ua = sampler.i_ua
+        r_uohm = sampler.r_uohm
+        drop = sampler.drop_uv
+        for j in range(self.n):
+            st = status[j]
+            self.flags[j] |= st
+            if st & ST_SENSOR:
+                continue
+            ma = (i_ua[j] + 500) // 1000
+            self.n_i[j] += 1
+            self.sum_ma[j] += ma
+            if ma < self.min_ma[j]:
+                self.min_ma[j] = ma
+            if ma > self.max_ma[j]:
+                self.max_ma[j] = ma
+            r = r_uohm[j]
+            if r == UNKNOWN:
+                continue
+            self.n_r[j] += 1
+            self.sum_drop_uv[j] += drop[j]
+            self.sum_r_ma[j] += ma
+            if r < self.min_r[j]:
+                self.min_r[j] = r
+            if r > self.max_r[j]:
+                self.max_r[j] = r
+
+    def full(self):
+        return self.cycles >= MAX_CYCLES
+
+    def pin_fields(self, j, v_mv):
+        """The ``sample`` line's object for pin ``j``."""
+        n_i = self.n_i[j]
+        n_r = self.n_r[j]
+        i_ma = Fixed(self.sum_ma[j] * 10 // n_i, 1) if n_i else None
+        r = None
+        if n_r and self.sum_r_ma[j] > 0:
+            r = Fixed(max(0, self.sum_drop_uv[j]) * 1000 // self.sum_r_ma[j], 3)
+        flags = self.flags[j]
+        return Obj(
+            [
+                ("i_ma", i_ma),
+                ("v_mv", v_mv),
+                ("r_mohm", r),
+                ("i_min_ma", self.min_ma[j] if n_i else None),
+                ("i_max_ma", self.max_ma[j] if n_i else None),
+                ("r_min_mohm", Fixed(self.min_r[j], 3) if n_r else None),
+                ("r_max_mohm", Fixed(self.max_r[j], 3) if n_r else None),
+                ("n", n_i),
+                ("n_r", n_r),
+                ("sensor_ok", not flags & ST_SENSOR),
+                ("clipped", bool(flags & ST_CLIPPED)),
+                ("low_current", bool(flags & ST_LOW_CURRENT)),
+            ]
+        )

@@ -1,0 +1,80 @@
+"""The RP2040 HAL: the only firmware module that imports ``machine``.
+
+Builds the I2C bus, the charge-enable and LED pins, the clock (the ``time``
+module itself) and the USB serial link from the board file, and hands them to
+``App`` as one object (see ``dockfw.app`` for the interface).
+"""
+
+import os
+import sys
+import time
+
+import machine
+import select
+from micropython import const
+
+from dockfw.protocol import MAX_COMMAND_BYTES
+
+_CAUSES = {machine.PWRON_RESET: "power_on", machine.WDT_RESET: "watchdog"}
+_NL = const(10)
+
+
+class RP2040:
+    def __init__(self, board):
+        self.board = board
+        self.clock = time
+        self.i2c = machine.I2C(
+            board.i2c_id, scl=machine.Pin(board.scl), sda=machine.Pin(board.sda), freq=board.i2c_freq
+        )
+        self._charge = machine.Pin(board.charge_gpio, machine.Pin.OUT, value=0)
+        self._led = machine.Pin(board.led_gpio, machine.Pin.OUT, value=0) if board.led_gpio >= 0 else None
+        self.boot_id = "%08x" % int.from_bytes(os.urandom(4), "big")
+        self.reset_cause = _CAUSES.get(machine.reset_cause(), "other")
+        self._in = sys.stdin.buffer
+        self._out = sys.stdout.buffer
+        self._poll = select.poll()
+        self._poll.register(sys.stdin, select.POLLIN)
+        self._line = bytearray(MAX_COMMAND_BYTES)
+        self._len = 0
+
+    def write(self, data):
+        self._out.write(data)
+        return True
+
+    def read_line(self):
+        # Byte by byte: a whole-line read could block the sampling loop.
+        while self._poll.poll(0):
+            ch = self._in.read(1)
+            if not ch:
+                return None
+            if ch[0] == _NL:
+                line = bytes(self._line[: self._len])
+                self._len = 0
+                return line
+            if self._len < len(self._line):
+                self._line[self._len] = ch[0]
+                self._len += 1
+        return None
+
+    def wait_us(self, us):
+        if us < 2000:
+            time.sleep_us(us)
+            return False
+        return bool(self._poll.poll(us // 1000))
+
+    def running(self):
+        return True
+
+    def charge(self, on):
+        self._charge.value(1 if on == self.board.charge_active_high else 0)
+
+    def led(self, on):
+        if self._led is not None:
+            self._led.value(1 if on else 0)
+
+
+def main(board_path="board.json"):
+    from dockfw.app import App
+    from dockfw.board import load
+
+    App(RP2040(load(board_path))).run()

@@ -1,0 +1,152 @@
+"""One sampling cycle: every monitor read once, per-pin current, drop and resistance.
+
+Contact resistance by the sense-pad method (docs/hardware.md): a supply pin's
+contact drop is (rail - V+) - I*Rsh, a ground pin's (V- - GND) - I*Rsh. Both terms
+are shunt registers (10 µV LSB): the sense monitor's reading minus the pin
+monitor's own reading. With a Kelvin monitor across the contact the drop is its
+reading alone. R = drop / I, unknown below the board's minimum current.
+
+Results live in preallocated arrays indexed by pin (``board.pins`` order) so the
+cycle allocates nothing; detectors and the reporter read them.
+"""
+
+from array import array
+
+from micropython import const
+
+from dockfw.board import KELVIN, SUPPLY
+from dockfw.ina219 import INA219, INA219Error
+
+# Per-pin status bits.
+ST_SENSOR = const(1)  # the pin's monitor or its sense monitor is not answering or not settled
+ST_LOW_CURRENT = const(2)  # too little current for a resistance
+ST_CLIPPED = const(4)  # a reading sat at the end of its range
+
+_SENSE_FULL_SCALE_UV = const(320000)
+UNKNOWN = const(-1)
+
+
+class Sampler:
+    def __init__(self, board, i2c, period_us):
+        self.board = board
+        pins = board.pins
+        n = len(pins)
+        self.n = n
+        chips = []
+        for p in pins:
+            # Full scale at the widest range: keeps Cal near 4096, so current
+            # math stays in small ints and never overflows the current register.
+            full_ua = 320000 * 1000000 // p.shunt_uohm
+            chips.append(INA219(i2c, p.addr, p.shunt_uohm, full_ua, p.max_ma * p.shunt_uohm // 1000, period_us))
+        for s in board.sense:
+            chips.append(INA219(i2c, s.addr, 10000, 32000000, _SENSE_FULL_SCALE_UV, period_us))
+        self.chips = chips
+        self.ok = array("b", [0] * len(chips))
+        self._sense_of = array("b", [n + p.sense for p in pins])
+        self._pad = array("b", [board.sense[p.sense].method != KELVIN for p in pins])
+        self._supply_sense = array("b", [n + s.index for s in board.sense if s.node == SUPPLY])
+        self.min_ma = board.min_current_ma
+        self.i_ua = array("i", [0] * n)
+        self.drop_uv = array("i", [0] * n)
+        self.r_uohm = array("i", [UNKNOWN] * n)
+        self.status = array("b", [ST_SENSOR] * n)
+        self.docked = False
+        self.cycles = 0
+        self.failures = 0
+
+    def start(self):
+        """Configure every monitor; a chip that does not answer stays marked failed."""
+        for k in range(len(self.chips)):
+            self.revive(k)
+
+    def revive(self, k):
+        try:
+            self.chips[k].configure()
+            self.ok[k] = 1
+        except INA219Error:
+            self.ok[k] = 0
+        return self.ok[k]
+
+    def cycle(self):
+        """Read every working monitor once and derive the per-pin values."""
+        chips = self.chips
+        ok = self.ok
+        for k in range(len(chips)):
+            if ok[k]:
+                try:
+                    chips[k].read_shunt()
+                except INA219Error:
+                    ok[k] = 0
+                    self.failures += 1
+        min_ma = self.min_ma
+        sense_of = self._sense_of
+        pad = self._pad
+        i_ua = self.i_ua
+        drop_uv = self.drop_uv
+        r_uohm = self.r_uohm
+        status = self.status
+        carrying = False
+        for j in range(self.n):
+            c = chips[j]
+            if not ok[j] or not c.settled:
+                status[j] = ST_SENSOR
+                i_ua[j] = 0
+                r_uohm[j] = UNKNOWN
+                continue
+            st = ST_CLIPPED if c.clipped else 0
+            i = c.current_ua
+            i_ua[j] = i
+            ma = (i + 500) // 1000
+            if ma >= min_ma:
+                carrying = True
+            s = sense_of[j]
+            if not ok[s] or not chips[s].settled:
+                status[j] = st | ST_SENSOR
+                r_uohm[j] = UNKNOWN
+                continue
+            if chips[s].clipped:
+                st |= ST_CLIPPED
+            d = chips[s].shunt_uv
+            if pad[j]:
+                d -= c.shunt_uv
+            drop_uv[j] = d
+            if ma < min_ma:
+                status[j] = st | ST_LOW_CURRENT
+                r_uohm[j] = UNKNOWN
+            else:
+                status[j] = st
+                r_uohm[j] = d * 1000 // ma if d > 0 else 0
+        self.docked = carrying or self._pads_see_device()
+        self.cycles += 1
+
+    def _pads_see_device(self):
+        # An empty dock leaves the supply pad pulled to ground: its monitor sees
+        # the whole rail and clips. A device on the pad brings it to V+.
+        chips = self.chips
+        for s in self._supply_sense:
+            if self.ok[s] and chips[s].settled and not chips[s].clipped:
+                return True
+        return False
+
+    def housekeeping(self):
+        """Per report: bus voltages, lost configurations, failed chips retried."""
+        chips = self.chips
+        restored = 0
+        for k in range(len(chips)):
+            if not self.ok[k]:
+                self.revive(k)
+                continue
+            try:
+                if chips[k].check():
+                    restored += 1
+                chips[k].read_bus()
+            except INA219Error:
+                self.ok[k] = 0
+                self.failures += 1
+        return restored
+
+    def pin_chip(self, j):
+        return self.chips[j]
+
+    def sense_chip(self, j):
+        return self.chips[self._sense_of[j]]

@@ -1,0 +1,4 @@
+# pogodock firmware entry point: runs at boot. Ctrl-C returns to the REPL.
+from dockfw import rp2040
+
+rp2040.main()

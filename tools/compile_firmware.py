@@ -1,0 +1,68 @@
+"""Compile every firmware file with mpy-cross: as a check (``--check``) or into a flash image.
+
+    python tools/compile_firmware.py --check          # every file compiles, nothing kept
+    python tools/compile_firmware.py --out build/flash # .mpy files laid out as on the board
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRMWARE = ROOT / "firmware"
+MPY_CROSS = Path(sys.executable).with_name("mpy-cross")
+
+
+def sources() -> list[Path]:
+    return sorted(p for p in FIRMWARE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def compile_all(out: Path) -> list[str]:
+    """Compile into ``out``; main.py stays source (the board runs main.py, not main.mpy)."""
+    errors = []
+    for src in sources():
+        rel = src.relative_to(FIRMWARE)
+        dst = out / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if rel.name == "main.py":
+            shutil.copy(src, dst)
+        target = dst.with_suffix(".mpy")
+        proc = subprocess.run(
+            [str(MPY_CROSS), "-O1", "-o", str(target), "-s", str(rel), str(src)],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            errors.append("%s: %s" % (rel, proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"))
+        elif rel.name == "main.py":
+            target.unlink()
+    return errors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check that every file compiles")
+    parser.add_argument("--out", type=Path, help="folder to write the flash image into")
+    args = parser.parse_args()
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            errors = compile_all(Path(tmp))
+    else:
+        out = args.out or ROOT / "build" / "flash"
+        shutil.rmtree(out, ignore_errors=True)
+        errors = compile_all(out)
+    for e in errors:
+        print(e, file=sys.stderr)
+    if errors:
+        return 1
+    print("mpy-cross: %d firmware files compile" % len(sources()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
