@@ -5,6 +5,8 @@ import pogodock  # noqa: F401  (installs the micropython shim the firmware impor
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# tests/mp/ is tier B: plain functions for the MicroPython runner (tools/mptest.py).
+collect_ignore = ["mp"]
 sys.path.insert(0, str(ROOT / "tests"))
 
 

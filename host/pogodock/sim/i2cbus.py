@@ -1,0 +1,174 @@
+"""``SimI2C``: the subset of ``machine.I2C`` the firmware uses, routed to simulated chips.
+
+Devices are attached by 7-bit address and implement two calls:
+
+* ``i2c_write(data)``: the bytes written after the address byte (register pointer first);
+  an empty ``data`` is an address-only probe (``scan()``, zero-length ``writeto``).
+* ``i2c_read(n)``: the ``n`` bytes a read transaction returns.
+
+A device NAKs by raising ``OSError(errno.EIO)``; a missing address NAKs too, and every
+NAK reaches the caller as ``OSError(errno.EIO)``, as on the rp2 port.
+
+Wire time counts SCL clocks: START 1, every byte 9 (8 bits + ACK, the address byte
+included), repeated START 1, STOP 1. A register read with pointer write is 48 clocks,
+a read without pointer write 29. The attached ``SimClock`` advances by each phase of a
+transaction as it is clocked, so a device sees the time at which it acts: a write
+takes effect after its last byte, a read latches its data right after the address
+byte. Fractions of a microsecond are carried over, so the clock's total stays exact.
+A NAK from a device is counted where the device raised (after the bytes it was handed),
+then STOP. ``transactions`` counts STARTs: one per method call, so ``writeto(...,
+stop=False)`` followed by ``readfrom`` is two. Software overhead and clock stretching
+are not modelled.
+"""
+
+import errno
+
+_SCAN_FIRST = 0x08
+_SCAN_LAST = 0x77
+
+
+class SimI2C:
+    def __init__(self, freq=400000, clock=None):
+        if freq <= 0:
+            raise ValueError("freq must be positive")
+        self.freq = freq
+        self._clock = clock
+        self._devices = {}
+        self._rem = 0  # µs * freq not yet handed to the clock
+        self.clocks = 0
+        self.bytes = 0  # bytes on the wire, address bytes included
+        self.transactions = 0  # one per START, i.e. one per method call
+
+    # -- devices ---------------------------------------------------------------------
+
+    def attach(self, addr, device):
+        if not 0 <= addr <= 0x7F:
+            raise ValueError("I2C address out of range: %r" % (addr,))
+        self._devices[addr] = device
+
+    def detach(self, addr):
+        self._devices.pop(addr, None)
+
+    def device(self, addr):
+        return self._devices.get(addr)
+
+    # -- counters --------------------------------------------------------------------
+
+    def wire_us(self):
+        """Wire time of every clock counted since the last ``reset_counters()``, in µs."""
+        return self.clocks * 1000000 // self.freq
+
+    def reset_counters(self):
+        self.clocks = 0
+        self.bytes = 0
+        self.transactions = 0
+
+    # -- wire ------------------------------------------------------------------------
+
+    def _tick(self, clocks, nbytes=0):
+        self.clocks += clocks
+        self.bytes += nbytes
+        if self._clock is not None:
+            r = self._rem + clocks * 1000000
+            us = r // self.freq
+            self._rem = r - us * self.freq
+            if us:
+                self._clock.advance_us(us)
+
+    def _nak(self):
+        self._tick(1)  # the controller sends STOP after a NAK
+        return OSError(errno.EIO)
+
+    def _address(self, addr):
+        """(Repeated) START and the address byte; the device, or NAK."""
+        self._tick(10, 1)
+        dev = self._devices.get(addr)
+        if dev is None:
+            raise self._nak()
+        return dev
+
+    def _write(self, dev, data):
+        try:
+            dev.i2c_write(data)
+        except OSError:
+            raise self._nak() from None
+
+    def _read(self, dev, n):
+        try:
+            return dev.i2c_read(n)
+        except OSError:
+            raise self._nak() from None
+
+    @staticmethod
+    def _fill(buf, data, n):
+        m = len(data)
+        for i in range(n):
+            buf[i] = data[i] if i < m else 0xFF  # an idle bus reads high
+
+    # -- machine.I2C -----------------------------------------------------------------
+
+    def writeto(self, addr, buf, stop=True):
+        data = bytes(buf)
+        self.transactions += 1
+        dev = self._address(addr)
+        self._tick(9 * len(data), len(data))
+        self._write(dev, data)
+        if stop:
+            self._tick(1)
+        return len(data)  # number of ACKs received
+
+    def writevto(self, addr, vector, stop=True):
+        return self.writeto(addr, b"".join(bytes(b) for b in vector), stop)
+
+    def readfrom_into(self, addr, buf, stop=True):
+        n = len(buf)
+        self.transactions += 1
+        dev = self._address(addr)
+        data = self._read(dev, n)
+        self._tick(9 * n + (1 if stop else 0), n)
+        self._fill(buf, data, n)
+
+    def readfrom(self, addr, nbytes, stop=True):
+        buf = bytearray(nbytes)
+        self.readfrom_into(addr, buf, stop)
+        return bytes(buf)
+
+    def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
+        n = len(buf)
+        mem = memaddr.to_bytes(addrsize // 8, "big")
+        self.transactions += 1
+        dev = self._address(addr)
+        self._tick(9 * len(mem), len(mem))
+        self._write(dev, mem)
+        self._tick(10, 1)  # repeated START, address + R
+        data = self._read(dev, n)
+        self._tick(9 * n + 1, n)
+        self._fill(buf, data, n)
+
+    def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
+        buf = bytearray(nbytes)
+        self.readfrom_mem_into(addr, memaddr, buf, addrsize=addrsize)
+        return bytes(buf)
+
+    def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
+        data = memaddr.to_bytes(addrsize // 8, "big") + bytes(buf)
+        self.transactions += 1
+        dev = self._address(addr)
+        self._tick(9 * len(data), len(data))
+        self._write(dev, data)
+        self._tick(1)
+
+    def scan(self):
+        found = []
+        for addr in range(_SCAN_FIRST, _SCAN_LAST + 1):
+            self.transactions += 1
+            self._tick(10, 1)
+            dev = self._devices.get(addr)
+            if dev is not None:
+                try:
+                    dev.i2c_write(b"")
+                    found.append(addr)
+                except OSError:
+                    pass
+            self._tick(1)
+        return found
