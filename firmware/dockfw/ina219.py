@@ -1,0 +1,323 @@
+"""INA219 current monitor driver (TI SBOS448): integer µV / µA / mV, no allocation per read.
+
+The I2C bus is injected (``machine.I2C`` on the board, ``SimI2C`` in the
+simulator). Per-cycle reads use two preallocated buffers, integer arithmetic
+below 2**30 (small ints on the RP2040) and ``readfrom_mem_into``; the register
+pointer is tracked so the per-cycle shunt read needs no pointer write.
+
+Wire cost (SCL clocks, see docs/architecture.md): ``read_power`` 96,
+``read_shunt`` 29 (48 when the pointer must be written), ``read_bus`` 48,
+a PGA step 38.
+"""
+
+from micropython import const
+
+_REG_CONFIG = const(0x00)
+_REG_SHUNT = const(0x01)
+_REG_BUS = const(0x02)
+_REG_CURRENT = const(0x04)
+_REG_CAL = const(0x05)
+
+_POR_CONFIG = const(0x399F)  # configuration after power-on or a brown-out
+_BRNG = const(0x2000)
+_PG_SHIFT = const(11)
+_PG_KEEP = const(0xE7FF)  # configuration without the PG bits
+_BADC_12BIT = const(0x0180)  # bus ADC 12 bit, one sample
+_MODE_CONT = const(0x0007)  # shunt and bus, continuous
+_BUS_US = const(532)  # bus conversion, 12 bit
+_FS_COUNTS = const(4000)  # shunt full scale at PGA /1 (40 mV, 10 µV per count)
+_NO_PTR = const(-1)
+_NO_HOLD = const(0x10000)  # outside the signed 16-bit range
+_SMALL = const(0x40000000)  # RP2040 small ints stay below 2**30
+
+# SADC field (bits 6-3) and its typical conversion time in µs, shortest first.
+_SADC = (
+    (0x0, 84),
+    (0x1, 148),
+    (0x2, 276),
+    (0x3, 532),
+    (0x9, 1060),
+    (0xA, 2130),
+    (0xB, 4260),
+    (0xC, 8510),
+    (0xD, 17020),
+    (0xE, 34050),
+    (0xF, 68100),
+)
+_MARGIN_DIV = const(8)  # expected drop + 1/8 must fit the chosen shunt range
+
+_ERRNO = {5: "no answer (EIO)", 19: "no device (ENODEV)", 110: "bus timeout (ETIMEDOUT)"}
+
+
+class INA219Error(OSError):
+    """An INA219 that failed; ``addr`` names the chip, ``errno`` the bus error (or None)."""
+
+    def __init__(self, addr, detail, errno=None):
+        super().__init__("INA219 at 0x%02x: %s" % (addr, detail))
+        self.addr = addr
+        self.errno = errno
+
+
+def current_lsb_ua(max_ua):
+    """Smallest 1-2-5 step in whole µA with LSB * 2**15 >= max_ua."""
+    if max_ua <= 0:
+        raise ValueError("max_ua must be positive")
+    need = -(-max_ua // 32768)
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * step >= need:
+                return m * step
+        step *= 10
+
+
+def calibration(lsb_ua, shunt_uohm):
+    """Cal = trunc(0.04096 / (Current_LSB * R_shunt)), bit 0 cleared as the chip stores it."""
+    cal = 40960000000 // (lsb_ua * shunt_uohm)
+    if cal > 0xFFFE:
+        raise ValueError("calibration %d exceeds 0xFFFE: raise max_ua or the shunt" % cal)
+    cal &= 0xFFFE
+    if cal == 0:
+        raise ValueError("calibration rounds to 0: lower max_ua or the shunt")
+    return cal
+
+
+def choose_gain(expected_uv):
+    """PG code 0..3 (±40/80/160/320 mV): the smallest range holding expected_uv with margin."""
+    need = abs(expected_uv)
+    need += need // _MARGIN_DIV
+    for g in range(3):
+        if need <= (_FS_COUNTS * 10) << g:
+            return g
+    return 3
+
+
+def choose_sadc(period_us):
+    """(SADC code, shunt conversion µs): longest with shunt + 12-bit bus within period_us."""
+    best = _SADC[0]
+    for code_us in _SADC:
+        if code_us[1] + _BUS_US <= period_us:
+            best = code_us
+    return best
+
+
+class INA219:
+    """One INA219. Construct without I/O; ``configure()`` before reading."""
+
+    def __init__(self, i2c, addr, shunt_uohm, max_ua, expected_uv, period_us=5000, brng_32v=False):
+        shunt_uohm = int(shunt_uohm)
+        if shunt_uohm <= 0:
+            raise ValueError("shunt_uohm must be positive")
+        lsb = current_lsb_ua(int(max_ua))
+        if lsb * 32768 >= _SMALL:
+            raise ValueError("current LSB %d uA too large for small-int math" % lsb)
+        self.i2c = i2c
+        self.addr = addr
+        self.shunt_uohm = shunt_uohm
+        self.lsb_ua = lsb
+        self.cal = calibration(lsb, shunt_uohm)
+        self._cal_hi = self.cal >> 12
+        self._cal_lo = self.cal & 0xFFF
+        self.gain0 = choose_gain(int(expected_uv))
+        sadc, self.window_us = choose_sadc(period_us)
+        self.cycle_us = self.window_us + _BUS_US
+        self._base = (_BRNG if brng_32v else 0) | _BADC_12BIT | (sadc << 3) | _MODE_CONT
+        self.brng_32v = bool(brng_32v)
+        # Shunt counts above which a zero current register means calibration was lost.
+        self._lost = max(8, 2 * 4096 // self.cal + 2)
+        self._raw = 0  # signed shunt counts of the last reading
+        self._buf = bytearray(2)
+        self._wbuf = bytearray(2)
+        self._ptr = _NO_PTR
+        self.restores = 0
+        self.gain_steps = 0
+        self.shunt_uv = 0
+        self.current_ua = 0
+        self.bus_mv = 0
+        self.cnvr = False
+        self.ovf = False
+        self.clipped = False
+        self.settled = False
+        self._set_gain(self.gain0)
+
+    def _set_gain(self, g):
+        self.gain = g
+        self._lim = _FS_COUNTS << g
+        # After a step: the clipped reading that caused it. The register keeps that
+        # value until the first conversion at the new range completes.
+        self._hold = _NO_HOLD
+        self.config = self._base | (g << _PG_SHIFT)
+
+    def range_uv(self):
+        """Shunt input range at the present gain, ± µV."""
+        return self._lim * 10
+
+    # -- bus primitives (errors become INA219Error) -------------------------
+    def _fail(self, e, what):
+        self._ptr = _NO_PTR
+        code = e.args[0] if e.args else None
+        why = _ERRNO[code] if code in _ERRNO else "I2C error %r" % (code,)
+        return INA219Error(self.addr, "%s while %s" % (why, what), code)
+
+    def _read(self, reg, what):
+        buf = self._buf
+        try:
+            self.i2c.readfrom_mem_into(self.addr, reg, buf)
+        except OSError as e:
+            raise self._fail(e, what)
+        self._ptr = reg
+        return (buf[0] << 8) | buf[1]
+
+    def _write(self, reg, value, what):
+        w = self._wbuf
+        w[0] = value >> 8
+        w[1] = value & 0xFF
+        try:
+            self.i2c.writeto_mem(self.addr, reg, w)
+        except OSError as e:
+            raise self._fail(e, what)
+        self._ptr = reg
+
+    # -- setup and health ---------------------------------------------------
+    def configure(self):
+        """Write configuration and calibration at the initial gain, read both back."""
+        self._set_gain(self.gain0)
+        self._load()
+
+    def _load(self):
+        self._write(_REG_CONFIG, self.config, "writing configuration")
+        self._write(_REG_CAL, self.cal, "writing calibration")
+        cfg = self._read(_REG_CONFIG, "reading configuration")
+        cal = self._read(_REG_CAL, "reading calibration")
+        self.settled = False
+        self.cnvr = False
+        self.ovf = False
+        self.clipped = False
+        self._hold = _NO_HOLD
+        if cfg != self.config:
+            raise INA219Error(
+                self.addr, "configuration reads back 0x%04x, wrote 0x%04x" % (cfg, self.config)
+            )
+        if cal != self.cal:
+            raise INA219Error(
+                self.addr, "calibration reads back 0x%04x, wrote 0x%04x" % (cal, self.cal)
+            )
+
+    def check(self):
+        """Read configuration and calibration; rewrite them if lost. True if restored."""
+        cfg = self._read(_REG_CONFIG, "reading configuration")
+        cal = self._read(_REG_CAL, "reading calibration")
+        if cfg == self.config and cal == self.cal:
+            return False
+        self._load()
+        self.restores += 1
+        return True
+
+    # -- per-cycle reads ------------------------------------------------------
+    def _shunt(self, s):
+        # s: signed shunt counts (10 µV). Sets shunt_uv and clipped; steps the PGA up.
+        self.shunt_uv = s * 10
+        self._raw = s
+        if s == self._hold:
+            # Unchanged since the step: the old range's clipped conversion, not a new one.
+            self.clipped = True
+            return
+        self._hold = _NO_HOLD
+        if s >= self._lim or s <= -self._lim:
+            self.clipped = True
+            if self.gain < 3:
+                self._step_up()
+        else:
+            self.clipped = False
+
+    def _step_up(self):
+        hold = self._raw
+        self._set_gain(self.gain + 1)
+        self._hold = hold
+        self.gain_steps += 1
+        self._write(_REG_CONFIG, self.config, "writing configuration")
+
+    def read_power(self):
+        """Pin monitor: shunt and current registers -> shunt_uv, current_ua, clipped."""
+        buf = self._buf
+        i2c = self.i2c
+        addr = self.addr
+        what = "reading shunt"
+        try:
+            i2c.readfrom_mem_into(addr, _REG_SHUNT, buf)
+            s = (buf[0] << 8) | buf[1]
+            what = "reading current"
+            i2c.readfrom_mem_into(addr, _REG_CURRENT, buf)
+        except OSError as e:
+            raise self._fail(e, what)
+        self._ptr = _REG_CURRENT
+        c = (buf[0] << 8) | buf[1]
+        if s & 0x8000:
+            s -= 0x10000
+        if c & 0x8000:
+            c -= 0x10000
+        self.current_ua = c * self.lsb_ua
+        lost = self._lost
+        if c == 0 and (s > lost or s < -lost) and self.check():
+            # Calibration (and configuration) had been lost: this reading predates the restore.
+            self.shunt_uv = s * 10
+            self._raw = 0
+            self.clipped = False
+            return
+        self._shunt(s)
+
+    def read_shunt(self):
+        """Shunt register only, without a pointer write when it is current -> shunt_uv,
+        clipped, and current_ua derived from it as the chip does (Current = Shunt * Cal /
+        4096), so one 29-clock read gives both and they come from the same conversion."""
+        buf = self._buf
+        bare = self._ptr == _REG_SHUNT
+        try:
+            if bare:
+                self.i2c.readfrom_into(self.addr, buf)
+            else:
+                self.i2c.readfrom_mem_into(self.addr, _REG_SHUNT, buf)
+        except OSError as e:
+            raise self._fail(e, "reading shunt")
+        self._ptr = _REG_SHUNT
+        s = (buf[0] << 8) | buf[1]
+        if bare and (s == _POR_CONFIG or s == self.config):
+            # A reset chip's pointer is 0: this may be the configuration register.
+            self.check()
+            self.read_shunt()  # check() moved the pointer: this one writes it
+            return
+        if s & 0x8000:
+            s -= 0x10000
+        # s * Cal can pass 2**30; split Cal so every product stays a small int.
+        a = -s if s < 0 else s
+        c = a * self._cal_hi + ((a * self._cal_lo) >> 12)
+        self.current_ua = (-c if s < 0 else c) * self.lsb_ua
+        self._shunt(s)
+
+    def read_bus(self):
+        """Bus register -> bus_mv, cnvr, ovf; a first CNVR after (re)configuration settles."""
+        v = self._read(_REG_BUS, "reading bus voltage")
+        self.bus_mv = (v >> 3) * 4
+        self.cnvr = (v & 2) != 0
+        self.ovf = (v & 1) != 0
+        if self.cnvr:
+            # A conversion completed since the last configuration write.
+            self.settled = True
+            self._hold = _NO_HOLD
+        # OVF: the current register overflowed. A shunt reading at (or, on a chip
+        # that saturates a little early, just below) the limit steps the PGA up,
+        # unless a step is already waiting for its first fresh conversion.
+        if self.ovf and self._hold == _NO_HOLD and self.gain < 3:
+            a = self._raw if self._raw >= 0 else -self._raw
+            lim = self._lim
+            if a >= lim - (lim >> 4):
+                self._step_up()
+        return self.bus_mv
+
+    def current_ua_now(self):
+        """Current register alone, in µA (diagnostics)."""
+        c = self._read(_REG_CURRENT, "reading current")
+        if c & 0x8000:
+            c -= 0x10000
+        self.current_ua = c * self.lsb_ua
+        return self.current_ua
