@@ -1,7 +1,7 @@
 """Compile every firmware file with mpy-cross: as a check (``--check``) or into a flash image.
 
-    python tools/compile_firmware.py --check          # every file compiles, nothing kept
-    python tools/compile_firmware.py --out build/flash # .mpy files laid out as on the board
+python tools/compile_firmware.py --check          # every file compiles, nothing kept
+python tools/compile_firmware.py --out build/flash # .mpy files laid out as on the board
 """
 
 from __future__ import annotations
@@ -38,14 +38,16 @@ def compile_all(out: Path) -> list[str]:
             text=True,
         )
         if proc.returncode != 0:
-            errors.append("%s: %s" % (rel, proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"))
+            errors.append(
+                "%s: %s" % (rel, proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
+            )
         elif rel.name == "main.py":
             target.unlink()
     return errors
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="only check that every file compiles")
     parser.add_argument("--out", type=Path, help="folder to write the flash image into")
     args = parser.parse_args()

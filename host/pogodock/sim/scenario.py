@@ -1,0 +1,503 @@
+"""Scenario files (CONTRACTS section 4): read, validate everything, hold the result.
+
+``load(path, boards_dir)`` or ``parse(obj, source, boards_dir)`` returns a
+``Scenario``; any problem raises ``ScenarioError`` whose message names the file,
+the place (``events[3] (misalign)``, ``load[2]``, ``pins.VBUS1``) and the field::
+
+    scenarios/x.json: events[3] (misalign): field 'extra_mohm': must be a number > 0
+
+Top-level fields: ``board`` (a file ``<boards_dir>/<board>.json``, loaded with
+``dockfw.board.load``), ``seed`` (integer >= 0) and ``duration_s`` (> 0) are required;
+``sample_hz`` / ``idle_hz`` (None: the board's), ``load`` (``[[t, ma], ...]``, strictly
+increasing t; no load before the first step), ``pins`` (``{name: {r_mohm, cycles}}``),
+``events``, and the project's extras ``ambient_c`` (default 25), ``seating_sigma_mohm``
+(session-to-session seating variation, default 0.5) and ``description`` are optional.
+
+Every event has ``t`` (seconds >= 0, at most ``duration_s``), ``type`` and an optional
+``note``. Per type (``[]`` = optional):
+
+=============  ===========================================================
+dock           (device placed on the dock; refused when already docked)
+undock         (device lifted; refused when not docked; ends misalignment)
+misalign       pins, extra_mohm > 0 | open: true   (only while docked)
+realign        [pins]   (default: every pin)
+intermittent   pin, rate_hz > 0, dropout_ms > 0, [until > t]
+oxidation      pin, mohm_per_day > 0
+clean          [pins]   (default: every pin; undoes oxidation)
+overload       ma > 0, [until > t]
+sensor_fault   pin (a pin or a sense monitor name), mode nak|reset|stuck,
+               [until > t] (not for reset: a reset is instantaneous)
+heat           temp_c (-40 .. 150)
+=============  ===========================================================
+
+``Scenario.events`` holds the validated event dicts (times in seconds, as in the
+file) sorted by ``t``; ties keep file order (``event_index[k]`` is the file index of
+``events[k]``). ``Scenario.pins`` has an entry for every board pin: ``r_mohm`` (the
+override, or a default between 30 and 40 mOhm drawn from the seed) and ``cycles``.
+
+Runs under CPython and MicroPython (no dataclasses, no typing at run time, no
+reliance on dict order).
+"""
+
+import json
+
+from dockfw import board as board_mod
+
+DEFAULT_AMBIENT_C = 25.0
+DEFAULT_SEATING_SIGMA_MOHM = 0.5
+DEFAULT_R_MOHM_LO = 30.0
+DEFAULT_R_MOHM_HI = 40.0
+
+SENSOR_FAULT_MODES = ("nak", "reset", "stuck")
+
+_TOP_FIELDS = (
+    "board",
+    "seed",
+    "duration_s",
+    "sample_hz",
+    "idle_hz",
+    "load",
+    "pins",
+    "events",
+    "ambient_c",
+    "seating_sigma_mohm",
+    "description",
+)
+_TOP_REQUIRED = ("board", "seed", "duration_s")
+_PIN_FIELDS = ("r_mohm", "cycles")
+
+# type -> (required fields, optional fields); "t", "type" and "note" are common.
+EVENT_FIELDS = {
+    "dock": ((), ()),
+    "undock": ((), ()),
+    "misalign": (("pins",), ("extra_mohm", "open")),
+    "realign": ((), ("pins",)),
+    "intermittent": (("pin", "rate_hz", "dropout_ms"), ("until",)),
+    "oxidation": (("pin", "mohm_per_day"), ()),
+    "clean": ((), ("pins",)),
+    "overload": (("ma",), ("until",)),
+    "sensor_fault": (("pin", "mode"), ("until",)),
+    "heat": (("temp_c",), ()),
+}
+_COMMON = ("t", "type", "note")
+
+_M32 = 0xFFFFFFFF
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+def mix(a, b, c):
+    """A 32-bit hash of three integers (murmur3's finaliser); the sim's shared seed mixer."""
+    x = (a * 0x9E3779B1 + b * 0x85EBCA77 + c * 0xC2B2AE3D) & _M32
+    x ^= x >> 16
+    x = (x * 0x85EBCA6B) & _M32
+    x ^= x >> 13
+    x = (x * 0xC2B2AE35) & _M32
+    return x ^ (x >> 16)
+
+
+def _is_num(v):
+    # bool is an int in Python; NaN and infinities are refused (NaN fails both tests).
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and -1e300 < v < 1e300
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _fmt(v):
+    if isinstance(v, float) and v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return str(v)
+
+
+class _Fail(Exception):
+    """Internal: ``_Fail(field, msg)``, a field's problem, turned into a ScenarioError
+    with its place by the caller (no ``__init__``: MicroPython's Exception has none to
+    chain to)."""
+
+    @property
+    def field(self):
+        return self.args[0]
+
+    @property
+    def msg(self):
+        return self.args[1]
+
+
+def _num(obj, key, lo=None, lo_open=False, hi=None):
+    """The number ``obj[key]``, checked against the bounds (``key`` is required)."""
+    if key not in obj:
+        raise _Fail(key, "missing")
+    v = obj[key]
+    ok = _is_num(v)
+    if ok and lo is not None:
+        ok = v > lo if lo_open else v >= lo
+    if ok and hi is not None:
+        ok = v <= hi
+    if not ok:
+        if lo is not None and hi is not None and lo_open:
+            raise _Fail(key, "must be a number > %s and <= %s, got %r" % (_fmt(lo), _fmt(hi), v))
+        if lo is not None and hi is not None:
+            raise _Fail(key, "must be a number within %s..%s, got %r" % (_fmt(lo), _fmt(hi), v))
+        if lo is not None:
+            raise _Fail(
+                key, "must be a number %s %s, got %r" % (">" if lo_open else ">=", _fmt(lo), v)
+            )
+        raise _Fail(key, "must be a number, got %r" % (v,))
+    return v
+
+
+def _opt_num(obj, key, default, lo=None, lo_open=False, hi=None):
+    """Like ``_num``, but ``default`` when ``key`` is absent."""
+    if key not in obj:
+        return default
+    return _num(obj, key, lo, lo_open, hi)
+
+
+def _names_text(names):
+    return ", ".join(names)
+
+
+class Scenario:
+    """A validated scenario. Attributes are plain values; ``board`` is a ``dockfw`` Board."""
+
+    def __init__(self):
+        self.source = ""
+        self.board: "board_mod.Board | None" = None
+        self.board_name = ""
+        self.description = ""
+        self.seed = 0
+        self.duration_s = 0
+        self.duration_us = 0
+        self.sample_hz = None
+        self.idle_hz = None
+        self.ambient_c = DEFAULT_AMBIENT_C
+        self.seating_sigma_mohm = DEFAULT_SEATING_SIGMA_MOHM
+        self.load = []  # [[t_s, ma], ...]
+        self.pins = {}  # name -> {"r_mohm": float, "cycles": int}, every board pin
+        self.events = []  # validated event dicts, sorted by t (ties: file order)
+        self.event_index = []  # file index of each entry of events
+
+    def pin_names(self):
+        board = self.board
+        return [p.name for p in board.pins] if board is not None else []
+
+    def __repr__(self):
+        return "<Scenario %s board=%s seed=%d duration_s=%s events=%d>" % (
+            self.source,
+            self.board_name,
+            self.seed,
+            _fmt(self.duration_s),
+            len(self.events),
+        )
+
+
+def default_r_mohm(seed, index):
+    """The starting contact resistance of pin ``index`` when the file gives none."""
+    u = mix(seed, index, 0x7001) / 4294967296.0
+    r = DEFAULT_R_MOHM_LO + (DEFAULT_R_MOHM_HI - DEFAULT_R_MOHM_LO) * u
+    return int(r * 100 + 0.5) / 100
+
+
+def _load_board(name, boards_dir, source):
+    if not isinstance(name, str) or not name:
+        raise ScenarioError(
+            "%s: field 'board': must be a board name (a non-empty string), got %r" % (source, name)
+        )
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise ScenarioError(
+            "%s: field 'board': must be a board name without a path, got %r" % (source, name)
+        )
+    path = "%s/%s.json" % (boards_dir.rstrip("/") or "/", name) if boards_dir else name + ".json"
+    try:
+        with open(path):
+            pass
+    except OSError:
+        known = []
+        try:
+            import os
+
+            known = sorted(f[:-5] for f in os.listdir(boards_dir or ".") if f.endswith(".json"))
+        except (OSError, AttributeError, ImportError):
+            pass
+        raise ScenarioError(
+            "%s: field 'board': no board %r in %s (known: %s)"
+            % (source, name, boards_dir or ".", _names_text(known) or "none")
+        ) from None
+    try:
+        return board_mod.load(path)
+    except board_mod.BoardError as e:
+        raise ScenarioError("%s: field 'board': %s" % (source, e)) from None
+
+
+def load(path, boards_dir="boards"):
+    """Read and validate a scenario file."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise ScenarioError("%s: cannot read scenario file (%s)" % (path, e)) from None
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        raise ScenarioError("%s: not valid JSON (%s)" % (path, e)) from None
+    return parse(obj, path, boards_dir)
+
+
+def parse(obj, source="scenario", boards_dir="boards"):
+    """Validate a decoded scenario object and build a ``Scenario``."""
+    if not isinstance(obj, dict):
+        raise ScenarioError("%s: expected a JSON object at the top level" % source)
+    for key in sorted(obj):
+        if key not in _TOP_FIELDS:
+            raise ScenarioError(
+                "%s: field '%s': unknown field (known: %s)"
+                % (source, key, _names_text(_TOP_FIELDS))
+            )
+    for key in _TOP_REQUIRED:
+        if key not in obj:
+            raise ScenarioError("%s: field '%s': missing" % (source, key))
+    sc = Scenario()
+    sc.source = source
+    try:
+        seed = obj["seed"]
+        if not _is_int(seed) or not 0 <= seed <= _M32:
+            raise _Fail("seed", "must be an integer within 0..%d, got %r" % (_M32, seed))
+        sc.seed = seed
+        sc.duration_s = _num(obj, "duration_s", lo=0, lo_open=True)
+        if "description" in obj and not isinstance(obj["description"], str):
+            raise _Fail("description", "must be a string")
+        sc.description = obj.get("description", "")
+        sc.ambient_c = _opt_num(obj, "ambient_c", DEFAULT_AMBIENT_C, -40, False, 125)
+        sc.seating_sigma_mohm = _opt_num(
+            obj, "seating_sigma_mohm", DEFAULT_SEATING_SIGMA_MOHM, 0, False, 1000
+        )
+        # The board file's own limits for sampling rates.
+        sc.sample_hz = _opt_num(obj, "sample_hz", None, 0.002, False, 2000)
+        sc.idle_hz = _opt_num(obj, "idle_hz", None, 0.002, False, 2000)
+        for key in ("load", "events"):
+            if key in obj and not isinstance(obj[key], list):
+                raise _Fail(key, "must be a list")
+        if "pins" in obj and not isinstance(obj["pins"], dict):
+            raise _Fail("pins", "must be an object {pin name: {r_mohm, cycles}}")
+    except _Fail as f:
+        raise ScenarioError("%s: field '%s': %s" % (source, f.field, f.msg)) from None
+    sc.duration_us = int(sc.duration_s * 1000000 + 0.5)
+    sc.board = _load_board(obj["board"], boards_dir, source)
+    sc.board_name = obj["board"]
+    sc.load = _parse_load(obj.get("load", []), sc, source)
+    sc.pins = _parse_pins(obj.get("pins", {}), sc, source)
+    _parse_events(obj.get("events", []), sc, source)
+    return sc
+
+
+def _parse_load(steps, sc, source):
+    out = []
+    prev = None
+    for i, step in enumerate(steps):
+        where = "%s: load[%d]" % (source, i)
+        if (
+            not isinstance(step, list)
+            or len(step) != 2
+            or not _is_num(step[0])
+            or not _is_num(step[1])
+            or step[0] < 0
+            or step[1] < 0
+        ):
+            raise ScenarioError(
+                "%s: must be [t, ma] with t >= 0 s and ma >= 0 mA, got %r" % (where, step)
+            )
+        if prev is not None and step[0] <= prev:
+            raise ScenarioError(
+                "%s: t %s must be later than the step before (t %s)"
+                % (where, _fmt(step[0]), _fmt(prev))
+            )
+        if step[0] > sc.duration_s:
+            raise ScenarioError(
+                "%s: t %s is after the scenario ends (duration_s %s)"
+                % (where, _fmt(step[0]), _fmt(sc.duration_s))
+            )
+        prev = step[0]
+        out.append([step[0], step[1]])
+    return out
+
+
+def _parse_pins(pins, sc, source):
+    board = sc.board
+    names = [p.name for p in board.pins]
+    for name in sorted(pins):
+        if name not in names:
+            raise ScenarioError(
+                "%s: pins.%s: not a pin of board %s (%s)"
+                % (source, name, board.name, _names_text(names))
+            )
+        d = pins[name]
+        if not isinstance(d, dict):
+            raise ScenarioError("%s: pins.%s: must be an object {r_mohm, cycles}" % (source, name))
+        for key in sorted(d):
+            if key not in _PIN_FIELDS:
+                raise ScenarioError(
+                    "%s: pins.%s: field '%s': unknown field (known: r_mohm, cycles)"
+                    % (source, name, key)
+                )
+        try:
+            _opt_num(d, "r_mohm", None, 0, True, 1e9)
+            if "cycles" in d and (not _is_int(d["cycles"]) or d["cycles"] < 0):
+                raise _Fail("cycles", "must be an integer >= 0, got %r" % (d["cycles"],))
+        except _Fail as f:
+            raise ScenarioError(
+                "%s: pins.%s: field '%s': %s" % (source, name, f.field, f.msg)
+            ) from None
+    out = {}
+    for p in board.pins:
+        d = pins.get(p.name, {})
+        out[p.name] = {
+            "r_mohm": d.get("r_mohm", default_r_mohm(sc.seed, p.index)),
+            "cycles": d.get("cycles", 0),
+        }
+    return out
+
+
+def _check_pin(ev, key, sc, also=()):
+    v = ev[key]
+    names = [p.name for p in sc.board.pins]
+    if not isinstance(v, str) or (v not in names and v not in also):
+        allowed = names + list(also)
+        what = "a pin or sense monitor" if also else "a pin"
+        raise _Fail(
+            key, "%r is not %s of board %s (%s)" % (v, what, sc.board.name, _names_text(allowed))
+        )
+    return v
+
+
+def _check_pins(ev, key, sc):
+    v = ev[key]
+    names = [p.name for p in sc.board.pins]
+    if not isinstance(v, list) or not v:
+        raise _Fail(
+            key, "must be a non-empty list of pin names (%s), got %r" % (_names_text(names), v)
+        )
+    seen = []
+    for name in v:
+        if not isinstance(name, str) or name not in names:
+            raise _Fail(
+                key, "%r is not a pin of board %s (%s)" % (name, sc.board.name, _names_text(names))
+            )
+        if name in seen:
+            raise _Fail(key, "%r is listed twice" % (name,))
+        seen.append(name)
+    return v
+
+
+def _check_until(ev, sc):
+    if "until" not in ev:
+        return
+    until = ev["until"]
+    if not _is_num(until) or until <= ev["t"]:
+        raise _Fail("until", "must be a number > t (%s), got %r" % (_fmt(ev["t"]), until))
+
+
+def _check_event(ev, sc):
+    """Validate one event's fields (not its place in the story)."""
+    kind = ev["type"]
+    required, optional = EVENT_FIELDS[kind]
+    for key in sorted(ev):
+        if key not in _COMMON and key not in required and key not in optional:
+            known = list(_COMMON) + list(required) + list(optional)
+            raise _Fail(key, "unknown field for %s (known: %s)" % (kind, _names_text(known)))
+    for key in required:
+        if key not in ev:
+            raise _Fail(key, "missing")
+    t = _num(ev, "t", 0)
+    if t > sc.duration_s:
+        raise _Fail(
+            "t", "%s is after the scenario ends (duration_s %s)" % (_fmt(t), _fmt(sc.duration_s))
+        )
+    if "note" in ev and not isinstance(ev["note"], str):
+        raise _Fail("note", "must be a string")
+    if kind == "misalign":
+        _check_pins(ev, "pins", sc)
+        if "open" in ev and not isinstance(ev["open"], bool):
+            raise _Fail("open", "must be true or false, got %r" % (ev["open"],))
+        is_open = ev.get("open", False)
+        if is_open and "extra_mohm" in ev:
+            raise _Fail("open", "give either extra_mohm or open: true, not both")
+        if not is_open:
+            if "extra_mohm" not in ev:
+                raise _Fail("extra_mohm", "missing (give extra_mohm > 0 or open: true)")
+            _num(ev, "extra_mohm", 0, True)
+    elif kind in ("realign", "clean"):
+        if "pins" in ev:
+            _check_pins(ev, "pins", sc)
+    elif kind == "intermittent":
+        _check_pin(ev, "pin", sc)
+        _num(ev, "rate_hz", 0, True, 100000)
+        _num(ev, "dropout_ms", 0, True, 3600000)
+        if int(ev["dropout_ms"] * 1000 + 0.5) < 1:
+            raise _Fail("dropout_ms", "must be at least 0.001 (1 µs), got %r" % (ev["dropout_ms"],))
+        _check_until(ev, sc)
+    elif kind == "oxidation":
+        _check_pin(ev, "pin", sc)
+        _num(ev, "mohm_per_day", 0, True)
+    elif kind == "overload":
+        _num(ev, "ma", 0, True, 1000000)
+        _check_until(ev, sc)
+    elif kind == "sensor_fault":
+        _check_pin(ev, "pin", sc, [s.name for s in sc.board.sense])
+        if ev["mode"] not in SENSOR_FAULT_MODES:
+            raise _Fail(
+                "mode", "must be one of %s, got %r" % (_names_text(SENSOR_FAULT_MODES), ev["mode"])
+            )
+        if ev["mode"] == "reset" and "until" in ev:
+            raise _Fail("until", "a reset is instantaneous: no until")
+        _check_until(ev, sc)
+    elif kind == "heat":
+        _num(ev, "temp_c", -40, False, 150)
+
+
+def _parse_events(events, sc, source):
+    checked = []
+    for i, ev in enumerate(events):
+        if not isinstance(ev, dict):
+            raise ScenarioError("%s: events[%d]: must be an object, got %r" % (source, i, ev))
+        kind = ev.get("type")
+        if "type" not in ev:
+            raise ScenarioError("%s: events[%d]: field 'type': missing" % (source, i))
+        if not isinstance(kind, str) or kind not in EVENT_FIELDS:
+            raise ScenarioError(
+                "%s: events[%d] (%s): field 'type': unknown event type (known: %s)"
+                % (source, i, kind, _names_text(sorted(EVENT_FIELDS)))
+            )
+        try:
+            _check_event(ev, sc)
+        except _Fail as f:
+            raise ScenarioError(
+                "%s: events[%d] (%s): field '%s': %s" % (source, i, kind, f.field, f.msg)
+            ) from None
+        checked.append((ev["t"], i, ev))
+    # Not list.sort's stability (MicroPython's is not stable): the file index breaks ties.
+    checked.sort(key=lambda e: (e[0], e[1]))
+    # The story must make sense: dock / undock alternate, misalignment needs a device.
+    docked_at = None
+    for t, i, ev in checked:
+        kind = ev["type"]
+        try:
+            if kind == "dock":
+                if docked_at is not None:
+                    raise _Fail("t", "the device is already docked (since t=%s)" % _fmt(docked_at))
+                docked_at = t
+            elif kind == "undock":
+                if docked_at is None:
+                    raise _Fail("t", "no device is docked at t=%s" % _fmt(t))
+                docked_at = None
+            elif kind == "misalign" and docked_at is None:
+                raise _Fail("t", "no device is docked at t=%s to sit misaligned" % _fmt(t))
+        except _Fail as f:
+            raise ScenarioError(
+                "%s: events[%d] (%s): field '%s': %s" % (source, i, kind, f.field, f.msg)
+            ) from None
+    sc.events = [dict(e[2]) for e in checked]
+    sc.event_index = [e[1] for e in checked]
