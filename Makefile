@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 TYPINGS := build/typings
 MPY_HEAP := 192k
-MICROPYTHON := $(BIN)/micropython -X heapsize=$(MPY_HEAP)
+
 BOARD ?= pico-dock-4
 PORT  ?= auto
 SCENARIO ?= scenarios/demo.json
@@ -34,7 +34,7 @@ test-a: setup
 	$(BIN)/pytest tests
 
 test-b: setup
-	$(MICROPYTHON) tools/mptest.py
+	MPY_HEAP=$(MPY_HEAP) $(BIN)/python tools/tier_b.py
 
 test: lint test-a test-b
 

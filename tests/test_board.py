@@ -22,7 +22,12 @@ def test_every_board_file_loads(root, name):
 def test_reference_dock_matches_its_description(root):
     b = board.load(str(root / "boards" / "pico-dock-4.json"))
     assert (b.i2c_id, b.sda, b.scl, b.i2c_freq) == (0, 4, 5, 400000)
-    assert [(p.name, p.addr) for p in b.pins] == [("VBUS1", 0x40), ("GND1", 0x41), ("GND2", 0x42), ("VBUS2", 0x43)]
+    assert [(p.name, p.addr) for p in b.pins] == [
+        ("VBUS1", 0x40),
+        ("GND1", 0x41),
+        ("GND2", 0x42),
+        ("VBUS2", 0x43),
+    ]
     assert {s.name: s.addr for s in b.sense} == {"SENSE_V": 0x44, "SENSE_G": 0x45}
     assert all(p.shunt_uohm == 10000 for p in b.pins)
 

@@ -7,7 +7,14 @@ from dockfw.protocol import Fixed, Obj, ProtocolError
 
 @pytest.mark.parametrize(
     "value, places, text",
-    [(35210, 3, "35.21"), (-5, 3, "-0.005"), (1200, 1, "120"), (0, 3, "0"), (7, 0, "7"), (123456, 3, "123.456")],
+    [
+        (35210, 3, "35.21"),
+        (-5, 3, "-0.005"),
+        (1200, 1, "120"),
+        (0, 3, "0"),
+        (7, 0, "7"),
+        (123456, 3, "123.456"),
+    ],
 )
 def test_fixed_point_numbers_encode_without_floats(value, places, text):
     assert Fixed(value, places).text() == text
@@ -15,7 +22,11 @@ def test_fixed_point_numbers_encode_without_floats(value, places, text):
 
 def test_a_line_carries_the_envelope_first_and_round_trips():
     line = protocol.encode(
-        protocol.SAMPLE, 7, "0badc0de", 2**40, [("pins", Obj([("B", 1), ("A", {"r_mohm": Fixed(35210, 3)})]))]
+        protocol.SAMPLE,
+        7,
+        "0badc0de",
+        2**40,
+        [("pins", Obj([("B", 1), ("A", {"r_mohm": Fixed(35210, 3)})]))],
     )
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     text = line.decode()

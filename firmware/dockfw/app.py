@@ -3,8 +3,9 @@
 ``App`` is handed a HAL object and never touches hardware itself. A HAL has:
 ``i2c`` (``machine.I2C``-like), ``clock`` (``time``-like: ticks_ms, ticks_us,
 ticks_diff, ticks_add), ``board`` (``dockfw.board.Board``), ``boot_id`` and
-``reset_cause`` (str), ``write(bytes) -> bool`` (False when the line was
-dropped), ``read_line() -> bytes or None`` (never blocks), ``wait_us(us) -> bool``
+``reset_cause`` (str), ``write(buf) -> int`` (takes what the link accepts
+now, never blocks; returns the byte count), ``read_line() -> bytes or None``
+(never blocks), ``wait_us(us) -> bool``
 (sleeps at most ``us``, True early when host input is waiting), ``running()``,
 ``charge(on)`` and ``led(on)``. ``dockfw.rp2040`` builds one from ``machine``;
 the simulator builds one from simulated chips.
@@ -14,6 +15,7 @@ import json
 
 from dockfw import protocol
 from dockfw.board import SUPPLY
+from dockfw.outqueue import OutQueue
 from dockfw.protocol import Fixed, Obj
 from dockfw.report import Report
 from dockfw.sampler import Sampler
@@ -39,15 +41,28 @@ class App:
         self.report = Report(len(board.pins))
         self.uptime = Uptime(hal.clock)
         self.seq = 0
-        self.dropped = 0
+        self.out = OutQueue()
         self._last_report_ms = 0
 
     # -- output ---------------------------------------------------------
     def emit(self, kind, fields=()):
-        line = protocol.encode(kind, self.seq, self.hal.boot_id, self.uptime.t_ms(), fields)
+        """Queue one line; a line the queue cannot hold is dropped but still
+        takes its ``seq``, so the host sees the gap."""
+        out = self.out
+        out.begin()
+        protocol.write(out.put, kind, self.seq, self.hal.boot_id, self.uptime.t_ms(), fields)
+        out.commit()
         self.seq += 1
-        if not self.hal.write(line):
-            self.dropped += 1
+        self.flush()
+
+    def flush(self):
+        """Hand queued bytes to the link for as long as it takes them."""
+        out = self.out
+        while out.pending():
+            n = self.hal.write(out.peek())
+            if not n:
+                return
+            out.consume(n)
 
     def hello_fields(self):
         pins = []
@@ -87,7 +102,10 @@ class App:
                 ("docked", report.docked_cycles * 2 > report.cycles),
                 ("cycles", report.cycles),
                 ("pins", Obj(pins)),
-                ("faulty_monitors", [c.addr for k, c in enumerate(sampler.chips) if not sampler.ok[k]]),
+                (
+                    "faulty_monitors",
+                    [c.addr for k, c in enumerate(sampler.chips) if not sampler.ok[k]],
+                ),
             ],
         )
         report.clear()
@@ -116,12 +134,19 @@ class App:
         try:
             cmd = json.loads(line)
         except ValueError:
-            self.emit(protocol.ERROR, [("id", None), ("code", protocol.E_BAD_JSON), ("message", "not JSON")])
+            self.emit(
+                protocol.ERROR,
+                [("id", None), ("code", protocol.E_BAD_JSON), ("message", "not JSON")],
+            )
             return
         if not isinstance(cmd, dict) or not isinstance(cmd.get("cmd"), str):
             self.emit(
                 protocol.ERROR,
-                [("id", None), ("code", protocol.E_BAD_COMMAND), ("message", "expected an object with a 'cmd' string")],
+                [
+                    ("id", None),
+                    ("code", protocol.E_BAD_COMMAND),
+                    ("message", "expected an object with a 'cmd' string"),
+                ],
             )
             return
         cid = cmd.get("id")
@@ -132,7 +157,11 @@ class App:
         else:
             self.emit(
                 protocol.ERROR,
-                [("id", cid), ("code", protocol.E_UNKNOWN_COMMAND), ("message", "unknown command %s" % name)],
+                [
+                    ("id", cid),
+                    ("code", protocol.E_UNKNOWN_COMMAND),
+                    ("message", "unknown command %s" % name),
+                ],
             )
 
     # -- the loop -------------------------------------------------------
@@ -148,7 +177,10 @@ class App:
         self.sampler.cycle()
         self.report.add(self.sampler)
         now = self.clock.ticks_ms()
-        if self.report.full() or self.clock.ticks_diff(now, self._last_report_ms) * self.report_mhz >= 1000000:
+        if (
+            self.report.full()
+            or self.clock.ticks_diff(now, self._last_report_ms) * self.report_mhz >= 1000000
+        ):
             self._last_report_ms = now
             self.sampler.housekeeping()
             self.send_sample()
@@ -176,5 +208,7 @@ class App:
             left = clock.ticks_diff(due, clock.ticks_us())
             if left <= 0:
                 return
+            if self.out.pending():
+                self.flush()
             if self.hal.wait_us(left):
                 self.poll_commands()

@@ -92,14 +92,20 @@ def _check(obj, schema, where, source):
         else:
             ok = isinstance(value, list)
         if not ok:
-            raise BoardError("%s: %s: expected %s, got %r" % (source, field, _KIND_TEXT[kind], value))
+            raise BoardError(
+                "%s: %s: expected %s, got %r" % (source, field, _KIND_TEXT[kind], value)
+            )
         if extra is None or kind in ("obj", "list"):
             continue
         if kind == "str":
             if value not in extra:
-                raise BoardError("%s: %s: must be one of %s, got %r" % (source, field, ", ".join(extra), value))
+                raise BoardError(
+                    "%s: %s: must be one of %s, got %r" % (source, field, ", ".join(extra), value)
+                )
         elif not extra[0] <= value <= extra[1]:
-            raise BoardError("%s: %s: must be within %s..%s, got %r" % (source, field, extra[0], extra[1], value))
+            raise BoardError(
+                "%s: %s: must be within %s..%s, got %r" % (source, field, extra[0], extra[1], value)
+            )
 
 
 _KIND_TEXT = {
@@ -120,7 +126,9 @@ def _address(value, field, source):
         except ValueError:
             addr = -1
     if not isinstance(addr, int) or isinstance(addr, bool) or not 0x40 <= addr <= 0x4F:
-        raise BoardError("%s: %s: expected an INA219 address 0x40..0x4F, got %r" % (source, field, value))
+        raise BoardError(
+            "%s: %s: expected an INA219 address 0x40..0x4F, got %r" % (source, field, value)
+        )
     return addr
 
 
@@ -203,14 +211,18 @@ def parse(obj, source="board"):
                 raise BoardError("%s: %s.name: %r is used twice" % (source, where, item["name"]))
             if item["addr"] in addrs:
                 raise BoardError(
-                    "%s: %s.addr: 0x%02X is already %s" % (source, where, item["addr"], addrs[item["addr"]])
+                    "%s: %s.addr: 0x%02X is already %s"
+                    % (source, where, item["addr"], addrs[item["addr"]])
                 )
             names[item["name"]] = group
             addrs[item["addr"]] = item["name"]
     for i, p in enumerate(obj["pins"]):
         if names.get(p["sense"]) != "sense":
-            raise BoardError("%s: pins[%d].sense: %r is not a sense monitor of this board" % (source, i, p["sense"]))
-        node = [s for s in obj["sense"] if s["name"] == p["sense"]][0]["node"]
+            raise BoardError(
+                "%s: pins[%d].sense: %r is not a sense monitor of this board"
+                % (source, i, p["sense"])
+            )
+        node = next(s["node"] for s in obj["sense"] if s["name"] == p["sense"])
         if node != p["role"]:
             raise BoardError(
                 "%s: pins[%d].sense: %s watches the %s node, pin %s is a %s pin"

@@ -55,7 +55,7 @@ class Fixed:
     precision and a heap object.
     """
 
-    __slots__ = ("value", "places")
+    __slots__ = ("places", "value")
 
     def __init__(self, value, places):
         self.value = value
@@ -88,61 +88,69 @@ class Obj:
         self.pairs = pairs
 
 
-def _value(v, out):
+def _value(v, put):
     if v is None:
-        out.append("null")
+        put("null")
     elif v is True:
-        out.append("true")
+        put("true")
     elif v is False:
-        out.append("false")
+        put("false")
     elif isinstance(v, Fixed):
-        out.append(v.text())
+        put(v.text())
     elif isinstance(v, int):
-        out.append("%d" % v)
+        put("%d" % v)
     elif isinstance(v, str):
-        out.append(json.dumps(v))
+        put(json.dumps(v))
     elif isinstance(v, Obj):
-        _object(v.pairs, out)
+        _object(v.pairs, put)
     elif isinstance(v, dict):
-        _object(v.items(), out)
+        _object(v.items(), put)
     elif isinstance(v, (list, tuple)):
-        out.append("[")
+        put("[")
         first = True
         for item in v:
             if not first:
-                out.append(",")
+                put(",")
             first = False
-            _value(item, out)
-        out.append("]")
+            _value(item, put)
+        put("]")
     else:
-        out.append(json.dumps(v))
+        put(json.dumps(v))
 
 
-def _object(pairs, out):
-    out.append("{")
+def _object(pairs, put):
+    put("{")
     first = True
     for k, v in pairs:
         if not first:
-            out.append(",")
+            put(",")
         first = False
-        out.append(json.dumps(k))
-        out.append(":")
-        _value(v, out)
-    out.append("}")
+        put(json.dumps(k))
+        put(":")
+        _value(v, put)
+    put("}")
 
 
-def encode(kind, seq, boot, t_ms, fields=()):
-    """One device line (bytes, newline-terminated): the envelope, then ``fields``.
+def write(put, kind, seq, boot, t_ms, fields=()):
+    """Write one device line, newline-terminated, as fragments through ``put(str)``:
+    the envelope, then ``fields``.
 
     ``fields`` is a sequence of (key, value) pairs, kept in order so that lines
     read well; values may be None, bools, ints, strings, ``Fixed``, lists, dicts and
-    ``Obj`` of those.
+    ``Obj`` of those. Fragments rather than one string: the dock copies them into
+    its preallocated output queue, so a line never needs one large heap block.
     """
-    out = ['{"v":%d,"type":"%s","seq":%d,"boot":"%s","t_ms":%d' % (VERSION, kind, seq, boot, t_ms)]
+    put('{"v":%d,"type":"%s","seq":%d,"boot":"%s","t_ms":%d' % (VERSION, kind, seq, boot, t_ms))
     for k, v in fields:
-        out.append(',"%s":' % k)
-        _value(v, out)
-    out.append("}\n")
+        put(',"%s":' % k)
+        _value(v, put)
+    put("}\n")
+
+
+def encode(kind, seq, boot, t_ms, fields=()):
+    """One device line as bytes (see ``write``)."""
+    out = []
+    write(out.append, kind, seq, boot, t_ms, fields)
     return "".join(out).encode()
 
 

@@ -95,6 +95,13 @@ class Report:
         if n_r and self.sum_r_ma[j] > 0:
             r = Fixed(max(0, self.sum_drop_uv[j]) * 1000 // self.sum_r_ma[j], 3)
         flags = self.flags[j]
+        seen = []
+        if flags & ST_SENSOR:
+            seen.append("sensor")
+        if flags & ST_CLIPPED:
+            seen.append("clipped")
+        if flags & ST_LOW_CURRENT:
+            seen.append("low_current")
         return Obj(
             [
                 ("i_ma", i_ma),
@@ -104,10 +111,6 @@ class Report:
                 ("i_max_ma", self.max_ma[j] if n_i else None),
                 ("r_min_mohm", Fixed(self.min_r[j], 3) if n_r else None),
                 ("r_max_mohm", Fixed(self.max_r[j], 3) if n_r else None),
-                ("n", n_i),
-                ("n_r", n_r),
-                ("sensor_ok", not flags & ST_SENSOR),
-                ("clipped", bool(flags & ST_CLIPPED)),
-                ("low_current", bool(flags & ST_LOW_CURRENT)),
+                ("flags", seen),
             ]
         )

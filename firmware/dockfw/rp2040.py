@@ -6,17 +6,18 @@ module itself) and the USB serial link from the board file, and hands them to
 """
 
 import os
+import select
 import sys
 import time
 
 import machine
-import select
 from micropython import const
 
 from dockfw.protocol import MAX_COMMAND_BYTES
 
 _CAUSES = {machine.PWRON_RESET: "power_on", machine.WDT_RESET: "watchdog"}
 _NL = const(10)
+_CHUNK = const(64)  # one USB full-speed packet
 
 
 class RP2040:
@@ -24,22 +25,36 @@ class RP2040:
         self.board = board
         self.clock = time
         self.i2c = machine.I2C(
-            board.i2c_id, scl=machine.Pin(board.scl), sda=machine.Pin(board.sda), freq=board.i2c_freq
+            board.i2c_id,
+            scl=machine.Pin(board.scl),
+            sda=machine.Pin(board.sda),
+            freq=board.i2c_freq,
         )
         self._charge = machine.Pin(board.charge_gpio, machine.Pin.OUT, value=0)
-        self._led = machine.Pin(board.led_gpio, machine.Pin.OUT, value=0) if board.led_gpio >= 0 else None
+        self._led = (
+            machine.Pin(board.led_gpio, machine.Pin.OUT, value=0) if board.led_gpio >= 0 else None
+        )
         self.boot_id = "%08x" % int.from_bytes(os.urandom(4), "big")
         self.reset_cause = _CAUSES.get(machine.reset_cause(), "other")
         self._in = sys.stdin.buffer
         self._out = sys.stdout.buffer
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
+        self._tx = select.poll()
+        self._tx.register(sys.stdout, select.POLLOUT)
         self._line = bytearray(MAX_COMMAND_BYTES)
         self._len = 0
 
-    def write(self, data):
-        self._out.write(data)
-        return True
+    def write(self, buf):
+        # Only what the USB CDC buffer takes now: a host that holds the port
+        # without reading must not stall sampling (the queue drops instead).
+        sent = 0
+        while sent < len(buf) and self._tx.poll(0):
+            n = self._out.write(buf[sent : sent + _CHUNK])
+            if not n:
+                break
+            sent += n
+        return sent
 
     def read_line(self):
         # Byte by byte: a whole-line read could block the sampling loop.

@@ -37,7 +37,11 @@ class Sampler:
             # Full scale at the widest range: keeps Cal near 4096, so current
             # math stays in small ints and never overflows the current register.
             full_ua = 320000 * 1000000 // p.shunt_uohm
-            chips.append(INA219(i2c, p.addr, p.shunt_uohm, full_ua, p.max_ma * p.shunt_uohm // 1000, period_us))
+            chips.append(
+                INA219(
+                    i2c, p.addr, p.shunt_uohm, full_ua, p.max_ma * p.shunt_uohm // 1000, period_us
+                )
+            )
         for s in board.sense:
             chips.append(INA219(i2c, s.addr, 10000, 32000000, _SENSE_FULL_SCALE_UV, period_us))
         self.chips = chips
@@ -73,8 +77,11 @@ class Sampler:
         ok = self.ok
         for k in range(len(chips)):
             if ok[k]:
+                c = chips[k]
                 try:
-                    chips[k].read_shunt()
+                    c.read_shunt()
+                    if not c.settled:
+                        c.read_bus()  # only until the first conversion after (re)configuration
                 except INA219Error:
                     ok[k] = 0
                     self.failures += 1

@@ -6,7 +6,9 @@ from pogodock.sim.clock import SimClock
 
 def test_fixed_point_and_envelope():
     line = protocol.encode(protocol.SAMPLE, 3, "ab", 5000000000, [("r", protocol.Fixed(35210, 3))])
-    assert line == b'{"v":1,"type":"sample","seq":3,"boot":"ab","t_ms":5000000000,"r":35.21}\n', line
+    assert line == b'{"v":1,"type":"sample","seq":3,"boot":"ab","t_ms":5000000000,"r":35.21}\n', (
+        line
+    )
     rec = protocol.decode(line)
     assert rec["seq"] == 3 and rec["t_ms"] == 5000000000
 

@@ -1,0 +1,100 @@
+"""A virtual dock: the scenario's circuit and simulated INA219s behind the firmware's HAL.
+
+``SimDock`` offers exactly what ``dockfw.app.App`` expects of a HAL (see its
+docstring), so the firmware modules run unchanged against simulated hardware.
+Sensor faults from the scenario are applied to the simulated chips when
+simulated time reaches them. Runs under CPython and MicroPython.
+"""
+
+from pogodock.sim.circuit import Circuit
+from pogodock.sim.clock import SimClock
+from pogodock.sim.i2cbus import SimI2C
+from pogodock.sim.ina219_model import INA219Model
+
+
+class SimDock:
+    def __init__(self, scenario, write, inbox=None, sleep=None):
+        """``write(bytes)`` receives the serial stream (whole lines, as the
+        firmware flushes after each); ``inbox`` (optional) has
+        ``pending() -> bool`` and ``read_line() -> bytes or None`` for host
+        commands; ``sleep(seconds)`` makes simulated time follow real time."""
+        self.scenario = scenario
+        board = scenario.board
+        self.board = board
+        self.clock = SimClock(realtime=sleep)
+        self.i2c = SimI2C(board.i2c_freq, self.clock)
+        self.circuit = Circuit(scenario)
+        self.chips = {}
+        addrs = [p.addr for p in board.pins] + [s.addr for s in board.sense]
+        for k, addr in enumerate(addrs):
+            chip = INA219Model(
+                self.clock, self.circuit.source(addr), seed=scenario.seed * 131 + k + 1
+            )
+            self.chips[addr] = chip
+            self.i2c.attach(addr, chip)
+        self.boot_id = "%08x" % ((scenario.seed * 2654435761 + 12345) & 0xFFFFFFFF)
+        self.reset_cause = "power_on"
+        self.charging = False
+        self.led_on = False
+        self.end_us = int(scenario.duration_s * 1000000)
+        self._write = write
+        self._inbox = inbox
+        self._actions = self._fault_actions(scenario)
+
+    def _fault_actions(self, scenario):
+        by_name = {}
+        for p in self.board.pins:
+            by_name[p.name] = p.addr
+        for s in self.board.sense:
+            by_name[s.name] = s.addr
+        actions = []
+        for ev in scenario.events:
+            if ev["type"] != "sensor_fault":
+                continue
+            addr = by_name[ev["pin"]]
+            t_us = int(ev["t"] * 1000000)
+            if ev["mode"] == "reset":
+                actions.append((t_us, addr, "reset"))
+                continue
+            actions.append((t_us, addr, ev["mode"]))
+            if ev.get("until") is not None:
+                actions.append((int(ev["until"] * 1000000), addr, None))
+        actions.sort(key=lambda a: a[0])
+        return actions
+
+    def _apply_due(self):
+        now = self.clock.now_us
+        while self._actions and self._actions[0][0] <= now:
+            _, addr, action = self._actions.pop(0)
+            chip = self.chips[addr]
+            if action == "reset":
+                chip.power_on_reset()
+            else:
+                chip.set_fault(action)
+
+    # -- the HAL interface ------------------------------------------------
+    def write(self, buf):
+        self._write(bytes(buf))
+        return len(buf)
+
+    def read_line(self):
+        if self._inbox is None:
+            return None
+        return self._inbox.read_line()
+
+    def wait_us(self, us):
+        left = self.end_us - self.clock.now_us
+        self.clock.sleep_us(us if us < left else max(left, 1))
+        self._apply_due()
+        return self._inbox is not None and self._inbox.pending()
+
+    def running(self):
+        self._apply_due()
+        return self.clock.now_us < self.end_us
+
+    def charge(self, on):
+        self.charging = bool(on)
+        self.circuit.set_rail(self.charging, self.clock.now_us)
+
+    def led(self, on):
+        self.led_on = bool(on)

@@ -1,0 +1,53 @@
+"""Run the firmware App against a simulated dock in-process, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pogodock  # noqa: F401
+from dockfw import protocol
+from dockfw.app import App
+from pogodock.sim import scenario as scenario_mod
+from pogodock.sim.dock import SimDock
+
+ROOT = Path(__file__).resolve().parents[1]
+BOARDS = str(ROOT / "boards")
+
+
+def load_scenario(name_or_obj, **overrides):
+    if isinstance(name_or_obj, dict):
+        obj = dict(name_or_obj)
+    else:
+        obj = json.loads((ROOT / "scenarios" / ("%s.json" % name_or_obj)).read_text())
+    obj.update(overrides)
+    end = obj["duration_s"]
+    # A shortened run keeps only what happens before its end.
+    events = []
+    for ev in obj.get("events", []):
+        if ev["t"] < end:
+            ev = dict(ev)
+            if "until" in ev and ev["until"] >= end:
+                del ev["until"]
+            events.append(ev)
+    obj["events"] = events
+    obj["load"] = [step for step in obj.get("load", []) if step[0] < end]
+    return scenario_mod.parse(obj, "test-scenario", BOARDS)
+
+
+class Run:
+    """A finished run: the decoded lines, the simulated dock and the firmware App."""
+
+    def __init__(self, scn, inbox=None):
+        self.raw: list[bytes] = []
+        self.dock = SimDock(scn, self.raw.append, inbox)
+        self.app = App(self.dock, sample_hz=scn.sample_hz, idle_hz=scn.idle_hz)
+        self.app.run()
+        self.lines = [protocol.decode(line) for line in b"".join(self.raw).splitlines()]
+
+    def of_type(self, kind):
+        return [rec for rec in self.lines if rec["type"] == kind]
+
+
+def run(name_or_obj, **overrides) -> Run:
+    return Run(load_scenario(name_or_obj, **overrides))

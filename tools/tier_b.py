@@ -1,0 +1,72 @@
+"""Test tier B: the firmware's tests under the real MicroPython interpreter.
+
+Compiles the firmware and the simulator with mpy-cross into ``build/mpy`` (the
+firmware exactly as ``make flash`` puts it on a board), then runs every
+``tests/mp/test_*.py`` in a fresh ``micropython -X heapsize=192k`` through
+``tools/mptest.py`` (a fresh interpreter per module: each gets the whole heap),
+and prints the total as "N passed, N failed".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+OUT = ROOT / "build" / "mpy"
+HEAP = os.environ.get("MPY_HEAP", "192k")
+# The simulator modules that run beside the firmware (the rest of host/ is CPython only).
+SIM_SOURCES = ["pogodock/__init__.py", "pogodock/sim"]
+
+
+def compile_tree(src_root: Path, entries: list[str]) -> None:
+    for entry in entries:
+        path = src_root / entry
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for src in files:
+            rel = src.relative_to(src_root)
+            dst = (OUT / rel).with_suffix(".mpy")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [str(BIN / "mpy-cross"), "-o", str(dst), "-s", str(rel), str(src)], check=True, cwd=src_root
+            )
+
+
+def main() -> int:
+    import shutil
+
+    shutil.rmtree(OUT, ignore_errors=True)
+    compile_tree(ROOT / "firmware", ["dockfw"])
+    compile_tree(ROOT / "host", SIM_SOURCES)
+    modules = sorted(p.stem for p in (ROOT / "tests" / "mp").glob("test_*.py"))
+    env = dict(os.environ, MICROPYPATH="%s:%s" % (OUT, ROOT / "tests" / "mp"))
+    passed = failed = 0
+    for mod in modules:
+        proc = subprocess.run(
+            [str(BIN / "micropython"), "-X", "heapsize=%s" % HEAP, "tools/mptest.py", mod],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        out = proc.stdout + proc.stderr
+        m = re.search(r"^(\d+) passed, (\d+) failed$", proc.stdout, re.M)
+        for line in out.splitlines():
+            if not re.match(r"^\d+ passed, \d+ failed$", line):
+                print("  " + line if line.startswith(("ok", "FAIL")) else line)
+        if m:
+            passed += int(m.group(1))
+            failed += int(m.group(2))
+        if not m or proc.returncode != 0 and not int(m.group(2)):
+            print("FAIL %s: the interpreter ended without a result (exit %d)" % (mod, proc.returncode))
+            failed += 1
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
