@@ -152,7 +152,9 @@ class INA219Model:
         self._cache = {}
 
     def set_fault(self, mode):
-        """``"nak"``: every transaction NAKs; ``"stuck"``: registers freeze; ``None``: clear."""
+        """``"nak"``: every transaction NAKs; ``"stuck"``: the ADC stops converting (result
+        registers keep their last values and CNVR, once cleared, stays clear; the I2C
+        interface and the configuration still work); ``None``: clear."""
         if mode not in _FAULTS:
             raise ValueError("unknown fault: %r" % (mode,))
         if mode == "stuck":
@@ -268,8 +270,7 @@ class INA219Model:
             return self._bus_reg()
         if reg == 3:
             v = self._power
-            if self.fault != "stuck":
-                self._cnvr = 0
+            self._cnvr = 0
             return v
         if reg == 4:
             return self._current
@@ -278,8 +279,6 @@ class INA219Model:
         return 0
 
     def _write_reg(self, reg, value):
-        if self.fault == "stuck":
-            return
         self._update()
         now = self._clock.now_us
         if reg == 0:

@@ -1,0 +1,319 @@
+"""The ``pogodock`` command line. Errors are one sentence on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from types import FrameType
+
+from dockfw.board import BoardError
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out; the message says why."""
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    if args.pty:
+        from pogodock import pty_serve
+
+        return pty_serve.serve(args.scenario, fast=args.fast)
+    from pogodock import simrun
+
+    return simrun.run_stdio(args.scenario, fast=args.fast)
+
+
+def _cmd_ports(args: argparse.Namespace) -> int:
+    from pogodock import ports
+
+    found = ports.list_all()
+    if args.json:
+        print(json.dumps([p.as_json() for p in found], indent=2))
+        return 0
+    if not found:
+        print("no serial ports found")
+        return 0
+    print("%-24s %-10s %-6s %s" % ("port", "usb id", "dock?", "description"))
+    for p in found:
+        print(
+            "%-24s %-10s %-6s %s"
+            % (
+                p.device,
+                p.usb_id() or "-",
+                "likely" if p.likely_dock else "no",
+                p.description or p.manufacturer or "",
+            )
+        )
+    docks = [p for p in found if p.likely_dock]
+    if docks:
+        print(
+            "%d likely dock%s (MicroPython on an RP2040, USB id 2e8a:0005); "
+            % (len(docks), "" if len(docks) == 1 else "s")
+            + "the monitor confirms each with its hello"
+        )
+    return 0
+
+
+def _sigterm_to_interrupt() -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        pass
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    if args.mqtt:
+        raise UsageError("--mqtt is not available yet in this version of pogodock")
+    if args.prometheus:
+        raise UsageError("--prometheus is not available yet in this version of pogodock")
+    from pogodock.reader import Reader
+    from pogodock.recorder import Recorder
+
+    reader = Reader(args.port)
+    recorder = None
+    if args.record:
+        try:
+            recorder = Recorder(args.record)
+        except OSError as e:
+            raise UsageError(
+                "cannot write the recording %s: %s" % (args.record, e.strerror or e)
+            ) from None
+        reader.subscribe(recorder)
+    queue = reader.subscribe_queue()
+    headless = args.headless or not sys.stdout.isatty()
+    try:
+        reader.start(wait=args.wait)
+        if headless:
+            from pogodock import headless as hl
+
+            _sigterm_to_interrupt()
+            printer = hl.HeadlessPrinter(sys.stdout, every=args.every)
+            return hl.run_live(reader, queue, printer, duration=args.duration)
+        from pogodock import dashboard
+
+        return dashboard.run(dashboard.LiveSource(reader, queue))
+    finally:
+        reader.stop()
+        if recorder is not None:
+            recorder.close()
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from pogodock import replay
+
+    recording = replay.load(args.file)
+    if args.summary:
+        print(replay.summary(recording))
+        return 0
+    if args.headless or not sys.stdout.isatty():
+        from pogodock import headless as hl
+
+        return hl.run_records(recording.records, hl.HeadlessPrinter(sys.stdout, every=args.every))
+    from pogodock import dashboard
+
+    return dashboard.run(
+        dashboard.RecordsSource(recording.records, "pogodock replay %s" % args.file)
+    )
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pogodock import export, replay
+
+    recording = replay.load(args.file)
+    try:
+        n = export.export(recording.records, args.csv)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise UsageError("cannot write %s: %s" % (args.csv, e.strerror or e)) from None
+    if args.csv != "-":
+        print("wrote %d rows to %s" % (n, args.csv), file=sys.stderr)
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from pogodock import plot, replay
+
+    recording = replay.load(args.file)
+    title = args.title or "Contact resistance per pin: %s" % os.path.basename(args.file)
+    try:
+        axis = plot.plot(recording.records, args.out, title=title, axis=args.x)
+    except OSError as e:
+        raise UsageError("cannot write %s: %s" % (args.out, e.strerror or e)) from None
+    print("wrote %s (time axis: %s clock)" % (args.out, axis), file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pogodock", description="Watch the contacts of a pogo-pin charging dock."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ports = sub.add_parser(
+        "ports",
+        help="list attached docks and candidate serial ports",
+        description="List serial ports; those with MicroPython's RP2040 USB id (2e8a:0005) "
+        "are likely docks.",
+    )
+    ports.add_argument("--json", action="store_true", help="print the list as JSON")
+    ports.set_defaults(func=_cmd_ports)
+
+    mon = sub.add_parser(
+        "monitor",
+        help="live contact-health dashboard",
+        description="Watch a dock live: a dashboard in a terminal, one line per event otherwise. "
+        "Finds the dock by USB id when --port is absent; reconnects after unplug or reboot.",
+    )
+    mon.add_argument("--port", metavar="P", help="serial port of the dock (default: auto-detect)")
+    mon.add_argument(
+        "--record", metavar="FILE", help="append every received line to this JSONL file"
+    )
+    mon.add_argument(
+        "--headless",
+        action="store_true",
+        help="print events and a periodic health summary instead of the dashboard",
+    )
+    mon.add_argument(
+        "--every",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="headless: seconds between health summaries",
+    )
+    mon.add_argument("--duration", type=float, metavar="S", help="headless: stop after S seconds")
+    mon.add_argument(
+        "--wait", action="store_true", help="wait for the dock to appear instead of failing"
+    )
+    mon.add_argument("--mqtt", metavar="URL", help="publish to an MQTT broker (not available yet)")
+    mon.add_argument(
+        "--prometheus", metavar="HOST:PORT", help="serve a scrape endpoint (not available yet)"
+    )
+    mon.set_defaults(func=_cmd_monitor)
+
+    sim = sub.add_parser(
+        "sim",
+        help="run the real firmware against a simulated dock",
+        description="Run the firmware's own modules against a simulated dock described by a "
+        "scenario file; the device's serial stream goes to stdout, host commands are read from "
+        "stdin. With --pty the dock is served on a pseudo-terminal whose path is the first line "
+        "of stdout.",
+    )
+    sim.add_argument("--scenario", required=True, metavar="FILE", help="scenario JSON file")
+    sim.add_argument(
+        "--fast", action="store_true", help="run simulated time as fast as the CPU allows"
+    )
+    sim.add_argument(
+        "--pty", action="store_true", help="serve the virtual dock on a pseudo-terminal"
+    )
+    sim.set_defaults(func=_cmd_sim)
+
+    rep = sub.add_parser(
+        "replay",
+        help="show a recording as the monitor would",
+        description="Show a recording made with monitor --record: the dashboard in a terminal, "
+        "event lines otherwise, or a summary.",
+    )
+    rep.add_argument("file", metavar="FILE", help="JSONL recording")
+    rep.add_argument("--summary", action="store_true", help="print a summary of the recording")
+    rep.add_argument("--headless", action="store_true", help="print event lines even in a terminal")
+    rep.add_argument(
+        "--every",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds of recorded time between summaries",
+    )
+    rep.set_defaults(func=_cmd_replay)
+
+    exp = sub.add_parser(
+        "export",
+        help="write samples and events as CSV",
+        description="Write the samples and events of a recording as CSV, units in the column "
+        "names, "
+        "host receive times in UTC (ISO 8601).",
+    )
+    exp.add_argument("file", metavar="FILE", help="JSONL recording")
+    exp.add_argument(
+        "--csv", required=True, metavar="OUT", help="CSV file to write ('-' for stdout)"
+    )
+    exp.set_defaults(func=_cmd_export)
+
+    plt = sub.add_parser(
+        "plot",
+        help="write a PNG of contact resistance per pin over time",
+        description="Plot contact resistance per pin over time from a recording, with events "
+        "marked.",
+    )
+    plt.add_argument("file", metavar="FILE", help="JSONL recording")
+    plt.add_argument("--out", required=True, metavar="OUT.png", help="PNG file to write")
+    plt.add_argument(
+        "--x",
+        choices=("auto", "host", "device"),
+        default="auto",
+        help="time axis: the host's clock, the dock's, or auto (the dock's when the recording "
+        "ran faster than real time)",
+    )
+    plt.add_argument("--title", help="plot title")
+    plt.set_defaults(func=_cmd_plot)
+    return parser
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [UsageError, BoardError]
+    try:
+        from pogodock.sim.scenario import ScenarioError
+
+        errors.append(ScenarioError)
+    except ImportError:
+        pass
+    from pogodock.plot import PlotError
+    from pogodock.ports import PortError
+    from pogodock.replay import RecordingError
+
+    errors += [PortError, RecordingError, PlotError]
+    return tuple(errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import pogodock  # noqa: F401  (micropython shim for the firmware modules)
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    known = _known_errors()
+    try:
+        return args.func(args)
+    except known as e:
+        print("pogodock %s: %s" % (args.command, e), file=sys.stderr)
+        return 2 if isinstance(e, UsageError) else 1
+    except BrokenPipeError:
+        try:  # stdout went away (| head): quietly stop
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except OSError as e:
+        where = " (%s)" % e.filename if getattr(e, "filename", None) else ""
+        print("pogodock %s: %s%s" % (args.command, e.strerror or e, where), file=sys.stderr)
+        return 1
+    except Exception as e:
+        print(
+            "pogodock %s: unexpected error: %s: %s" % (args.command, type(e).__name__, e),
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,459 @@
+"""Typed records on top of ``dockfw.protocol.decode``.
+
+Every line the dock sends becomes one record: a ``DeviceLine`` subclass for
+protocol lines (``Hello``, ``Sample``, ``Health``, ``Event``, ``Ack``, ``Error``,
+``Log``), ``ConsoleText`` for anything else (boot banner, traceback, garbage).
+The reader core adds ``LinkEvent`` records of its own (connected, lost lines,
+reboot, ...). Records keep the raw text so that a recording stores exactly what
+arrived.
+
+``parse_line`` has a fast path for lines as the dock's encoder writes them: the
+envelope is read by one regular expression and the rest of the line is decoded
+on first use (the reader, the recorder and the sequence tracker never need it;
+a dashboard needs only what it shows). Whatever the fast path does not accept
+goes through ``protocol.decode`` itself, which either accepts it or says why it
+is console text.
+
+``SeqTracker`` follows ``seq`` and ``boot`` and reports lost lines and reboots;
+``Decoder`` combines the two and is what the reader and replay feed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, TypedDict
+
+from dockfw import protocol
+from dockfw.protocol import ENVELOPE, TYPES, VERSION, ProtocolError
+
+import pogodock  # noqa: F401  (micropython shim before dockfw loads)
+
+_scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+class SamplePin(TypedDict, total=False):
+    i_ma: float | None
+    v_mv: float | None
+    r_mohm: float | None
+    i_min_ma: float | None
+    i_max_ma: float | None
+    r_min_mohm: float | None
+    r_max_mohm: float | None
+    n: int
+    n_r: int
+    sensor_ok: bool
+    clipped: bool
+    low_current: bool
+
+
+class HealthPin(TypedDict, total=False):
+    state: str
+    r_mohm: float | None
+    r_baseline_mohm: float | None
+    drift_mohm_per_day: float | None
+    intermittent_count: int
+    cycles: int
+    score: float | None
+
+
+class HelloPin(TypedDict, total=False):
+    name: str
+    role: str
+    x_mm: float
+    y_mm: float
+    rated_cycles: int
+    max_ma: int
+
+
+# -- records -------------------------------------------------------------------
+
+
+class Record:
+    """Anything the reader hands to subscribers. ``host_time``: UNIX seconds, host clock."""
+
+    __slots__ = ("host_time",)
+    host_time: float
+
+
+class DeviceLine(Record):
+    """One protocol line: the envelope as attributes, the whole object as ``data``.
+
+    ``raw`` is the line as received. ``data`` is decoded on first use when the
+    fast path made the record (see ``parse_line``); if that decode fails after
+    all, ``data`` holds the envelope only and ``problem`` says what was wrong.
+    """
+
+    __slots__ = ("_data", "boot", "problem", "raw", "seq", "t_ms", "type")
+
+    def __init__(
+        self,
+        host_time: float,
+        raw: str,
+        type: str,
+        seq: int,
+        boot: str,
+        t_ms: int,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        self.host_time = host_time
+        self.raw = raw
+        self.type = type
+        self.seq = seq
+        self.boot = boot
+        self.t_ms = t_ms
+        self._data = data
+        self.problem = ""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        d = self._data
+        if d is None:
+            d = self._data = self._decode()
+        return d
+
+    def _decode(self) -> dict[str, Any]:
+        raw = self.raw
+        try:
+            obj, end = _scan_once(raw, 0)
+            if end == len(raw) and isinstance(obj, dict) and obj.get("seq") == self.seq:
+                return obj
+        except (StopIteration, ValueError):
+            pass
+        try:
+            return protocol.decode(raw)
+        except ProtocolError as e:
+            self.problem = str(e)
+        return {
+            "v": VERSION,
+            "type": self.type,
+            "seq": self.seq,
+            "boot": self.boot,
+            "t_ms": self.t_ms,
+        }
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def __repr__(self) -> str:
+        return "%s(seq=%r, boot=%r, t_ms=%r)" % (
+            type(self).__name__,
+            self.seq,
+            self.boot,
+            self.t_ms,
+        )
+
+
+class Hello(DeviceLine):
+    __slots__ = ()
+
+    @property
+    def fw(self) -> str:
+        return str(self.data.get("fw", "?"))
+
+    @property
+    def board(self) -> str:
+        return str(self.data.get("board", "?"))
+
+    @property
+    def reset_cause(self) -> str:
+        return str(self.data.get("reset_cause", "?"))
+
+    @property
+    def pins(self) -> list[HelloPin]:
+        pins = self.data.get("pins")
+        return pins if isinstance(pins, list) else []
+
+    @property
+    def pin_names(self) -> list[str]:
+        return [str(p.get("name")) for p in self.pins if isinstance(p, dict)]
+
+
+class Sample(DeviceLine):
+    __slots__ = ()
+
+    @property
+    def pins(self) -> dict[str, SamplePin]:
+        pins = self.data.get("pins")
+        return pins if isinstance(pins, dict) else {}
+
+    @property
+    def docked(self) -> bool | None:
+        return self.data.get("docked")
+
+
+class Health(DeviceLine):
+    __slots__ = ()
+
+    @property
+    def pins(self) -> dict[str, HealthPin]:
+        pins = self.data.get("pins")
+        return pins if isinstance(pins, dict) else {}
+
+    @property
+    def charging(self) -> bool | None:
+        return self.data.get("charging")
+
+
+class Event(DeviceLine):
+    __slots__ = ()
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", "?"))
+
+    @property
+    def pins(self) -> list[str]:
+        pins = self.data.get("pins")
+        return [str(p) for p in pins] if isinstance(pins, list) else []
+
+    @property
+    def severity(self) -> str:
+        return str(self.data.get("severity", "info"))
+
+    def extra(self) -> dict[str, Any]:
+        """The fields beyond the envelope, ``kind``, ``pins`` and ``severity``."""
+        skip = _EVENT_KEYS
+        return {k: v for k, v in self.data.items() if k not in skip}
+
+
+_EVENT_KEYS = frozenset((*ENVELOPE, "kind", "pins", "severity"))
+
+
+class Ack(DeviceLine):
+    __slots__ = ()
+
+    @property
+    def id(self) -> Any:
+        return self.data.get("id")
+
+    @property
+    def cmd(self) -> str:
+        return str(self.data.get("cmd", ""))
+
+
+class Error(DeviceLine):
+    __slots__ = ()
+
+    @property
+    def id(self) -> Any:
+        return self.data.get("id")
+
+    @property
+    def code(self) -> str:
+        return str(self.data.get("code", ""))
+
+    @property
+    def message(self) -> str:
+        return str(self.data.get("message", ""))
+
+
+class Log(DeviceLine):
+    __slots__ = ()
+
+    @property
+    def msg(self) -> str:
+        return str(self.data.get("msg", self.data.get("message", "")))
+
+
+class ConsoleText(Record):
+    """A line that is not protocol: boot banner, traceback, REPL output, noise."""
+
+    __slots__ = ("reason", "text")
+
+    def __init__(self, host_time: float, text: str, reason: str = "") -> None:
+        self.host_time = host_time
+        self.text = text
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return "ConsoleText(%r)" % self.text
+
+
+# Link event kinds (the reader's own observations, not device lines).
+CONNECTED = "connected"
+DISCONNECTED = "disconnected"
+CONFIRMED = "confirmed"
+UNCONFIRMED = "unconfirmed"
+LOST = "lost"
+REBOOT = "reboot"
+PORT_ERROR = "port_error"
+SHARED = "shared"  # another process has the port open too: lines may go to it
+LINK_KINDS = (CONNECTED, DISCONNECTED, CONFIRMED, UNCONFIRMED, LOST, REBOOT, PORT_ERROR, SHARED)
+
+
+class LinkEvent(Record):
+    """What the host saw of the link: ``kind`` one of ``LINK_KINDS``; ``lost`` lines for LOST."""
+
+    __slots__ = ("detail", "kind", "lost", "port")
+
+    def __init__(
+        self, host_time: float, kind: str, detail: str = "", lost: int = 0, port: str = ""
+    ) -> None:
+        self.host_time = host_time
+        self.kind = kind
+        self.detail = detail
+        self.lost = lost
+        self.port = port
+
+    def __repr__(self) -> str:
+        return "LinkEvent(%r, %r)" % (self.kind, self.detail)
+
+
+_CLASSES: dict[str, type[DeviceLine]] = {
+    protocol.HELLO: Hello,
+    protocol.SAMPLE: Sample,
+    protocol.HEALTH: Health,
+    protocol.EVENT: Event,
+    protocol.ACK: Ack,
+    protocol.ERROR: Error,
+    protocol.LOG: Log,
+}
+
+
+def _envelope_pattern() -> re.Pattern[str]:
+    # The encoder writes the envelope first, in this order, with no spaces:
+    # '{"v":%d,"type":"%s","seq":%d,"boot":"%s","t_ms":%d' (protocol.encode).
+    names = "|".join(re.escape(t) for t in TYPES)
+    keys = ENVELOPE
+    return re.compile(
+        r'\{"%s":%d,"%s":"(%s)","%s":(\d+),"%s":"([^"\\]*)","%s":(\d+)([,}])'
+        % (keys[0], VERSION, keys[1], names, keys[2], keys[3], keys[4])
+    )
+
+
+_envelope = _envelope_pattern().match
+_LINE_START = '{"%s":' % ENVELOPE[0]
+
+
+def parse_line(raw: bytes | str, host_time: float) -> DeviceLine | ConsoleText:
+    """One received line (without its newline) -> a typed record. Never raises.
+
+    Fast path: a line as the dock's encoder writes it (envelope first, in
+    order, no spaces; ending in ``}``; one line start in it) gets its envelope
+    read by one regular expression, and its body is decoded on first use of
+    ``data``. Anything else goes through ``protocol.decode`` at once, which
+    accepts it or says why it is console text.
+    """
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            return ConsoleText(host_time, raw.decode("utf-8", "replace").rstrip("\r"), "not UTF-8")
+    else:
+        text = raw
+    if text[-1:] == "\r":
+        text = text[:-1]
+    m = _envelope(text)
+    if m is not None and text[-1] == "}" and text.find(_LINE_START, 1) < 0:
+        kind, seq, boot, t_ms, after = m.groups()
+        cls = _CLASSES[kind]
+        if after == "}" and m.end() == len(text):  # nothing but the envelope
+            return cls(
+                host_time,
+                text,
+                kind,
+                int(seq),
+                boot,
+                int(t_ms),
+                {"v": VERSION, "type": kind, "seq": int(seq), "boot": boot, "t_ms": int(t_ms)},
+            )
+        return cls(host_time, text, kind, int(seq), boot, int(t_ms))
+    return parse_full(text, host_time)
+
+
+def parse_full(text: str, host_time: float) -> DeviceLine | ConsoleText:
+    """The slow path: decode the whole line now, with the protocol's own decoder."""
+    try:
+        obj = protocol.decode(text)
+    except ProtocolError as e:
+        return ConsoleText(host_time, text, str(e))
+    except Exception as e:  # never let a strange line stop the reader
+        return ConsoleText(host_time, text, "unreadable: %s" % e)
+    kind = obj["type"]
+    return _CLASSES[kind](host_time, text, kind, obj["seq"], obj["boot"], obj["t_ms"], obj)
+
+
+# -- sequence tracking ------------------------------------------------------------
+
+
+class SeqTracker:
+    """Follows ``boot`` and ``seq``: lines lost (gaps) and reboots (new boot ids)."""
+
+    __slots__ = ("boot", "lost", "reboots", "seq")
+
+    def __init__(self) -> None:
+        self.boot: str | None = None
+        self.seq = -1
+        self.lost = 0
+        self.reboots = 0
+
+    def check(self, rec: DeviceLine) -> LinkEvent | None:
+        """Returns a LOST or REBOOT link event when ``rec`` reveals one, else None."""
+        seq = rec.seq
+        if rec.boot == self.boot:
+            expected = self.seq + 1
+            self.seq = seq
+            if seq == expected:
+                return None
+            if isinstance(seq, int) and seq > expected:
+                n = seq - expected
+                self.lost += n
+                return LinkEvent(
+                    rec.host_time,
+                    LOST,
+                    "%d line%s lost before seq %d" % (n, "" if n == 1 else "s", seq),
+                    lost=n,
+                )
+            return LinkEvent(
+                rec.host_time, LOST, "seq went back from %r to %r" % (expected - 1, seq)
+            )
+        first = self.boot is None
+        self.boot = rec.boot
+        self.seq = seq
+        if first:
+            return None
+        self.reboots += 1
+        return LinkEvent(rec.host_time, REBOOT, "dock rebooted (boot id %s)" % rec.boot)
+
+
+class Decoder:
+    """Lines in, records out (to ``emit``): the parse and sequence step of reader and replay."""
+
+    def __init__(self, emit: Callable[[Record], None]) -> None:
+        self.emit = emit
+        self.tracker = SeqTracker()
+        self.lines = 0
+        self.console = 0
+
+    def line(self, raw: bytes | str, host_time: float) -> DeviceLine | ConsoleText:
+        rec = parse_line(raw, host_time)
+        self.lines += 1
+        if isinstance(rec, ConsoleText):
+            self.console += 1
+        else:
+            note = self.tracker.check(rec)
+            if note is not None:
+                self.emit(note)
+        self.emit(rec)
+        return rec
+
+
+# -- time ------------------------------------------------------------------------
+
+
+def iso_utc(t: float) -> str:
+    """UNIX seconds -> ``2025-05-01T12:00:00.123456Z``."""
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> float:
+    """ISO 8601 (``Z`` or an offset; naive means UTC) -> UNIX seconds."""
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    d = datetime.fromisoformat(text)
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=timezone.utc)
+    return d.timestamp()

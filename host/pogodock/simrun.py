@@ -1,0 +1,85 @@
+"""``pogodock sim``: the firmware's own App against a simulated dock, serial stream on stdout."""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+from typing import BinaryIO
+
+from dockfw.app import App
+
+import pogodock  # noqa: F401  (installs the micropython shim before dockfw loads)
+from pogodock.paths import BOARDS_DIR
+from pogodock.sim import scenario as scenario_mod
+from pogodock.sim.dock import SimDock
+
+
+class FdInbox:
+    """Host commands arriving on a file descriptor, read without blocking."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = b""
+        self.eof = False
+
+    def pending(self) -> bool:
+        if b"\n" in self.buf:
+            return True
+        if self.eof:
+            return False
+        try:
+            ready, _, _ = select.select([self.fd], [], [], 0)
+            if not ready:
+                return False
+            data = os.read(self.fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return b"\n" in self.buf
+
+    def read_line(self) -> bytes | None:
+        if not self.pending():
+            return None
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line
+
+
+class SimRun:
+    """A virtual dock and the firmware on it, ready to ``run()`` to the scenario's end."""
+
+    def __init__(self, scenario_path: str, write, inbox=None, fast: bool = True) -> None:
+        self.scenario = scenario_mod.load(scenario_path, str(BOARDS_DIR))
+        self.dock = SimDock(self.scenario, write, inbox, sleep=None if fast else time.sleep)
+
+    def run(self) -> App:
+        """Run the firmware, through any reboots the host asks for; the last App."""
+        return self.dock.run_firmware(sample_hz=self.scenario.sample_hz, idle_hz=self.scenario.idle_hz)
+
+
+def build(scenario_path: str, write, inbox=None, fast: bool = True) -> SimRun:
+    """Load a scenario and wire the firmware to a simulated dock."""
+    return SimRun(scenario_path, write, inbox, fast)
+
+
+def run_stdio(scenario_path: str, fast: bool, out: BinaryIO | None = None) -> int:
+    stream = out if out is not None else sys.stdout.buffer
+
+    def write(data: bytes) -> None:
+        stream.write(data)
+        if not fast:
+            stream.flush()
+
+    inbox = None
+    try:
+        inbox = FdInbox(sys.stdin.fileno())
+    except (OSError, ValueError, AttributeError):
+        inbox = None
+    app = build(scenario_path, write, inbox, fast)
+    app.run()
+    stream.flush()
+    return 0

@@ -1,0 +1,118 @@
+"""The pogodock command line, run as a user would: monitor against the simulator on a pty."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pogodock import ports
+
+ROOT = Path(__file__).resolve().parents[1]
+MISALIGN = str(ROOT / "scenarios" / "misalign.json")
+
+
+def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pogodock.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pogodock.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def one_sentence(p: subprocess.CompletedProcess[str]) -> str:
+    assert p.returncode != 0
+    assert "Traceback" not in p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("sub", ["ports", "monitor", "sim", "replay", "export", "plot"])
+def test_every_subcommand_has_help(sub: str):
+    p = run_cli(sub, "--help")
+    assert p.returncode == 0 and "usage: pogodock " + sub in p.stdout
+
+
+def test_ports_json_is_a_list():
+    p = run_cli("ports", "--json")
+    assert p.returncode == 0, p.stderr
+    found = json.loads(p.stdout)
+    assert isinstance(found, list)
+    for entry in found:
+        assert {"device", "usb_id", "likely_dock"} <= set(entry)
+
+
+def test_monitor_errors_are_one_sentence(tmp_path: Path):
+    assert "no serial port" in one_sentence(run_cli("monitor", "--port", str(tmp_path / "ttyNONE")))
+    assert "not available yet" in one_sentence(run_cli("monitor", "--mqtt", "mqtt://localhost"))
+    bad_dir = tmp_path / "no" / "such" / "dir" / "rec.jsonl"
+    assert "cannot write the recording" in one_sentence(
+        run_cli("monitor", "--port", "/dev/null", "--record", str(bad_dir))
+    )
+
+
+@pytest.mark.skipif(bool(ports.find_docks()), reason="a dock is attached to this machine")
+def test_monitor_without_a_dock_says_so():
+    assert "no dock found" in one_sentence(run_cli("monitor"))
+
+
+def test_headless_monitor_of_the_simulated_dock_records_everything(tmp_path: Path):
+    sim = start_cli("sim", "--scenario", MISALIGN, "--pty")
+    try:
+        assert sim.stdout is not None
+        path = sim.stdout.readline().strip()
+        rec = tmp_path / "rec.jsonl"
+        # stdout is a pipe here: headless without being asked.
+        p = run_cli(
+            "monitor", "--port", path, "--record", str(rec), "--every", "1", "--duration", "2.5"
+        )
+        assert p.returncode == 0, p.stderr
+        out = p.stdout.splitlines()
+        assert "link connected" in out[0]
+        assert any("hello: firmware 0.1.0, board pico-dock-4" in x for x in out)
+        summaries = [x for x in out if " health: " in x]
+        assert len(summaries) >= 2 and "VBUS1" in summaries[-1] and "lost 0" in summaries[-1]
+        lines = [json.loads(x) for x in rec.read_text().splitlines()]
+        assert lines[0]["link"] == "connected"
+        assert sum("line" in x for x in lines) >= 8  # 5 samples a second
+        # The recording replays to the same picture.
+        r = run_cli("replay", str(rec), "--summary")
+        assert r.returncode == 0 and "board pico-dock-4" in r.stdout
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.wait(5)
+
+
+def test_headless_monitor_stops_cleanly_on_sigterm(tmp_path: Path):
+    sim = start_cli("sim", "--scenario", MISALIGN, "--pty")
+    try:
+        assert sim.stdout is not None
+        path = sim.stdout.readline().strip()
+        mon = start_cli("monitor", "--port", path, "--headless")
+        assert mon.stdout is not None
+        first = mon.stdout.readline()
+        assert "link connected" in first
+        mon.send_signal(signal.SIGTERM)
+        out, err = mon.communicate(timeout=10)
+        assert mon.returncode == 0, err
+        assert " health: " in out.splitlines()[-1]
+        assert "Traceback" not in err
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.wait(5)

@@ -1,0 +1,179 @@
+"""The Textual dashboard under Textual's pilot: from records, and live through the reader core."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dockfw import protocol
+from dockfw.protocol import Fixed, Obj
+from host_fakedock import FakeDock, wait_for
+from pogodock.dashboard import Dashboard, LiveSource, RecordsSource
+from pogodock.reader import Reader
+from pogodock.records import LOST, REBOOT, LinkEvent, Record, parse_line
+from rich.text import Text
+from textual.widgets import DataTable, RichLog, Sparkline, Static
+
+
+def dev(kind: str, seq: int, fields: list, boot: str = "b1") -> Record:
+    return parse_line(
+        protocol.encode(kind, seq, boot, seq * 200, fields).rstrip(b"\n"), 1767225600.0 + seq
+    )
+
+
+def sample(seq: int, r: float, r_max: float | None = None) -> Record:
+    pins = [
+        (
+            name,
+            Obj(
+                [
+                    ("i_ma", Fixed(15000, 1)),
+                    ("v_mv", 4990),
+                    ("r_mohm", Fixed(int(r * 1000), 3)),
+                    ("r_max_mohm", Fixed(int((r_max or r) * 1000), 3)),
+                ]
+            ),
+        )
+        for name in ("VBUS1", "GND1")
+    ]
+    return dev(protocol.SAMPLE, seq, [("docked", True), ("pins", Obj(pins))])
+
+
+def records() -> list[Record]:
+    recs: list[Record] = [
+        dev(
+            protocol.HELLO,
+            0,
+            [
+                ("fw", "0.1.0"),
+                ("board", "pico-dock-4"),
+                ("reset_cause", "power_on"),
+                ("pins", [Obj([("name", "VBUS1")]), Obj([("name", "GND1")])]),
+            ],
+        ),
+    ]
+    for k in range(1, 300):
+        recs.append(sample(k, 35.0, 480.0 if k == 150 else None))
+    recs.append(
+        dev(
+            protocol.EVENT,
+            300,
+            [("kind", "misalignment"), ("pins", ["GND1"]), ("severity", "warn")],
+        )
+    )
+    recs.append(LinkEvent(1767226000.0, LOST, "4 lines lost before seq 305", lost=4))
+    recs.append(LinkEvent(1767226000.0, REBOOT, "dock rebooted (boot id b2)"))
+    return recs
+
+
+def cell(table: DataTable, row: str, col: str) -> str:
+    v = table.get_cell(row, col)
+    return v.plain if isinstance(v, Text) else str(v)
+
+
+def log_text(log: RichLog) -> str:
+    return "\n".join(strip.text for strip in log.lines)
+
+
+@pytest.mark.asyncio
+async def test_dashboard_shows_pins_sparklines_events_and_link_health():
+    app = Dashboard(RecordsSource(records(), "test"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause(0.6)  # a couple of refresh ticks
+        table = app.query_one("#pins", DataTable)
+        assert table.row_count == 2
+        assert cell(table, "VBUS1", "r") == "35.00"
+        assert cell(table, "VBUS1", "i") == "1500"
+        # Not sent by the firmware yet: dashes.
+        for col in ("base", "drift", "intermittent", "cycles", "state", "score"):
+            assert cell(table, "GND1", col) == "—"
+        spark = app.query_one("#spark-VBUS1", Sparkline)
+        assert spark.data is not None and max(spark.data) == 480.0  # the one-report spike survives
+        assert 10 < len(spark.data) <= spark.size.width
+        status = app.query_one("#status", Static)
+        text = str(status.render())
+        assert "lost 4" in text and "reboots 1" in text and "pico-dock-4" in text
+        events = log_text(app.query_one("#events", RichLog))
+        assert "misalignment GND1" in events and "rebooted" in events
+        await pilot.press("i")  # a recording cannot take commands: said, not crashed
+        await pilot.pause()
+        assert "commands need a live dock" in log_text(app.query_one("#events", RichLog))
+        await pilot.press("q")
+    assert app.return_value == 0
+
+
+@pytest.mark.asyncio
+async def test_health_lines_fill_the_table():
+    health = dev(
+        protocol.HEALTH,
+        1,
+        [
+            ("charging", True),
+            (
+                "pins",
+                Obj(
+                    [
+                        (
+                            "VBUS1",
+                            Obj(
+                                [
+                                    ("state", "warn"),
+                                    ("r_mohm", Fixed(52000, 3)),
+                                    ("r_baseline_mohm", Fixed(35000, 3)),
+                                    ("drift_mohm_per_day", Fixed(1250, 3)),
+                                    ("intermittent_count", 3),
+                                    ("cycles", 1234),
+                                    ("score", 71),
+                                ]
+                            ),
+                        )
+                    ]
+                ),
+            ),
+        ],
+    )
+    app = Dashboard(RecordsSource([health], "test"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        table = app.query_one("#pins", DataTable)
+        assert [
+            cell(table, "VBUS1", c)
+            for c in ("r", "base", "drift", "intermittent", "cycles", "state", "score")
+        ] == ["52.00", "35.00", "1.250", "3", "1234", "warn", "71"]
+        assert "charging yes" in str(app.query_one("#status", Static).render())
+
+
+@pytest.mark.asyncio
+async def test_keys_send_commands_through_the_reader_core(tmp_path: Path):
+    dock = FakeDock(tmp_path / "ttyDOCK")
+    dock.plug()
+    reader = Reader(str(dock.link), confirm_timeout=1.0)
+    source = LiveSource(reader)
+    reader.start()
+    try:
+        assert wait_for(lambda: reader.confirmed)
+        app = Dashboard(source, refresh_s=0.05)
+        async with app.run_test(size=(140, 40)) as pilot:
+            for _ in range(5):
+                dock.sample(r_mohm=36.5)
+            await pilot.press("i")
+            await pilot.press("o")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if (
+                    "charge #" in log_text(app.query_one("#events", RichLog))
+                    and len(dock.commands) >= 3
+                ):
+                    break
+            cmds = [c["cmd"] for c in dock.commands]
+            assert cmds[0] == "info" and cmds[-2:] == ["info", "charge"]
+            assert dock.commands[-1]["on"] is True
+            log = log_text(app.query_one("#events", RichLog))
+            assert "info #" in log and "ok" in log
+            assert "charge #" in log and "unknown" in log  # the fake dock knows only info
+            assert cell(app.query_one("#pins", DataTable), "VBUS1", "r") == "36.50"
+            assert "connected" in str(app.query_one("#status", Static).render())
+            await pilot.press("q")
+    finally:
+        reader.stop()
+        dock.unplug()

@@ -1,0 +1,110 @@
+"""The reader core against the real firmware in the simulator, served on a pseudo-terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from host_fakedock import wait_for
+from pogodock.reader import Reader
+from pogodock.records import Ack, Error, Hello, Record, Sample
+
+ROOT = Path(__file__).resolve().parents[1]
+MISALIGN = str(ROOT / "scenarios" / "misalign.json")
+
+
+def pogodock(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pogodock.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+@pytest.fixture
+def sim_pty() -> Iterator[tuple[subprocess.Popen, str]]:
+    proc = pogodock("sim", "--scenario", MISALIGN, "--pty")
+    assert proc.stdout is not None
+    path = proc.stdout.readline().strip()
+    yield proc, path
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_the_reader_talks_to_the_real_firmware_over_a_pty(sim_pty):
+    proc, path = sim_pty
+    assert path.startswith("/dev/pts/") and os.path.exists(path)
+    seen: list[Record] = []
+    with Reader(path, confirm_timeout=3.0) as r:
+        r.subscribe(seen.append)
+        r.start()
+        assert wait_for(lambda: r.confirmed, 5), "the simulated dock did not answer info"
+        assert r.hello is not None and r.hello.board == "pico-dock-4"
+        assert r.hello.pin_names == ["VBUS1", "GND1", "GND2", "VBUS2"]
+        assert wait_for(lambda: sum(isinstance(x, Sample) for x in seen) >= 3, 5)
+        sample = next(x for x in seen if isinstance(x, Sample))
+        assert set(sample.pins) == {"VBUS1", "GND1", "GND2", "VBUS2"}
+        assert {"i_ma", "v_mv", "r_mohm"} <= set(sample.pins["VBUS1"])
+        ack = r.request("info", timeout=3)
+        assert isinstance(ack, Ack) and ack.cmd == "info"
+        err = r.request("no_such_command", timeout=3)
+        assert isinstance(err, Error) and err.code == "unknown_command"
+        assert r.lost == 0 and r.reboots == 0
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(5) == 130
+
+
+def test_fast_sim_with_nobody_reading_finishes_and_counts_drops():
+    proc = pogodock("sim", "--scenario", MISALIGN, "--fast", "--pty")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.splitlines()[0].startswith("/dev/pts/")
+    assert len(out.splitlines()) == 1
+    # The terminal buffer takes a part of the 300 lines; the rest is dropped and counted.
+    assert "dropped because nobody read them" in err
+    assert "Traceback" not in err
+
+
+def test_fast_sim_with_a_reader_delivers_the_stream():
+    proc = pogodock("sim", "--scenario", MISALIGN, "--fast", "--pty")
+    assert proc.stdout is not None
+    path = proc.stdout.readline().strip()
+    seen: list[Record] = []
+    with Reader(path) as r:
+        r.subscribe(seen.append)
+        r.start()
+        assert proc.wait(60) == 0
+        assert wait_for(lambda: any(isinstance(x, Hello) for x in seen), 5)
+    samples = [x for x in seen if isinstance(x, Sample)]
+    assert samples
+    seqs = [s.seq for s in samples]
+    assert seqs == sorted(seqs)
+
+
+def test_stdio_sim_still_streams_to_stdout_and_answers_stdin():
+    proc = subprocess.run(
+        [sys.executable, "-m", "pogodock.cli", "sim", "--scenario", MISALIGN, "--fast"],
+        cwd=ROOT,
+        input='{"cmd":"info","id":7}\n',
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert lines[0]["type"] == "hello"
+    assert any(x["type"] == "ack" and x["id"] == 7 for x in lines)
