@@ -31,7 +31,7 @@ lint: setup
 	$(BIN)/pyright -p pyrightconfig.json
 
 test-a: setup
-	$(BIN)/pytest tests
+	$(BIN)/pytest -n 2 tests
 
 test-b: setup
 	MPY_HEAP=$(MPY_HEAP) $(BIN)/python tools/tier_b.py
@@ -39,7 +39,7 @@ test-b: setup
 test: lint test-a test-b
 
 demo: setup
-	$(BIN)/pogodock sim --scenario $(SCENARIO)
+	$(BIN)/python tools/demo.py --scenario $(SCENARIO)
 
 bench: setup
 	$(BIN)/python tools/bench.py

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pogodock  # noqa: F401
 from dockfw import protocol
-from dockfw.app import App
 from pogodock.sim import scenario as scenario_mod
 from pogodock.sim.dock import SimDock
 
@@ -41,8 +40,7 @@ class Run:
     def __init__(self, scn, inbox=None):
         self.raw: list[bytes] = []
         self.dock = SimDock(scn, self.raw.append, inbox)
-        self.app = App(self.dock, sample_hz=scn.sample_hz, idle_hz=scn.idle_hz)
-        self.app.run()
+        self.app = self.dock.run_firmware(sample_hz=scn.sample_hz, idle_hz=scn.idle_hz)
         self.lines = [protocol.decode(line) for line in b"".join(self.raw).splitlines()]
 
     def of_type(self, kind):

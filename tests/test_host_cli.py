@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from dockfw.app import FIRMWARE_VERSION
 from pogodock import ports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +86,7 @@ def test_headless_monitor_of_the_simulated_dock_records_everything(tmp_path: Pat
         assert p.returncode == 0, p.stderr
         out = p.stdout.splitlines()
         assert "link connected" in out[0]
-        assert any("hello: firmware 0.1.0, board pico-dock-4" in x for x in out)
+        assert any("hello: firmware %s, board pico-dock-4" % FIRMWARE_VERSION in x for x in out)
         summaries = [x for x in out if " health: " in x]
         assert len(summaries) >= 2 and "VBUS1" in summaries[-1] and "lost 0" in summaries[-1]
         lines = [json.loads(x) for x in rec.read_text().splitlines()]

@@ -10,8 +10,9 @@ from pogodock.sim.ina219_model import POR_CONFIG, INA219Model, adc_timing
 from support.busio_adapter import BusioAdapter
 
 ADDR = 0x40
-EXACT = dict(offset_uv=0.0, gain_error_ppm=0.0, bus_gain_error_ppm=0.0, noise_uv=0.0,
-             bus_noise_mv=0.0)
+EXACT = dict(
+    offset_uv=0.0, gain_error_ppm=0.0, bus_gain_error_ppm=0.0, noise_uv=0.0, bus_noise_mv=0.0
+)
 
 
 class Source:
@@ -159,8 +160,16 @@ def test_calibration_10_milliohm():
 
 @pytest.mark.parametrize(
     "shunt_counts, cal, current",
-    [(3, 5000, 3), (-3, 5000, -3), (1, 4095, 0), (-1, 4095, 0), (4000, 4097, 4000),
-     (-4000, 4097, -4000), (32000, 4096, 32000), (7, 0, 0)],
+    [
+        (3, 5000, 3),
+        (-3, 5000, -3),
+        (1, 4095, 0),
+        (-1, 4095, 0),
+        (4000, 4097, 4000),
+        (-4000, 4097, -4000),
+        (32000, 4096, 32000),
+        (7, 0, 0),
+    ],
 )
 def test_current_is_truncated_toward_zero(shunt_counts, cal, current):
     clock, _, chip, bus = rig(shunt_counts * 10.0, 12000.0)
@@ -200,9 +209,16 @@ def test_pga_clips_shunt(pg, fs):
     assert rd_signed(bus, 1) == fs - 1
 
 
-@pytest.mark.parametrize("brng, mv, counts", [
-    (0, 20000.0, 4000), (1, 20000.0, 5000), (1, 40000.0, 8000), (0, -300.0, 0), (1, 15998.0, 4000)
-])
+@pytest.mark.parametrize(
+    "brng, mv, counts",
+    [
+        (0, 20000.0, 4000),
+        (1, 20000.0, 5000),
+        (1, 40000.0, 8000),
+        (0, -300.0, 0),
+        (1, 15998.0, 4000),
+    ],
+)
 def test_bus_range_clips(brng, mv, counts):
     clock, _, chip, bus = rig(0.0, mv)
     wr(bus, 0, config(brng=brng))
@@ -211,8 +227,15 @@ def test_bus_range_clips(brng, mv, counts):
 
 
 def test_quantisation_10uv_and_4mv():
-    cases = [(12344.0, 1234), (12354.9, 1235), (12355.1, 1236), (-12354.9, -1235),
-             (-12355.1, -1236), (4.9, 0), (5.1, 1)]
+    cases = [
+        (12344.0, 1234),
+        (12354.9, 1235),
+        (12355.1, 1236),
+        (-12354.9, -1235),
+        (-12355.1, -1236),
+        (4.9, 0),
+        (5.1, 1),
+    ]
     for uv, counts in cases:
         clock, _, chip, bus = rig(uv, 5000.0)
         settle(clock, chip)
@@ -224,8 +247,9 @@ def test_quantisation_10uv_and_4mv():
 
 
 def test_offset_and_gain_error_apply():
-    clock, _, chip, bus = rig(10000.0, 5000.0, offset_uv=50.0, gain_error_ppm=5000.0,
-                              bus_gain_error_ppm=-4000.0)
+    clock, _, chip, bus = rig(
+        10000.0, 5000.0, offset_uv=50.0, gain_error_ppm=5000.0, bus_gain_error_ppm=-4000.0
+    )
     settle(clock, chip)
     assert rd_signed(bus, 1) == 1010  # 10000 * 1.005 + 50 = 10100 uV
     assert rd(bus, 2) >> 3 == 1245  # 5000 * 0.996 = 4980 mV
@@ -252,8 +276,15 @@ def test_adc_timing_table():
     assert [adc_timing(c) for c in range(4)] == [(84, 1), (148, 1), (276, 1), (532, 1)]
     assert [adc_timing(c)[0] for c in range(4, 8)] == [84, 148, 276, 532]  # 0b01xx = 0b00xx
     assert [adc_timing(c) for c in range(8, 16)] == [
-        (532, 1), (1060, 2), (2130, 4), (4260, 8), (8510, 16), (17020, 32), (34050, 64),
-        (68100, 128)]
+        (532, 1),
+        (1060, 2),
+        (2130, 4),
+        (4260, 8),
+        (8510, 16),
+        (17020, 32),
+        (34050, 64),
+        (68100, 128),
+    ]
     _, _, chip, bus = rig()
     assert chip.cycle_us() == 1064  # power-on: 12-bit shunt + 12-bit bus
     for mode, cyc in [(5, 84), (6, 68100), (7, 68184), (3, 68184), (1, 84), (0, 0), (4, 0)]:
@@ -452,20 +483,24 @@ def test_nak_fault():
         chip.set_fault("smoke")
 
 
-def test_stuck_fault_freezes_registers():
+def test_stuck_fault_stops_conversions_but_not_the_interface():
     clock, src, chip, bus = rig(10000.0, 5000.0)
     wr(bus, 5, 4096)
     settle(clock, chip)
-    before = {r: rd(bus, r) for r in range(6)}
+    before = {r: rd(bus, r) for r in (1, 4)}
+    assert rd(bus, 2) & 2  # CNVR: a conversion completed
+    rd(bus, 3)  # reading power clears CNVR
     chip.set_fault("stuck")
     src.shunt_uv = 20000.0
     settle(clock, chip, 10)
+    assert {r: rd(bus, r) for r in (1, 4)} == before  # results frozen
+    assert not rd(bus, 2) & 2  # and no conversion sets CNVR again
     wr(bus, 5, 8192)
-    wr(bus, 0, 0x8000)
-    assert {r: rd(bus, r) for r in range(6)} == before  # power read does not clear CNVR
+    assert rd(bus, 5) == 8192  # the register interface still answers
     chip.set_fault(None)
     settle(clock, chip)
-    assert rd_signed(bus, 1) == 2000 and rd_signed(bus, 4) == 2000
+    assert rd_signed(bus, 1) == 2000 and rd_signed(bus, 4) == 4000
+    assert rd(bus, 2) & 2
 
 
 def test_power_on_reset_is_a_brown_out():
@@ -528,8 +563,9 @@ CALIBRATIONS = [
 
 @pytest.mark.parametrize("method, r_ohm, amps, volts", CALIBRATIONS)
 def test_adafruit_driver_reads_the_model(method, r_ohm, amps, volts):
-    clock, chip, ina = adafruit_rig(amps * r_ohm * 1e6, volts * 1000.0, seed=11,
-                                            noise_uv=4.0, bus_noise_mv=1.0)
+    clock, chip, ina = adafruit_rig(
+        amps * r_ohm * 1e6, volts * 1000.0, seed=11, noise_uv=4.0, bus_noise_mv=1.0
+    )
     getattr(ina, method)()
     freeze(ina, clock)
     check_consistent(ina, chip)

@@ -1,5 +1,6 @@
 """The firmware's own modules against the simulated dock: stream, accuracy, faults."""
 
+import json
 import subprocess
 import sys
 
@@ -30,7 +31,9 @@ def test_stream_is_hello_then_samples_with_the_envelope(misalign):
 
 
 def test_reports_summarise_many_cycles_at_the_sampling_rate(misalign):
-    docked = [rec for rec in misalign.of_type("sample") if rec["docked"] and 10_000 < rec["t_ms"] < 19_000]
+    docked = [
+        rec for rec in misalign.of_type("sample") if rec["docked"] and 10_000 < rec["t_ms"] < 19_000
+    ]
     assert docked
     # 200 Hz sampling, 5 Hz reports: about 40 cycles per line.
     assert all(38 <= rec["cycles"] <= 41 for rec in docked), [rec["cycles"] for rec in docked]
@@ -44,9 +47,11 @@ def _stable(run_, rec, pin, margin_ms=250):
     circuit = run_.dock.circuit
     t1 = rec["t_ms"] * 1000
     t0 = t1 - margin_ms * 1000
-    if any(circuit.dropouts(p, t0, t1) for p in circuit.scenario.pin_names()):
+    if any(circuit.dropouts(p, t0, t1) for p in circuit.scenario.pin_names):
         return False
-    return circuit.contact_mohm(pin, t0) == circuit.contact_mohm(pin, t1) and circuit.load_ma(t0) == circuit.load_ma(t1)
+    return circuit.contact_mohm(pin, t0) == circuit.contact_mohm(pin, t1) and circuit.load_ma(
+        t0
+    ) == circuit.load_ma(t1)
 
 
 def resistance_errors(run_):
@@ -87,7 +92,11 @@ def test_measured_currents_obey_kirchhoff(misalign):
     checked = 0
     for rec in misalign.of_type("sample"):
         t = rec["t_ms"] * 1000
-        if not rec["docked"] or not _stable(misalign, rec, "VBUS1") or circuit.load_ma(t - 250_000) != circuit.load_ma(t):
+        if (
+            not rec["docked"]
+            or not _stable(misalign, rec, "VBUS1")
+            or circuit.load_ma(t - 250_000) != circuit.load_ma(t)
+        ):
             continue
         p = rec["pins"]
         supply = p["VBUS1"]["i_ma"] + p["VBUS2"]["i_ma"]
@@ -107,7 +116,10 @@ def test_kelvin_board_measures_each_contact_directly():
             "duration_s": 12,
             "load": [[0, 0], [2, 1200]],
             "pins": {"VBUS": {"r_mohm": 42}, "GND": {"r_mohm": 31}},
-            "events": [{"t": 2, "type": "dock"}, {"t": 7, "type": "misalign", "pins": ["GND"], "extra_mohm": 60}],
+            "events": [
+                {"t": 2, "type": "dock"},
+                {"t": 7, "type": "misalign", "pins": ["GND"], "extra_mohm": 60},
+            ],
         }
     )
     errors = resistance_errors(r)
@@ -128,7 +140,9 @@ def test_a_sensor_that_stops_answering_leaves_the_other_pins_sampled():
         for other in ("GND1", "GND2", "VBUS2"):
             assert rec["pins"][other]["r_mohm"] is not None
     after = [rec for rec in r.of_type("sample") if 26_000 < rec["t_ms"] < 29_000]
-    assert after and all(rec["faulty_monitors"] == [] and rec["pins"]["VBUS1"]["r_mohm"] is not None for rec in after)
+    assert after and all(
+        rec["faulty_monitors"] == [] and rec["pins"]["VBUS1"]["r_mohm"] is not None for rec in after
+    )
 
 
 def test_a_monitor_found_in_its_power_on_state_is_restored():
@@ -153,7 +167,15 @@ def test_each_sampling_cycle_costs_one_pointerless_read_per_monitor():
 
 def test_cli_streams_the_misalign_scenario_and_exits_0():
     proc = subprocess.run(
-        [sys.executable, "-m", "pogodock.cli", "sim", "--scenario", str(ROOT / "scenarios" / "misalign.json"), "--fast"],
+        [
+            sys.executable,
+            "-m",
+            "pogodock.cli",
+            "sim",
+            "--scenario",
+            str(ROOT / "scenarios" / "misalign.json"),
+            "--fast",
+        ],
         capture_output=True,
         stdin=subprocess.DEVNULL,
         timeout=120,
@@ -161,13 +183,16 @@ def test_cli_streams_the_misalign_scenario_and_exits_0():
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.decode().splitlines()
     assert '"type":"hello"' in lines[0]
-    assert all('"type":"sample"' in line for line in lines[1:])
-    assert len(lines) > 250
+    kinds = [json.loads(line)["type"] for line in lines[1:]]
+    assert set(kinds) == {"sample", "health", "event"}
+    assert kinds.count("sample") > 250 and 55 <= kinds.count("health") <= 61
 
 
 def test_cli_refuses_a_bad_scenario_in_one_sentence(tmp_path):
     bad = tmp_path / "bad.json"
-    bad.write_text('{"board": "pico-dock-4", "seed": 1, "duration_s": 5, "events": [{"t": 1, "type": "explode"}]}')
+    scenario = {"board": "pico-dock-4", "seed": 1, "duration_s": 5}
+    scenario["events"] = [{"t": 1, "type": "explode"}]
+    bad.write_text(json.dumps(scenario))
     proc = subprocess.run(
         [sys.executable, "-m", "pogodock.cli", "sim", "--scenario", str(bad), "--fast"],
         capture_output=True,
@@ -176,4 +201,6 @@ def test_cli_refuses_a_bad_scenario_in_one_sentence(tmp_path):
     )
     assert proc.returncode != 0
     err = proc.stderr.decode().strip()
-    assert err.count("\n") == 0 and str(bad) in err and "events[0]" in err and "Traceback" not in err
+    assert (
+        err.count("\n") == 0 and str(bad) in err and "events[0]" in err and "Traceback" not in err
+    )

@@ -12,8 +12,25 @@ for p in ("tests/mp", "host", "firmware"):
         sys.path.append(p)
 
 
+def preloads(modname):
+    """Modules named on a ``# preload: a, b`` line at the top of the test file.
+
+    They are imported before the test module, as the board's main.py loads the
+    firmware first: a test module that pulls them in while it is itself being loaded
+    leaves the heap in fragments, and the firmware's buffers would find no room."""
+    with open("tests/mp/%s.py" % modname) as f:
+        for _ in range(5):
+            line = f.readline()
+            if line.startswith("# preload:"):
+                return [m.strip() for m in line[10:].split(",")]
+    return []
+
+
 def run_module(modname, pattern):
     passed = failed = 0
+    for name in preloads(modname):
+        __import__(name)
+    gc.collect()
     try:
         mod = __import__(modname)
     except Exception as e:
@@ -43,7 +60,9 @@ def main():
     if args:
         modules = [args[0]]
     else:
-        modules = sorted(f[:-3] for f in os.listdir("tests/mp") if f.startswith("test_") and f.endswith(".py"))
+        modules = sorted(
+            f[:-3] for f in os.listdir("tests/mp") if f.startswith("test_") and f.endswith(".py")
+        )
     pattern = args[1] if len(args) > 1 else ""
     passed = failed = 0
     for m in modules:

@@ -1,27 +1,41 @@
-"""The dock's main loop: sample on schedule, report, answer commands.
+"""The dock's main loop: sample on schedule, detect, report, answer commands.
 
 ``App`` is handed a HAL object and never touches hardware itself. A HAL has:
 ``i2c`` (``machine.I2C``-like), ``clock`` (``time``-like: ticks_ms, ticks_us,
-ticks_diff, ticks_add), ``board`` (``dockfw.board.Board``), ``boot_id`` and
-``reset_cause`` (str), ``write(buf) -> int`` (takes what the link accepts
-now, never blocks; returns the byte count), ``read_line() -> bytes or None``
-(never blocks), ``wait_us(us) -> bool``
-(sleeps at most ``us``, True early when host input is waiting), ``running()``,
-``charge(on)`` and ``led(on)``. ``dockfw.rp2040`` builds one from ``machine``;
-the simulator builds one from simulated chips.
+ticks_diff, ticks_add), ``board`` (``dockfw.board.Board``), ``store``
+(``dockfw.store``), ``boot_id`` and ``reset_cause`` (str), ``write(buf) -> int``
+(takes what the link accepts now, never blocks; returns the byte count),
+``read_line() -> bytes or None`` (never blocks), ``wait_us(us) -> bool`` (sleeps
+at most ``us``, True early when host input is waiting), ``running()``,
+``charge(on)``, ``led(on)`` and ``temp_mc()`` (the dock's temperature in
+milli-°C, or None). ``dockfw.rp2040`` builds one from ``machine``; the simulator
+builds one from simulated chips.
+
+Data flows one way: sampler (registers -> per-pin values) -> detectors (per
+cycle, then per report) -> health -> lines on the wire and the charge switch.
 """
 
-import json
+import gc
 
 from dockfw import protocol
+from dockfw.alignment import Alignment
 from dockfw.board import SUPPLY
+from dockfw.commands import Commands
+from dockfw.docking import Docking
+from dockfw.drift import Drift
+from dockfw.health import Health
+from dockfw.intermittent import Intermittent
 from dockfw.outqueue import OutQueue
+from dockfw.protection import Protection
 from dockfw.protocol import Fixed, Obj
 from dockfw.report import Report
 from dockfw.sampler import Sampler
 from dockfw.uptime import Uptime
+from dockfw.wear import Wear
 
-FIRMWARE_VERSION = "0.1.0"
+FIRMWARE_VERSION = "0.2.0"
+_MICROPYTHON_HEAP = hasattr(gc, "mem_free")
+HEALTH_MS = 1000
 
 
 def _mhz(hz):
@@ -30,10 +44,14 @@ def _mhz(hz):
 
 class App:
     def __init__(self, hal, sample_hz=None, idle_hz=None, report_hz=None):
+        # Collect before the long-lived buffers are allocated, so they fill the
+        # space start-up garbage leaves instead of landing between its holes.
+        gc.collect()
         board = hal.board
         self.hal = hal
         self.board = board
         self.clock = hal.clock
+        self.store = hal.store
         self.sample_mhz = _mhz(sample_hz if sample_hz is not None else board.sample_hz)
         self.idle_mhz = _mhz(idle_hz if idle_hz is not None else board.idle_hz)
         self.report_mhz = _mhz(report_hz if report_hz is not None else board.report_hz)
@@ -42,7 +60,51 @@ class App:
         self.uptime = Uptime(hal.clock)
         self.seq = 0
         self.out = OutQueue()
+        self.charging = False
+        saved = self.store.load("clock") or {}
+        self._epoch_s = int(saved.get("t_s", 0))
+        # Detectors, in the order they see each cycle: docking first, so the
+        # others know whether a device is there; protection last, so it acts on
+        # everything this cycle showed.
+        self.docking = Docking(self)
+        self.alignment = Alignment(self)
+        self.intermittent = Intermittent(self)
+        self.drift = Drift(self)
+        self.wear = Wear(self)
+        self.protection = Protection(self)
+        self.detectors = (
+            self.docking,
+            self.alignment,
+            self.intermittent,
+            self.drift,
+            self.wear,
+            self.protection,
+        )
+        self.health = Health(self)
+        self.commands = Commands(self)
+        self.reboot_requested = False
         self._last_report_ms = 0
+        self._last_health_ms = 0
+
+    # -- context offered to the detectors ---------------------------------
+    def t_s(self):
+        """Dock time in seconds: uptime on top of what earlier boots had counted."""
+        return self._epoch_s + self.uptime.s
+
+    def temp_mc(self):
+        return self.hal.temp_mc()
+
+    def set_charging(self, on):
+        self.charging = bool(on)
+        self.hal.charge(self.charging)
+        self.hal.led(self.charging)
+
+    def event(self, kind, pins, severity, fields=()):
+        """An ``event`` line; ``pins`` are indices into ``board.pins``."""
+        names = [self.board.pins[j].name for j in pins]
+        self.emit(
+            protocol.EVENT, [("kind", kind), ("pins", names), ("severity", severity)] + list(fields)
+        )
 
     # -- output ---------------------------------------------------------
     def emit(self, kind, fields=()):
@@ -99,7 +161,8 @@ class App:
         self.emit(
             protocol.SAMPLE,
             [
-                ("docked", report.docked_cycles * 2 > report.cycles),
+                ("docked", self.docking.present),
+                ("charging", self.charging),
                 ("cycles", report.cycles),
                 ("pins", Obj(pins)),
                 (
@@ -108,7 +171,6 @@ class App:
                 ),
             ],
         )
-        report.clear()
 
     def _pin_mv(self, p):
         chip = self.sampler.pin_chip(p.index)
@@ -120,80 +182,73 @@ class App:
             return chip.bus_mv
         return (chip.shunt_uv + 500) // 1000
 
-    # -- commands -------------------------------------------------------
-    def poll_commands(self):
-        line = self.hal.read_line()
-        while line is not None:
-            self.handle_command(line)
-            line = self.hal.read_line()
-
-    def handle_command(self, line):
-        line = line.strip()
-        if not line:
-            return
-        try:
-            cmd = json.loads(line)
-        except ValueError:
-            self.emit(
-                protocol.ERROR,
-                [("id", None), ("code", protocol.E_BAD_JSON), ("message", "not JSON")],
-            )
-            return
-        if not isinstance(cmd, dict) or not isinstance(cmd.get("cmd"), str):
-            self.emit(
-                protocol.ERROR,
-                [
-                    ("id", None),
-                    ("code", protocol.E_BAD_COMMAND),
-                    ("message", "expected an object with a 'cmd' string"),
-                ],
-            )
-            return
-        cid = cmd.get("id")
-        name = cmd["cmd"]
-        if name == "info":
-            self.emit(protocol.HELLO, self.hello_fields())
-            self.emit(protocol.ACK, [("id", cid), ("cmd", name)])
-        else:
-            self.emit(
-                protocol.ERROR,
-                [
-                    ("id", cid),
-                    ("code", protocol.E_UNKNOWN_COMMAND),
-                    ("message", "unknown command %s" % name),
-                ],
-            )
-
     # -- the loop -------------------------------------------------------
     def start(self):
-        self.hal.charge(True)
         self.sampler.start()
         self.emit(protocol.HELLO, self.hello_fields())
-        self._last_report_ms = self.clock.ticks_ms()
+        self.set_charging(True)
+        now = self.clock.ticks_ms()
+        self._last_report_ms = now
+        self._last_health_ms = now
+
+    def cycle(self):
+        """The per-cycle path: read, summarise, detect. Allocates nothing."""
+        self.uptime.update()
+        sampler = self.sampler
+        sampler.cycle()
+        self.report.add(sampler)
+        now = self.clock.ticks_ms()
+        for d in self.detectors:
+            d.cycle(sampler, now)
+        return now
 
     def step(self):
-        """One sampling cycle, and a report when one is due."""
-        self.uptime.update()
-        self.sampler.cycle()
-        self.report.add(self.sampler)
-        now = self.clock.ticks_ms()
+        """One sampling cycle; a docking change, a report and a health line when due."""
+        now = self.cycle()
+        if self.docking.changed:
+            self._docking_changed()
         if (
             self.report.full()
             or self.clock.ticks_diff(now, self._last_report_ms) * self.report_mhz >= 1000000
         ):
             self._last_report_ms = now
-            self.sampler.housekeeping()
-            self.send_sample()
+            self._report(now)
+
+    def _docking_changed(self):
+        arrived = self.docking.changed > 0
+        self.docking.changed = 0
+        for d in self.detectors:
+            if arrived:
+                d.docked(self)
+            else:
+                d.undocked(self)
+        self.store.save("clock", {"t_s": self.t_s()})
+
+    def _report(self, now):
+        self.sampler.housekeeping()
+        for d in self.detectors:
+            d.report(self)
+        self.send_sample()
+        if self.clock.ticks_diff(now, self._last_health_ms) >= HEALTH_MS:
+            self._last_health_ms = now
+            self.emit(protocol.HEALTH, self.health.fields())
+        self.report.clear()
+        # The report path allocates; collecting here, between two cycles, keeps GC
+        # pauses out of the sampling rhythm and the heap from fragmenting.
+        # (MicroPython only: CPython's generational collector needs no help, and
+        # a full collection per report would slow the simulator tenfold.)
+        if _MICROPYTHON_HEAP:
+            gc.collect()
 
     def period_us(self):
-        mhz = self.sample_mhz if self.sampler.docked else self.idle_mhz
-        return 1000000000 // mhz
+        fast = self.sampler.docked or self.docking.present
+        return 1000000000 // (self.sample_mhz if fast else self.idle_mhz)
 
     def run(self):
         self.start()
         clock = self.clock
         due = clock.ticks_us()
-        while self.hal.running():
+        while self.hal.running() and not self.reboot_requested:
             self.step()
             period = self.period_us()
             due = clock.ticks_add(due, period)
@@ -211,4 +266,4 @@ class App:
             if self.out.pending():
                 self.flush()
             if self.hal.wait_us(left):
-                self.poll_commands()
+                self.commands.poll()

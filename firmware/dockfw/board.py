@@ -28,6 +28,7 @@ _TOP = {
     "idle_hz": ("num", True, (0.002, 2000)),
     "report_hz": ("num", True, (0.01, 50)),
     "min_current_ma": ("int", True, (1, 5000)),
+    "max_total_ma": ("int", True, (1, 50000)),
     "pins": ("list", True, None),
     "sense": ("list", True, None),
 }
@@ -179,6 +180,7 @@ class Board:
         self.idle_hz = d["idle_hz"]
         self.report_hz = d["report_hz"]
         self.min_current_ma = d["min_current_ma"]
+        self.max_total_ma = d["max_total_ma"]
         self.sense = [Sense(s, i) for i, s in enumerate(d["sense"])]
         index = {s.name: s.index for s in self.sense}
         self.pins = [Pin(p, i, index[p["sense"]]) for i, p in enumerate(d["pins"])]

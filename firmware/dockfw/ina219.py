@@ -15,6 +15,7 @@ from micropython import const
 _REG_CONFIG = const(0x00)
 _REG_SHUNT = const(0x01)
 _REG_BUS = const(0x02)
+_REG_POWER = const(0x03)
 _REG_CURRENT = const(0x04)
 _REG_CAL = const(0x05)
 
@@ -313,6 +314,11 @@ class INA219:
             if a >= lim - (lim >> 4):
                 self._step_up()
         return self.bus_mv
+
+    def clear_cnvr(self):
+        """Read the power register, which clears CNVR: the next ``read_bus`` then shows
+        whether a conversion completed in between (a chip whose ADC hung never sets it)."""
+        self._read(_REG_POWER, "reading power")
 
     def current_ua_now(self):
         """Current register alone, in µA (diagnostics)."""

@@ -9,7 +9,7 @@ accepts bytes.
 
 
 class OutQueue:
-    def __init__(self, size=4096):
+    def __init__(self, size=2048):
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
         self._head = 0  # first byte not yet sent

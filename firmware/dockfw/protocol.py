@@ -38,11 +38,36 @@ EVENT_KINDS = (
 SEVERITIES = ("info", "warn", "fault")
 PIN_STATES = ("ok", "warn", "fault", "open", "unknown")
 
+# Host-to-device commands: {"cmd": NAME, "id": ANY, ...arguments}.
+CMD_INFO = "info"  # answered by a hello line, then the ack
+CMD_GET = "get"  # optional "key": one setting, else all; the ack carries "config"
+CMD_SET = "set"  # "key", "value": checked against SETTINGS bounds
+CMD_CLEAR = "clear"  # counters and latched events (a latched charge cut-off too)
+CMD_CHARGE = "charge"  # "on": true/false
+CMD_CLEANED = "cleaned"  # optional "pins": the user cleaned the pins (all by default)
+CMD_REBOOT = "reboot"  # the ack goes out, then the dock restarts
+COMMANDS = (CMD_INFO, CMD_GET, CMD_SET, CMD_CLEAR, CMD_CHARGE, CMD_CLEANED, CMD_REBOOT)
+
+# Settings the host may read and change: name -> (lowest, highest, unit). Protection
+# limits can be tuned within these bounds but never switched off.
+SETTINGS = {
+    "sample_hz": (1, 1000, "Hz"),
+    "idle_hz": (0.002, 100, "Hz"),
+    "report_hz": (0.1, 20, "Hz"),
+    "min_current_ma": (10, 1000, "mA"),
+    "max_total_ma": (100, 20000, "mA"),  # and never above the board file's value
+    "contact_mw_limit": (50, 500, "mW"),
+    "temp_limit_c": (40, 85, "degC"),
+}
+
 # Error codes carried by ``error`` lines in ``code``.
 E_BAD_JSON = "bad_json"
 E_BAD_COMMAND = "bad_command"
 E_UNKNOWN_COMMAND = "unknown_command"
-ERROR_CODES = (E_BAD_JSON, E_BAD_COMMAND, E_UNKNOWN_COMMAND)
+E_BAD_VALUE = "bad_value"
+E_UNSAFE = "unsafe"
+E_TOO_LONG = "too_long"
+ERROR_CODES = (E_BAD_JSON, E_BAD_COMMAND, E_UNKNOWN_COMMAND, E_BAD_VALUE, E_UNSAFE, E_TOO_LONG)
 
 MAX_COMMAND_BYTES = 256
 

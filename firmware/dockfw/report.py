@@ -86,14 +86,23 @@ class Report:
     def full(self):
         return self.cycles >= MAX_CYCLES
 
+    def i_ma(self, j):
+        """Mean current of pin ``j`` over this report, mA (0 without readings)."""
+        return self.sum_ma[j] // self.n_i[j] if self.n_i[j] else 0
+
+    def r_uohm(self, j):
+        """Current-weighted contact resistance of pin ``j`` over this report, µΩ; -1 unknown."""
+        if not self.n_r[j] or self.sum_r_ma[j] <= 0:
+            return UNKNOWN
+        return max(0, self.sum_drop_uv[j]) * 1000 // self.sum_r_ma[j]
+
     def pin_fields(self, j, v_mv):
         """The ``sample`` line's object for pin ``j``."""
         n_i = self.n_i[j]
         n_r = self.n_r[j]
         i_ma = Fixed(self.sum_ma[j] * 10 // n_i, 1) if n_i else None
-        r = None
-        if n_r and self.sum_r_ma[j] > 0:
-            r = Fixed(max(0, self.sum_drop_uv[j]) * 1000 // self.sum_r_ma[j], 3)
+        r_uohm = self.r_uohm(j)
+        r = Fixed(r_uohm, 3) if r_uohm != UNKNOWN else None
         flags = self.flags[j]
         seen = []
         if flags & ST_SENSOR:

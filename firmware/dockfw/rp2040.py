@@ -14,6 +14,7 @@ import machine
 from micropython import const
 
 from dockfw.protocol import MAX_COMMAND_BYTES
+from dockfw.store import FileStore
 
 _CAUSES = {machine.PWRON_RESET: "power_on", machine.WDT_RESET: "watchdog"}
 _NL = const(10)
@@ -36,6 +37,8 @@ class RP2040:
         )
         self.boot_id = "%08x" % int.from_bytes(os.urandom(4), "big")
         self.reset_cause = _CAUSES.get(machine.reset_cause(), "other")
+        self.store = FileStore("/state")
+        self._adc = machine.ADC(4)  # the RP2040's own temperature sensor
         self._in = sys.stdin.buffer
         self._out = sys.stdout.buffer
         self._poll = select.poll()
@@ -83,6 +86,11 @@ class RP2040:
     def charge(self, on):
         self._charge.value(1 if on == self.board.charge_active_high else 0)
 
+    def temp_mc(self):
+        # RP2040 datasheet 4.9.5: T = 27 - (V - 0.706) / 0.001721, V = raw * 3.3 / 65535.
+        uv = self._adc.read_u16() * 3300000 // 65535
+        return 27000 - (uv - 706000) * 1000 // 1721
+
     def led(self, on):
         if self._led is not None:
             self._led.value(1 if on else 0)
@@ -92,4 +100,7 @@ def main(board_path="board.json"):
     from dockfw.app import App
     from dockfw.board import load
 
-    App(RP2040(load(board_path))).run()
+    app = App(RP2040(load(board_path)))
+    app.run()
+    if app.reboot_requested:
+        machine.reset()

@@ -23,6 +23,7 @@ ST_LOW_CURRENT = const(2)  # too little current for a resistance
 ST_CLIPPED = const(4)  # a reading sat at the end of its range
 
 _SENSE_FULL_SCALE_UV = const(320000)
+STUCK_ROUNDS = const(2)
 UNKNOWN = const(-1)
 
 
@@ -46,6 +47,7 @@ class Sampler:
             chips.append(INA219(i2c, s.addr, 10000, 32000000, _SENSE_FULL_SCALE_UV, period_us))
         self.chips = chips
         self.ok = array("b", [0] * len(chips))
+        self._no_cnvr = array("b", [0] * len(chips))  # housekeeping rounds without a conversion
         self._sense_of = array("b", [n + p.sense for p in pins])
         self._pad = array("b", [board.sense[p.sense].method != KELVIN for p in pins])
         self._supply_sense = array("b", [n + s.index for s in board.sense if s.node == SUPPLY])
@@ -143,10 +145,22 @@ class Sampler:
             if not self.ok[k]:
                 self.revive(k)
                 continue
+            chip = chips[k]
             try:
-                if chips[k].check():
+                if chip.check():
                     restored += 1
-                chips[k].read_bus()
+                chip.read_bus()
+                # A conversion completes every few ms: none since the last round
+                # means the ADC has stopped, although the chip still answers.
+                if chip.cnvr:
+                    self._no_cnvr[k] = 0
+                elif self._no_cnvr[k] < STUCK_ROUNDS:
+                    self._no_cnvr[k] += 1
+                    if self._no_cnvr[k] == STUCK_ROUNDS:
+                        chip.settled = (
+                            False  # its readings are stale: unknown until it converts again
+                        )
+                chip.clear_cnvr()
             except INA219Error:
                 self.ok[k] = 0
                 self.failures += 1

@@ -16,14 +16,24 @@ class UsageError(Exception):
     """A command line that cannot be carried out; the message says why."""
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
 def _cmd_sim(args: argparse.Namespace) -> int:
     if args.pty:
         from pogodock import pty_serve
 
-        return pty_serve.serve(args.scenario, fast=args.fast)
+        return pty_serve.serve(args.scenario, fast=args.fast, speed=args.speed)
     from pogodock import simrun
 
-    return simrun.run_stdio(args.scenario, fast=args.fast)
+    return simrun.run_stdio(args.scenario, fast=args.fast, speed=args.speed)
 
 
 def _cmd_ports(args: argparse.Namespace) -> int:
@@ -211,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--pty", action="store_true", help="serve the virtual dock on a pseudo-terminal"
+    )
+    sim.add_argument(
+        "--speed",
+        type=_positive_float,
+        default=1.0,
+        metavar="X",
+        help="without --fast: run simulated time X times faster than real time (default 1)",
     )
     sim.set_defaults(func=_cmd_sim)
 

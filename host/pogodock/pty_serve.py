@@ -115,7 +115,11 @@ def unread_bytes(fd: int) -> int:
 
 
 def serve(
-    scenario_path: str, fast: bool, out: TextIO | None = None, err: TextIO | None = None
+    scenario_path: str,
+    fast: bool,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    speed: float = 1.0,
 ) -> int:
     stdout: TextIO = out if out is not None else sys.stdout
     stderr: TextIO = err if err is not None else sys.stderr
@@ -126,7 +130,7 @@ def serve(
         path = os.ttyname(slave)
         sink = PtySink(master)
         inbox = PtyInbox(master)
-        app = simrun.build(scenario_path, sink.write, inbox, fast)
+        app = simrun.build(scenario_path, sink.write, inbox, fast, speed)
         stdout.write(path + "\n")
         stdout.flush()
         try:

@@ -52,21 +52,31 @@ class FdInbox:
 class SimRun:
     """A virtual dock and the firmware on it, ready to ``run()`` to the scenario's end."""
 
-    def __init__(self, scenario_path: str, write, inbox=None, fast: bool = True) -> None:
+    def __init__(
+        self, scenario_path: str, write, inbox=None, fast: bool = True, speed: float = 1.0
+    ) -> None:
         self.scenario = scenario_mod.load(scenario_path, str(BOARDS_DIR))
-        self.dock = SimDock(self.scenario, write, inbox, sleep=None if fast else time.sleep)
+
+        def sleep(seconds: float) -> None:
+            time.sleep(seconds / speed)
+
+        self.dock = SimDock(self.scenario, write, inbox, sleep=None if fast else sleep)
 
     def run(self) -> App:
         """Run the firmware, through any reboots the host asks for; the last App."""
-        return self.dock.run_firmware(sample_hz=self.scenario.sample_hz, idle_hz=self.scenario.idle_hz)
+        return self.dock.run_firmware(
+            sample_hz=self.scenario.sample_hz, idle_hz=self.scenario.idle_hz
+        )
 
 
-def build(scenario_path: str, write, inbox=None, fast: bool = True) -> SimRun:
+def build(scenario_path: str, write, inbox=None, fast: bool = True, speed: float = 1.0) -> SimRun:
     """Load a scenario and wire the firmware to a simulated dock."""
-    return SimRun(scenario_path, write, inbox, fast)
+    return SimRun(scenario_path, write, inbox, fast, speed)
 
 
-def run_stdio(scenario_path: str, fast: bool, out: BinaryIO | None = None) -> int:
+def run_stdio(
+    scenario_path: str, fast: bool, out: BinaryIO | None = None, speed: float = 1.0
+) -> int:
     stream = out if out is not None else sys.stdout.buffer
 
     def write(data: bytes) -> None:
@@ -79,7 +89,7 @@ def run_stdio(scenario_path: str, fast: bool, out: BinaryIO | None = None) -> in
         inbox = FdInbox(sys.stdin.fileno())
     except (OSError, ValueError, AttributeError):
         inbox = None
-    app = build(scenario_path, write, inbox, fast)
+    app = build(scenario_path, write, inbox, fast, speed)
     app.run()
     stream.flush()
     return 0

@@ -2,10 +2,9 @@
 from pogodock.sim import scenario as S
 from pogodock.sim.circuit import Circuit
 
-_HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-_ROOT = _HERE + "/../.."
-BOARDS = _ROOT + "/boards"
-SCENARIOS = _ROOT + "/scenarios"
+# tools/mptest.py runs from the repository root.
+BOARDS = "boards"
+SCENARIOS = "scenarios"
 S_ = 1000000
 R = {"VBUS1": 30.0, "GND1": 40.0, "GND2": 50.0, "VBUS2": 60.0}
 

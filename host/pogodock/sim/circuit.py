@@ -65,7 +65,7 @@ import math
 
 from dockfw.board import KELVIN, SUPPLY
 
-from pogodock.sim.scenario import mix
+from pogodock.sim.rand import mix
 
 TEMPCO_PER_C = 0.0039  # copper
 REF_C = 25.0
@@ -519,7 +519,10 @@ class Circuit:
                     dp = i * rps / 1000.0
                     vn = i * rpg / 1000.0
                 else:
-                    dp = 0.0  # powered, no return path: V+ sits at the rail
+                    # Powered, no return path: no current, so the device's whole
+                    # circuit floats up to the rail, V- included.
+                    dp = 0.0
+                    vn = rail
                 vp = rail - dp
         return cur, rc, rail, vp, dp, vn
 

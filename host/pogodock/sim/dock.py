@@ -6,6 +6,10 @@ Sensor faults from the scenario are applied to the simulated chips when
 simulated time reaches them. Runs under CPython and MicroPython.
 """
 
+import gc
+
+from dockfw.store import MemoryStore
+
 from pogodock.sim.circuit import Circuit
 from pogodock.sim.clock import SimClock
 from pogodock.sim.i2cbus import SimI2C
@@ -13,9 +17,11 @@ from pogodock.sim.ina219_model import INA219Model
 
 
 class SimDock:
-    def __init__(self, scenario, write, inbox=None, sleep=None):
+    def __init__(self, scenario, write, inbox=None, sleep=None, views=False):
         """``write(bytes)`` receives the serial stream (whole lines, as the
-        firmware flushes after each); ``inbox`` (optional) has
+        firmware flushes after each; with ``views``, a memoryview into the
+        firmware's output queue, valid only during the call: it saves a copy per
+        line where heap is scarce, under MicroPython); ``inbox`` (optional) has
         ``pending() -> bool`` and ``read_line() -> bytes or None`` for host
         commands; ``sleep(seconds)`` makes simulated time follow real time."""
         self.scenario = scenario
@@ -32,14 +38,45 @@ class SimDock:
             )
             self.chips[addr] = chip
             self.i2c.attach(addr, chip)
-        self.boot_id = "%08x" % ((scenario.seed * 2654435761 + 12345) & 0xFFFFFFFF)
+        self.boots = 0
+        self.boot_id = self._boot_id()
         self.reset_cause = "power_on"
+        # The dock's flash as the firmware left it: a scenario's pin cycles are
+        # the mating cycles an earlier life of the dock had already counted.
+        cycles = {}
+        for name, p in scenario.pins.items():
+            cycles[name] = p.get("cycles", 0)
+        self.store = MemoryStore({"cycles": cycles})
         self.charging = False
         self.led_on = False
         self.end_us = int(scenario.duration_s * 1000000)
         self._write = write
+        self._views = views
         self._inbox = inbox
         self._actions = self._fault_actions(scenario)
+        gc.collect()  # under MicroPython: the setup garbage gone before the firmware allocates
+
+    def _boot_id(self):
+        return "%08x" % (
+            (self.scenario.seed * 2654435761 + 12345 + self.boots * 40503) & 0xFFFFFFFF
+        )
+
+    def reboot(self):
+        """What a soft reset leaves: the chips keep power and state, the firmware restarts."""
+        self.boots += 1
+        self.boot_id = self._boot_id()
+        self.reset_cause = "soft"
+
+    def run_firmware(self, sample_hz=None, idle_hz=None):
+        """Run the firmware until the scenario ends, through any reboots the host asks for."""
+        from dockfw.app import App
+
+        while True:
+            app = App(self, sample_hz=sample_hz, idle_hz=idle_hz)
+            app.run()
+            if not app.reboot_requested or self.clock.now_us >= self.end_us:
+                return app
+            self.reboot()
 
     def _fault_actions(self, scenario):
         by_name = {}
@@ -74,8 +111,8 @@ class SimDock:
 
     # -- the HAL interface ------------------------------------------------
     def write(self, buf):
-        self._write(bytes(buf))
-        return len(buf)
+        taken = self._write(buf if self._views else bytes(buf))
+        return len(buf) if taken is None else taken
 
     def read_line(self):
         if self._inbox is None:
@@ -98,3 +135,6 @@ class SimDock:
 
     def led(self, on):
         self.led_on = bool(on)
+
+    def temp_mc(self):
+        return int(self.circuit.temp_c(self.clock.now_us) * 1000)

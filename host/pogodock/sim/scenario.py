@@ -43,6 +43,8 @@ import json
 
 from dockfw import board as board_mod
 
+from pogodock.sim.rand import mix
+
 DEFAULT_AMBIENT_C = 25.0
 DEFAULT_SEATING_SIGMA_MOHM = 0.5
 DEFAULT_R_MOHM_LO = 30.0
@@ -86,16 +88,6 @@ _M32 = 0xFFFFFFFF
 
 class ScenarioError(ValueError):
     pass
-
-
-def mix(a, b, c):
-    """A 32-bit hash of three integers (murmur3's finaliser); the sim's shared seed mixer."""
-    x = (a * 0x9E3779B1 + b * 0x85EBCA77 + c * 0xC2B2AE3D) & _M32
-    x ^= x >> 16
-    x = (x * 0x85EBCA6B) & _M32
-    x ^= x >> 13
-    x = (x * 0xC2B2AE35) & _M32
-    return x ^ (x >> 16)
 
 
 def _is_num(v):
@@ -162,37 +154,48 @@ def _names_text(names):
 
 
 class Scenario:
-    """A validated scenario. Attributes are plain values; ``board`` is a ``dockfw`` Board."""
+    """A validated scenario: plain attributes only (set by ``parse``; ``board`` is a
+    ``dockfw`` Board). No methods, on purpose: an instance then holds no reference to
+    this module's code, so a MicroPython test can unload the validator after parsing
+    and give its heap to the firmware."""
 
-    def __init__(self):
-        self.source = ""
-        self.board: "board_mod.Board | None" = None
-        self.board_name = ""
-        self.description = ""
-        self.seed = 0
-        self.duration_s = 0
-        self.duration_us = 0
-        self.sample_hz = None
-        self.idle_hz = None
-        self.ambient_c = DEFAULT_AMBIENT_C
-        self.seating_sigma_mohm = DEFAULT_SEATING_SIGMA_MOHM
-        self.load = []  # [[t_s, ma], ...]
-        self.pins = {}  # name -> {"r_mohm": float, "cycles": int}, every board pin
-        self.events = []  # validated event dicts, sorted by t (ties: file order)
-        self.event_index = []  # file index of each entry of events
+    source: str
+    board: "board_mod.Board | None"
+    board_name: str
+    description: str
+    seed: int
+    duration_s: float
+    duration_us: int
+    sample_hz: "float | None"
+    idle_hz: "float | None"
+    ambient_c: float
+    seating_sigma_mohm: float
+    load: list
+    pins: dict
+    events: list
+    event_index: list
+    pin_names: list
 
-    def pin_names(self):
-        board = self.board
-        return [p.name for p in board.pins] if board is not None else []
 
-    def __repr__(self):
-        return "<Scenario %s board=%s seed=%d duration_s=%s events=%d>" % (
-            self.source,
-            self.board_name,
-            self.seed,
-            _fmt(self.duration_s),
-            len(self.events),
-        )
+def _new_scenario():
+    sc = Scenario()
+    sc.source = ""
+    sc.board = None
+    sc.board_name = ""
+    sc.description = ""
+    sc.seed = 0
+    sc.duration_s = 0
+    sc.duration_us = 0
+    sc.sample_hz = None
+    sc.idle_hz = None
+    sc.ambient_c = DEFAULT_AMBIENT_C
+    sc.seating_sigma_mohm = DEFAULT_SEATING_SIGMA_MOHM
+    sc.load = []  # [[t_s, ma], ...]
+    sc.pins = {}  # name -> {"r_mohm": float, "cycles": int}, every board pin
+    sc.events = []  # validated event dicts, sorted by t (ties: file order)
+    sc.event_index = []  # file index of each entry of events
+    sc.pin_names = []  # board pin names, in board order
+    return sc
 
 
 def default_r_mohm(seed, index):
@@ -260,7 +263,7 @@ def parse(obj, source="scenario", boards_dir="boards"):
     for key in _TOP_REQUIRED:
         if key not in obj:
             raise ScenarioError("%s: field '%s': missing" % (source, key))
-    sc = Scenario()
+    sc = _new_scenario()
     sc.source = source
     try:
         seed = obj["seed"]
@@ -287,6 +290,7 @@ def parse(obj, source="scenario", boards_dir="boards"):
         raise ScenarioError("%s: field '%s': %s" % (source, f.field, f.msg)) from None
     sc.duration_us = int(sc.duration_s * 1000000 + 0.5)
     sc.board = _load_board(obj["board"], boards_dir, source)
+    sc.pin_names = [p.name for p in sc.board.pins]
     sc.board_name = obj["board"]
     sc.load = _parse_load(obj.get("load", []), sc, source)
     sc.pins = _parse_pins(obj.get("pins", {}), sc, source)

@@ -1,0 +1,243 @@
+"""Alignment: a device sitting crooked, which pins are affected and on which side.
+
+A crooked device under-compresses the pins on one side: their contact resistance
+jumps by hundreds of mOhm, or they lose contact. Each cycle (docked, settled,
+charging) a pin is OPEN (under the board's minimum current and under 1/16 of a
+same-role sibling that carries current), RAISED (R above ``lim``: ref + max(50
+mOhm, 60 %) against both its own baseline and its best sibling), GOOD (R known,
+within ``lim``) or unknown (no current, failed monitor: counters untouched).
+A leaky count of bad cycles must reach ~250 ms (glitches, load steps with their
+unsynchronised conversions and dropouts of a few ms never get there); ~500 ms
+of good cycles in a row clear a pin. Per report: baselines (median of a pin's
+first good reports, then following it slowly while good; kept across sessions)
+and limits are refreshed, and ``misalignment`` goes out once a changed set of
+pins (or open subset) has held for two reports, ``cleared`` as soon as no pin is
+left. An undock resets everything silently.
+"""
+
+from array import array
+
+from micropython import const
+
+from dockfw.board import SUPPLY
+from dockfw.detect import OK, WARN, Detector
+from dockfw.protocol import Fixed
+from dockfw.sampler import ST_SENSOR, UNKNOWN
+
+RAISE_UOHM = const(50000)  # seating scatter, +20 mOhm oxidation stay under; a tilt adds 100s
+RAISE_PCT = const(60)  # temperature (+0.39 %/C) and load heating stay well under +60 %
+ONSET_MS = const(250)  # longer than any glitch, load-step cycle or dropout burst
+CLEAR_MS = const(500)  # all good for this long: the device has really settled back
+MIN_CYCLES = const(3)  # at slow sampling rates still more than one cycle
+OPEN_RATIO = const(16)  # an open pin carries under 1/16 of its sibling; a raised one ~1/10
+LEARN_REPORTS = const(5)  # ~1 s of reports: a median no single report can swing
+FOLLOW_SHIFT = const(5)  # baseline follows a good pin by 1/32 per report: oxidation, not a tilt
+PENALTY_RAISED = const(40)  # score points: a tilt is a warning, short of a fault's cap
+PENALTY_OPEN = const(60)  # a pin without contact loads its siblings: worse
+GOOD = const(0)
+RAISED = const(1)
+OPEN = const(2)
+_BIG = const(0x3FFFFFFF)
+
+
+def limit(ref):
+    """The resistance (µΩ) above which a pin with reference ``ref`` is raised."""
+    extra = ref * RAISE_PCT // 100
+    return ref + (extra if extra > RAISE_UOHM else RAISE_UOHM)
+
+
+class Alignment(Detector):
+    def __init__(self, ctx):
+        self.ctx = ctx
+        pins = ctx.board.pins
+        n = len(pins)
+        self.n = n
+        self._role = array("b", [p.role != SUPPLY for p in pins])
+        self._nsib = array("b", [sum(1 for q in pins if q.role == p.role) - 1 for p in pins])
+        self._min_ua = ctx.board.min_current_ma * 1000
+        hz_m = ctx.sample_mhz
+        self._onset = max(MIN_CYCLES, ONSET_MS * hz_m // 1000000)
+        self._clear = max(MIN_CYCLES, CLEAR_MS * hz_m // 1000000)
+        self.base = array("i", [UNKNOWN] * n)  # µΩ, learned per pin, kept across sessions
+        self._lim = array("i", [_BIG] * n)  # per-cycle limit, refreshed per report
+        self._state = array("b", [GOOD] * n)
+        self._bad = array("i", [0] * n)  # leaky count of bad cycles
+        self._opn = array("i", [0] * n)  # leaky count of open cycles
+        self._good = array("i", [0] * n)  # good cycles in a row
+        self._learn = [[] for _ in range(n)]
+        self._reset()
+
+    def _reset(self):
+        for j in range(self.n):
+            self._state[j] = self._bad[j] = self._opn[j] = self._good[j] = 0
+            self._learn[j] = []
+        self.side = None
+        self._seen = 0  # (affected mask, open mask << 16) in the last report
+        self._sent = 0  # the same, as last announced
+
+    # -- every cycle ------------------------------------------------------------
+    def cycle(self, s, now):
+        ctx = self.ctx
+        if not ctx.charging or not ctx.docking.settled(now):
+            return
+        i_ua = s.i_ua
+        status = s.status
+        role = self._role
+        top0 = top1 = 0  # the largest current in each role: does the device draw?
+        for j in range(self.n):
+            if not status[j] & ST_SENSOR:
+                if role[j]:
+                    top1 = max(top1, i_ua[j])
+                else:
+                    top0 = max(top0, i_ua[j])
+        min_ua = self._min_ua
+        r_uohm = s.r_uohm
+        lim = self._lim
+        state = self._state
+        bad = self._bad
+        opn = self._opn
+        for j in range(self.n):
+            if status[j] & ST_SENSOR:
+                continue
+            i = i_ua[j]
+            top = top1 if role[j] else top0
+            if self._nsib[j] and i < min_ua and top >= min_ua and i * OPEN_RATIO < top:
+                self._step(j, OPEN)
+            elif r_uohm[j] > lim[j]:
+                self._step(j, RAISED)
+            elif r_uohm[j] != UNKNOWN and (state[j] or bad[j] or opn[j]):
+                self._step(j, GOOD)  # (a good cycle of a quiet pin changes nothing)
+
+    def _step(self, j, obs):
+        bad = self._bad
+        opn = self._opn
+        good = self._good
+        onset = self._onset
+        if obs:
+            good[j] = 0
+            bad[j] = min(onset, bad[j] + 1)
+        else:
+            good[j] = min(self._clear, good[j] + 1)
+            bad[j] = max(0, bad[j] - 1)
+        opn[j] = min(onset, opn[j] + 1) if obs == OPEN else max(0, opn[j] - 1)
+        st = self._state[j]
+        if st == GOOD:
+            if bad[j] >= onset:
+                self._state[j] = OPEN if opn[j] * 2 >= bad[j] else RAISED
+        elif good[j] >= self._clear:
+            self._state[j] = GOOD
+        elif st == RAISED and opn[j] >= onset:
+            self._state[j] = OPEN
+        elif st == OPEN and opn[j] == 0 and bad[j] >= onset:
+            self._state[j] = RAISED  # contact back, but still high
+
+    # -- every report -----------------------------------------------------------
+    def report(self, ctx):
+        if not ctx.docking.present:
+            return
+        settled = ctx.docking.settled(ctx.clock.ticks_ms())
+        r = [ctx.report.r_uohm(j) for j in range(self.n)]
+        lim = [self._limit_of(j, r) for j in range(self.n)]
+        for j in range(self.n):
+            ok = self._state[j] == GOOD and not self._bad[j] and 0 <= r[j] <= lim[j]
+            if settled and ok:
+                self._learn_from(j, r[j])
+        for j in range(self.n):
+            self._lim[j] = self._limit_of(j, r)
+        self._announce(ctx, r)
+
+    def _learn_from(self, j, r):
+        b = self.base[j]
+        if b >= 0:
+            self.base[j] = b + ((r - b) >> FOLLOW_SHIFT)
+            return
+        seen = self._learn[j]
+        seen.append(r)
+        if len(seen) >= LEARN_REPORTS:
+            seen.sort()
+            self.base[j] = seen[len(seen) // 2]
+            self._learn[j] = []
+
+    def _limit_of(self, j, r):
+        # Against the best same-role sibling (its baseline, else its resistance now).
+        sib = _BIG
+        for k in range(self.n):
+            if k != j and self._role[k] == self._role[j]:
+                v = self.base[k] if self.base[k] >= 0 else r[k]
+                if 0 <= v < sib:
+                    sib = v
+        lim = limit(sib) if sib < _BIG else _BIG
+        if self.base[j] < 0:
+            return lim
+        own = limit(self.base[j])
+        return own if lim == _BIG else max(own, lim)
+
+    def _announce(self, ctx, r):
+        aff = opn = 0
+        for j in range(self.n):
+            if self._state[j] != GOOD:
+                aff |= 1 << j
+                if self._state[j] == OPEN:
+                    opn |= 1 << j
+        now = aff | opn << 16
+        held = now == self._seen
+        self._seen = now
+        if now == self._sent:
+            return
+        if not aff:
+            was = [j for j in range(self.n) if self._sent >> j & 1]
+            self._sent = 0
+            self.side = None
+            ctx.event("cleared", was, "info", [("was", "misalignment")])
+            return
+        if not held:
+            return  # pins change state a cycle or two apart: wait for the set to hold
+        self._sent = now
+        pins = [j for j in range(self.n) if aff >> j & 1]
+        self.side = self._side(pins)
+        opens = [ctx.board.pins[j].name for j in pins if opn >> j & 1]
+        r_mohm = [None if opn >> j & 1 or r[j] < 0 else Fixed(r[j], 3) for j in pins]
+        fields = [("side", self.side), ("open", opens), ("r_mohm", r_mohm)]
+        ctx.event("misalignment", pins, "warn", fields)
+
+    def _side(self, pins):
+        """Where the affected pins sit against the centroid of all pins, as a person says it."""
+        every = self.ctx.board.pins
+        n = len(every)
+        if len(pins) == n:
+            return "all"
+        cx = sum(p.x_um for p in every) // n
+        cy = sum(p.y_um for p in every) // n
+        dx = sum(every[j].x_um for j in pins) // len(pins) - cx
+        dy = sum(every[j].y_um for j in pins) // len(pins) - cy
+        spread = 1
+        for p in every:
+            spread = max(spread, abs(p.x_um - cx), abs(p.y_um - cy))
+        h = v = ""
+        if abs(dx) * 4 >= spread and abs(dx) * 2 >= abs(dy):
+            h = "right" if dx > 0 else "left"
+        if abs(dy) * 4 >= spread and abs(dy) * 2 >= abs(dx):
+            v = "top" if dy > 0 else "bottom"
+        if h and v:
+            return h + "-" + v  # as docs/protocol.md spells it: "left-top"
+        return h or v or "center"
+
+    # -- sessions and health -----------------------------------------------------
+    def docked(self, ctx):
+        self._reset()
+
+    def undocked(self, ctx):
+        self._reset()  # leaving is not realigning: no 'cleared'
+
+    def misaligned(self, j):
+        return self._state[j] != GOOD
+
+    def is_open(self, j):
+        return self._state[j] == OPEN
+
+    def level(self, j):
+        return WARN if self._state[j] != GOOD else OK
+
+    def penalty(self, j):
+        st = self._state[j]
+        return PENALTY_OPEN if st == OPEN else (PENALTY_RAISED if st == RAISED else 0)

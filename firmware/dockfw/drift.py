@@ -1,0 +1,308 @@
+"""Oxidation: one contact's resistance creeping up, docking session after docking session.
+
+During a session each report's resistance per pin (not when the pin is misaligned,
+drops out or has no reading) is corrected to 25 °C with copper's +0.39 %/°C into a
+preallocated buffer (decimated by two when full: 25 s at 200 Hz and 20 min at 2 Hz
+both fit); at undock its median is the session statistic. Seating varies from one
+docking to the next, so detection runs on the session series, never on samples:
+
+* baseline: mean of the first ``LEARN_MIN`` sessions, then of every in-control
+  session up to ``LEARN_MAX``;
+* sigma, the seating variation: pooled over all pins from second differences of the
+  session series (a linear drift leaves them alone, so an oxidising pin cannot hide
+  by inflating sigma), never below ``SIGMA_FLOOR_UOHM``;
+* one-sided CUSUM, h = 5 sigma, k = 0.5 sigma + sigma/sqrt(n) (n sessions in the
+  baseline: its own error, else a baseline estimated low walks the CUSUM into false
+  alarms; with known parameters about 930 sessions between false alarms), started
+  at h/2 whenever armed (fast initial response, Lucas & Crosier 1982): a drift
+  already under way while the baseline was learned trips it one session later;
+* guards: +10 mOhm above baseline warns, +20 mOhm is a fault (clean now); each level
+  is raised once (a session already past +20 raises the fault alone);
+* drift: least squares over the sessions since the last reset; days to clean: when
+  that line reaches baseline + 20 mOhm.
+
+After an alarm, a session back within 3 sigma of the baseline and 3 sigma below the
+one before is ``cleaned`` (after the host's ``cleaned`` the next session only has to
+be back within 3 sigma); a clean contact far below the old baseline is learned
+afresh. State survives reboots in the store under "drift", written per session.
+"""
+
+import math
+from array import array
+
+from micropython import const
+
+from dockfw.detect import FAULT, OK, WARN, Detector
+from dockfw.protocol import Fixed
+from dockfw.sessionstat import SessionStats, fit_line
+
+CAP = const(96)  # values per pin and session (decimated by two when full): ample for a median
+MIN_VALUES = const(10)  # fewer reports (about 2 s) say nothing reliable about a session
+LEARN_MIN = const(3)  # sessions before the detector arms: detection by the 4th
+LEARN_MAX = const(16)  # in-control sessions the baseline keeps averaging
+HISTORY = const(16)  # session statistics per pin for the drift fit
+SIGMA_FLOOR_UOHM = const(1000)  # a few quiet sessions must not make a hair trigger
+K_PCT = const(50)  # CUSUM reference, % of sigma: tuned to a 1-sigma shift (+ baseline error)
+H_PCT = const(500)  # CUSUM limit, % of sigma: ~930 sessions between false alarms
+FIR_PCT = const(250)  # CUSUM head start h/2 when armed or re-armed
+CLEAN_Z_PCT = const(300)  # 3 sigma: "back at the baseline" and "a real step down"
+WARN_UOHM = const(10000)  # EIA-364: a change up to 10 mΩ is "stable"
+FAULT_UOHM = const(20000)  # 15 to 20 mΩ: the industry's cleaning trigger
+PENALTY_X2_PER_MOHM = const(5)  # 2.5 score points per mΩ above baseline
+PENALTY_CAP = const(50)  # the fault level itself caps the score further
+D2_CLIP = const(8)  # a second difference over 8 sigma is a jump, not seating
+POOL_MAX = const(64)  # sigma pool terms kept: older ones fade by halving
+HORIZON_DAYS = const(3650)  # a cleaning further off than this is "not in sight"
+CUS_MAX = const(100000)  # the CUSUM stops growing long past h: stays a small int
+
+
+class Drift(Detector):
+    def __init__(self, ctx):
+        self.names = [p.name for p in ctx.board.pins]
+        n = self.n = len(self.names)
+        self.stats = SessionStats(n, CAP)
+        self.ht = array("i", [0] * (n * HISTORY))  # session mid-times, s
+        self.hr = array("i", [0] * (n * HISTORY))  # session statistics, µΩ at 25 °C
+        self.slope = array("i", [0] * n)  # µΩ/day, valid when have[j]
+        self.have = array("b", [0] * n)
+        self.days = array("i", [-1] * n)
+        self._init_state()
+        saved = ctx.store.load("drift")
+        if saved:
+            try:
+                self._load(saved)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError):
+                self._init_state()  # damaged: learn again
+        for j in range(n):
+            self._fit(j)
+
+    def _init_state(self):
+        n = self.n
+        self.base = array("i", [-1] * n)  # µΩ, -1 while learning the first time
+        self.bsum = array("i", [0] * n)
+        self.bn = array("b", [0] * n)
+        self.cus = array("i", [0] * n)  # CUSUM, % of sigma
+        self.alarm = array("b", [0] * n)  # OK, WARN or FAULT raised and not cleaned
+        self.verify = array("b", [0] * n)  # the host said cleaned: check next session
+        self.hn = array("b", [0] * n)
+        self.s2 = 0.0  # pooled squared second differences, mΩ²
+        self.c2 = 0
+
+    # -- per report: collect ------------------------------------------------------
+    def report(self, ctx):
+        dk = ctx.docking
+        if not dk.present or not dk.settled(ctx.clock.ticks_ms()):
+            return
+        rep = ctx.report
+        al = ctx.alignment
+        it = ctx.intermittent
+        t = ctx.temp_mc()
+        # 1 / (1 + 0.0039 (T - 25 °C)) in 1/4096: back to 25 °C without a float
+        f = 4096 if t is None else 409600000 // (100000 + 39 * (t - 25000) // 100)
+        now = ctx.t_s()
+        for j in range(self.n):
+            r = rep.r_uohm(j)
+            if r >= 0 and not al.misaligned(j) and not it.active(j):
+                self.stats.add(j, (r * f) >> 12 if r < 131072 else ((r >> 6) * f) >> 6, now)
+
+    def docked(self, ctx):
+        self.stats.reset()
+
+    def undocked(self, ctx):
+        st = self.stats
+        for j in range(self.n):
+            if st.count(j) >= MIN_VALUES:
+                self.session(ctx, j, st.median(j), st.mid_t(j))
+        st.reset()
+        self.save(ctx)
+
+    # -- per session: decide ------------------------------------------------------
+    def sigma(self):
+        """Seating variation, µΩ (the pooled estimate, not below the floor)."""
+        if not self.c2:
+            return SIGMA_FLOOR_UOHM
+        # (1 + 2/c2): an estimate from few terms runs low as often as not; lean high
+        var = self.s2 / (6 * self.c2) * (1 + 2 / self.c2)
+        return max(SIGMA_FLOOR_UOHM, int(1000 * math.sqrt(var)))
+
+    def session(self, ctx, j, r, t):
+        """One session's statistic ``r`` (µΩ at 25 °C) of pin ``j``, mid-time ``t`` (s)."""
+        sig = self.sigma()
+        b = self.base[j]
+        n = self.hn[j]
+        prev = self.hr[j * HISTORY + n - 1] if n else r
+        z = 0
+        judge = False
+        if b < 0:
+            self.verify[j] = 0
+            self._learn(j, r)
+        else:
+            z = (r - b) * 100 // sig
+            v = self.verify[j]
+            drop = (prev - r) * 100 // sig
+            if (self.alarm[j] or v) and z <= CLEAN_Z_PCT and (v or drop >= CLEAN_Z_PCT):
+                by = "host" if v else "detected"
+                fields = [("r_mohm", Fixed(r, 3)), ("baseline_mohm", Fixed(b, 3)), ("by", by)]
+                ctx.event("cleaned", [j], "info", fields)
+                self.alarm[j] = OK
+                self.verify[j] = 0
+                self.cus[j] = FIR_PCT
+                self.hn[j] = 0  # the drift starts afresh
+                if z < -CLEAN_Z_PCT:  # far below the old baseline: learn the clean contact
+                    self.bsum[j] = self.bn[j] = self.cus[j] = 0
+                    self._learn(j, r)
+            else:
+                judge = True
+        self._push(j, t, r)
+        self._fit(j)
+        if judge:
+            self._judge(ctx, j, r, z)
+        if not self.alarm[j]:
+            self._pool(j, sig)
+
+    def _learn(self, j, r):
+        self.bsum[j] += r
+        self.bn[j] += 1
+        if self.bn[j] >= LEARN_MIN or self.base[j] >= 0:
+            self.base[j] = self.bsum[j] // self.bn[j]
+        if self.bn[j] == LEARN_MIN:
+            self.cus[j] = FIR_PCT
+
+    def _judge(self, ctx, j, r, z):
+        self.verify[j] = 0
+        armed = self.bn[j] >= LEARN_MIN
+        if armed:
+            # k = 0.5 sigma plus the baseline's own error, sigma/sqrt(n): a baseline
+            # estimated low must not walk the CUSUM into a false alarm
+            k = K_PCT + int(100 / math.sqrt(self.bn[j]))
+            self.cus[j] = max(0, min(CUS_MAX, self.cus[j] + z - k))
+        if not self.alarm[j] and self.bn[j] < LEARN_MAX and (not armed or self.cus[j] <= FIR_PCT):
+            self._learn(j, r)
+        rise = r - self.base[j]
+        trend = self.cus[j] >= H_PCT
+        level = FAULT if rise >= FAULT_UOHM else (WARN if rise >= WARN_UOHM or trend else OK)
+        if level <= self.alarm[j]:
+            return
+        self.alarm[j] = level
+        d = self.drift_uohm_per_day(j)
+        fields = [
+            ("r_mohm", Fixed(r, 3)),
+            ("baseline_mohm", Fixed(self.base[j], 3)),
+            ("drift_mohm_per_day", Fixed(d, 3) if d is not None else None),
+            ("days_to_clean", self.days_to_clean(j)),
+            ("cause", "limit" if rise >= WARN_UOHM else "trend"),
+        ]
+        if level == FAULT:
+            fields.append(("action", "clean now"))
+        ctx.event("oxidation", [j], "fault" if level == FAULT else "warn", fields)
+
+    def _push(self, j, t, r):
+        o = j * HISTORY
+        n = self.hn[j]
+        if n == HISTORY:  # full: forget the oldest
+            n -= 1
+            self.ht[o : o + n] = self.ht[o + 1 : o + HISTORY]
+            self.hr[o : o + n] = self.hr[o + 1 : o + HISTORY]
+        self.ht[o + n] = t
+        self.hr[o + n] = r
+        self.hn[j] = n + 1
+
+    def _pool(self, j, sig):
+        """Fold pin j's latest second difference into the pooled seating variance."""
+        n = self.hn[j]
+        if n < 3:
+            return
+        o = j * HISTORY + n - 1
+        d = self.hr[o] - 2 * self.hr[o - 1] + self.hr[o - 2]
+        lim = D2_CLIP * sig
+        d = max(-lim, min(lim, d)) / 1000
+        self.s2 += d * d
+        self.c2 += 1
+        if self.c2 > POOL_MAX:
+            self.s2 /= 2
+            self.c2 //= 2
+
+    def _fit(self, j):
+        """Drift over pin j's history; days until its line reaches baseline + 20 mOhm."""
+        self.have[j] = 0
+        self.days[j] = -1
+        line = fit_line(self.ht, self.hr, j * HISTORY, self.hn[j])
+        if line is None:
+            return
+        per_day, now = line
+        self.slope[j] = int(max(-1e9, min(1e9, per_day)))
+        self.have[j] = 1
+        left = self.base[j] + FAULT_UOHM - now
+        if self.base[j] >= 0 and per_day > 0 and left <= per_day * HORIZON_DAYS:
+            self.days[j] = max(0, int(left / per_day))
+
+    # -- health and host ------------------------------------------------------------
+    def baseline_uohm(self, j):
+        return self.base[j]
+
+    def drift_uohm_per_day(self, j):
+        return self.slope[j] if self.have[j] else None
+
+    def days_to_clean(self, j):
+        return self.days[j] if self.days[j] >= 0 else None
+
+    def level(self, j):
+        return self.alarm[j]
+
+    def penalty(self, j):
+        n = self.hn[j]
+        if self.base[j] < 0 or not n:
+            return 0
+        rise = self.hr[j * HISTORY + n - 1] - self.base[j]
+        return max(0, min(PENALTY_CAP, rise * PENALTY_X2_PER_MOHM // 2000))
+
+    def _rearm(self, j):
+        self.alarm[j] = OK
+        self.cus[j] = FIR_PCT if self.bn[j] >= LEARN_MIN else 0
+
+    def clear(self, ctx):
+        """Host ``clear``: alarms reset and the CUSUM re-armed; a contact still
+        high raises again at its next session."""
+        for j in range(self.n):
+            self._rearm(j)
+        self.save(ctx)
+
+    def cleaned_by_user(self, ctx, pins):
+        """Host ``cleaned``: re-arm these pins and check them at the next session."""
+        for j in pins:
+            self._rearm(j)
+            self.verify[j] = 1
+        self.save(ctx)
+
+    # -- persistence: {"s2", "c2", "pins": {name: [state..., times..., stats...]}} ----
+    def _state(self):
+        return (self.base, self.bsum, self.bn, self.cus, self.alarm, self.verify)
+
+    def save(self, ctx):
+        pins = {}
+        for j in range(self.n):
+            o = j * HISTORY
+            e = o + self.hn[j]
+            hist = list(self.ht[o:e]) + list(self.hr[o:e])
+            pins[self.names[j]] = [a[j] for a in self._state()] + hist
+        ctx.store.save("drift", {"s2": self.s2, "c2": self.c2, "pins": pins})
+
+    def _load(self, saved):
+        self.s2 = float(saved["s2"])
+        self.c2 = int(saved["c2"])
+        for j in range(self.n):
+            d = saved["pins"].get(self.names[j])
+            if not d:
+                continue  # a pin new to this board file: it learns
+            state = self._state()
+            for i in range(len(state)):
+                state[i][j] = int(d[i])
+            self.bn[j] = max(0, min(LEARN_MAX, self.bn[j]))
+            self.alarm[j] = max(OK, min(FAULT, self.alarm[j]))
+            h = d[len(state) :]
+            m = len(h) // 2
+            n = min(m, HISTORY)
+            for i in range(n):  # the latest n
+                self.ht[j * HISTORY + i] = int(h[m - n + i])
+                self.hr[j * HISTORY + i] = int(h[2 * m - n + i])
+            self.hn[j] = n

@@ -1,0 +1,82 @@
+"""Wear: each pin's mating cycles against the cycles its maker rates it for.
+
+``docking`` counts a mating cycle per pin at every docking and keeps the counts
+in the store. Here, right after that count (``docked`` runs after docking's
+own), a pin that reaches ``WARN_PCT`` of its rated life raises ``wear`` warn and
+one that reaches its rating raises ``wear`` fault, each once: what was raised is
+kept in the store under "wear", so a reboot does not raise it again. A pin that
+jumps past both thresholds at once raises only the fault. Without that record (a
+new store) a pin already past a threshold raises it at the next docking: said
+once more rather than never.
+"""
+
+from array import array
+
+from micropython import const
+
+from dockfw.detect import FAULT, OK, WARN, Detector
+
+WARN_PCT = const(80)  # time to order pins: the last fifth of rated life
+PENALTY_FROM_PCT = const(50)  # wear starts to cost score past half of rated life
+PENALTY_MAX = const(30)  # at rated life: worn, not broken; a fault caps the score anyway
+
+
+class Wear(Detector):
+    def __init__(self, ctx):
+        self.ctx = ctx
+        pins = ctx.board.pins
+        n = self.n = len(pins)
+        self.rated = array("i", [p.rated_cycles for p in pins])
+        self.pct = array("i", [0] * n)  # used life, %, at the last docking
+        saved = ctx.store.load("wear") or {}
+        raised = []
+        for p in pins:
+            try:
+                raised.append(max(OK, min(FAULT, int(saved.get(p.name, OK)))))
+            except (TypeError, ValueError):
+                raised.append(OK)
+        self.raised = array("b", raised)  # the highest level announced per pin
+        self._update(ctx)
+
+    def _update(self, ctx):
+        cycles = ctx.docking.cycles
+        for j in range(self.n):
+            self.pct[j] = cycles[j] * 100 // self.rated[j]
+
+    def _level_of(self, j):
+        pct = self.pct[j]
+        return FAULT if pct >= 100 else (WARN if pct >= WARN_PCT else OK)
+
+    def docked(self, ctx):
+        self._update(ctx)
+        cycles = ctx.docking.cycles
+        changed = False
+        for j in range(self.n):
+            lvl = self._level_of(j)
+            if lvl < self.raised[j]:  # fewer cycles than before: new pins, announce afresh
+                self.raised[j] = lvl
+                changed = True
+            if lvl <= self.raised[j]:
+                continue
+            self.raised[j] = lvl
+            changed = True
+            ctx.event(
+                "wear",
+                [j],
+                "fault" if lvl == FAULT else "warn",
+                [("cycles", cycles[j]), ("rated_cycles", self.rated[j]), ("used_pct", self.pct[j])],
+            )
+        if changed:
+            ctx.store.save("wear", {p.name: self.raised[p.index] for p in ctx.board.pins})
+
+    def used_pct(self, j):
+        return self.pct[j]
+
+    def level(self, j):
+        return self._level_of(j)
+
+    def penalty(self, j):
+        over = self.pct[j] - PENALTY_FROM_PCT
+        if over <= 0:
+            return 0
+        return min(PENALTY_MAX, over * PENALTY_MAX // (100 - PENALTY_FROM_PCT))

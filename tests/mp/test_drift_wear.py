@@ -1,0 +1,154 @@
+# Tier B: oxidation (drift) and wear detectors under MicroPython, with a small context.
+import gc
+from array import array
+
+from dockfw.detect import FAULT, OK, WARN
+from dockfw.drift import Drift
+from dockfw.sessionstat import SessionStats, median_in_place
+from dockfw.store import MemoryStore
+from dockfw.wear import Wear
+
+PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
+DAY = 86400
+
+
+class _Pin:
+    def __init__(self, name, index):
+        self.name = name
+        self.index = index
+        self.rated_cycles = 10000
+
+
+class _Board:
+    def __init__(self):
+        self.pins = [_Pin(n, i) for i, n in enumerate(PINS)]
+
+
+class _Docking:
+    def __init__(self):
+        self.cycles = array("i", [0, 0, 0, 0])
+
+
+class Ctx:
+    def __init__(self, store=None):
+        self.board = _Board()
+        self.store = store or MemoryStore()
+        self.docking = _Docking()
+        self.events = []
+
+    def event(self, kind, pins, severity, fields=()):
+        self.events.append((kind, [PINS[j] for j in pins], severity, fields))
+
+    def of(self, kind):
+        return [e for e in self.events if e[0] == kind]
+
+
+class Noise:
+    """Deterministic pseudo-Gaussian noise (sum of uniforms), µΩ."""
+
+    def __init__(self, seed):
+        self.x = seed * 2654435761 + 1
+
+    def __call__(self, sigma):
+        s = 0
+        for _ in range(4):
+            self.x = (self.x * 1103515245 + 12345) & 0x7FFFFFFF
+            s += self.x % 2001 - 1000
+        return s * sigma * 173 // 200000  # 4 uniforms of sd 577.6: scale to sigma
+
+
+def series(d, ctx, days, rate=0, seed=1, first=0):
+    noise = Noise(seed)
+    found = None
+    for day in range(days):
+        t = 79200 + DAY * day
+        vals = [30000 + 2500 * j + noise(500) for j in range(4)]
+        if day < first:
+            continue
+        vals[1] += rate * t // DAY
+        n = len(ctx.of("oxidation"))
+        for j in range(4):
+            d.session(ctx, j, vals[j], t)
+        d.save(ctx)
+        if found is None and len(ctx.of("oxidation")) > n:
+            found = day
+    return found
+
+
+def _field(ev, name):
+    for k, v in ev[3]:
+        if k == name:
+            return v
+    raise KeyError(name)
+
+
+def test_median_selection_matches_sorting():
+    noise = Noise(7)
+    for n in (1, 2, 5, 64, 255):
+        vals = [noise(1000) for _ in range(n)]
+        a = array("i", vals)
+        assert median_in_place(a, 0, n) == sorted(vals)[n // 2]
+
+
+def test_collecting_a_session_allocates_nothing():
+    st = SessionStats(4, 256)
+    st.add(0, 1, 0)
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        for i in range(2000):
+            st.add(i & 3, 30000 + i, i)
+        used = gc.mem_alloc() - before
+    finally:
+        gc.enable()
+    assert used == 0, used
+    assert st.count(0) <= 256
+
+
+def test_a_2_5_mohm_per_day_drift_is_flagged_at_the_fourth_session():
+    ctx = Ctx()
+    d = Drift(ctx)
+    assert series(d, ctx, 12, rate=2500) == 3
+    ev = ctx.of("oxidation")[0]
+    assert ev[1] == ["GND1"] and ev[2] == "warn"
+    assert abs(_field(ev, "drift_mohm_per_day").value - 2500) < 600
+    assert d.level(1) == FAULT and d.level(0) == OK
+    assert all(e[1] == ["GND1"] for e in ctx.of("oxidation"))
+
+
+def test_quiet_pins_stay_silent():
+    for seed in range(5):
+        ctx = Ctx()
+        d = Drift(ctx)
+        assert series(d, ctx, 40, seed=seed) is None
+        assert d.baseline_uohm(0) > 0
+
+
+def test_a_clean_is_detected_and_the_state_survives_a_reboot():
+    store = MemoryStore()
+    ctx = Ctx(store)
+    series(Drift(ctx), ctx, 8, rate=2500)
+    ctx2 = Ctx(store)
+    d2 = Drift(ctx2)  # reboot: the same store
+    assert d2.level(1) == WARN or d2.level(1) == FAULT
+    assert d2.drift_uohm_per_day(1) > 1500
+    for j, r in enumerate((30000, 32500, 35000, 37500)):
+        d2.session(ctx2, j, r, 79200 + 9 * DAY)
+    ev = ctx2.of("cleaned")
+    assert len(ev) == 1 and ev[0][1] == ["GND1"] and d2.level(1) == OK
+
+
+def test_wear_warns_once_at_80_percent():
+    ctx = Ctx()
+    ctx.docking.cycles[2] = 7999
+    w = Wear(ctx)
+    for _ in range(3):
+        for j in range(4):
+            ctx.docking.cycles[j] += 1
+        w.docked(ctx)
+    ev = ctx.of("wear")
+    assert len(ev) == 1 and ev[0][1] == ["GND2"] and ev[0][2] == "warn"
+    assert w.level(2) == WARN and w.penalty(2) == 18
+    w2 = Wear(Ctx(ctx.store))  # reboot: not raised again
+    assert w2.raised[2] == WARN
