@@ -132,7 +132,10 @@ def test_quiet_pins_with_seating_scatter_stay_silent_for_two_months():
         d = Drift(ctx)
         assert series(d, ctx, 60, sigma_uohm=500, seed=seed) is None, seed
         assert all(d.level(j) == OK for j in range(4))
-        assert 0 <= d.baseline_uohm(0) and d.drift_uohm_per_day(0) is not None
+        assert 0 <= d.baseline_uohm(0)
+        # Seating scatter is not a trend: no drift rate (a rare 3-sigma slope stays small).
+        slope = d.drift_uohm_per_day(0)
+        assert slope is None or abs(slope) < 300, slope
 
 
 def test_nothing_is_known_before_the_baseline():

@@ -25,9 +25,9 @@ Scoring (``score``), per scenario, all times in simulated milliseconds:
   <= 5000 ms at rates >= 2/s (slower rates: detection only); overcurrent: ``charge_off``
   within 2 sampling periods of onset; oxidation: flagged before the contact has risen
   10 mOhm above its first baseline. The rise is the circuit's oxidation term at the
-  event: ``mohm_per_day`` x days since the first baseline could be taken (the first
-  docking at or after onset; the onset itself when a session came before it). Other
-  kinds: detection.
+  event above its value in the first baseline: ``mohm_per_day`` x days since the mean
+  mid-time of the first sessions the drift detector learns its baseline from (see
+  ``baseline_time_ms``). Other kinds: detection.
 * ``detect_latency_ms_p95`` / ``_max`` are over the detected faults with an onset a
   detector can react to: oxidation (a slope from t=0, judged in days) and wear marks
   already passed at boot are left out and reported on their own.
@@ -368,10 +368,22 @@ def _label(f: dict[str, Any], ev: dict[str, Any]) -> str:
     return "%s %s" % (t, kind)
 
 
+def baseline_time_ms(circuit: Any, onset_ms: float) -> float:
+    """When the drift detector's first baseline stands, in the oxidation's own terms.
+
+    The detector learns its baseline from the first ``LEARN_MIN`` docking sessions; the
+    oxidation term grows linearly, so its mean over those sessions is its value at the
+    mean of their mid-times. Sessions before the onset see none of it (the onset
+    stands in for them)."""
+    from dockfw.drift import LEARN_MIN
+
+    mids = [max(onset_ms, (a + b) / 2000.0) for a, b in circuit.dock_sessions()][:LEARN_MIN]
+    return sum(mids) / len(mids) if mids else onset_ms
+
+
 def sim_faults(scn: Any, circuit: Any) -> list[Fault]:
     """The circuit's injected faults, in ms, with the scenario's parameters."""
     by_index = {scn.event_index[k]: ev for k, ev in enumerate(scn.events)}
-    docks = [ev["t"] * 1000.0 for ev in scn.events if ev["type"] == "dock"]
     out = []
     for f in circuit.faults():
         ev = by_index[f["event"]]
@@ -380,9 +392,7 @@ def sim_faults(scn: Any, circuit: Any) -> list[Fault]:
         details = {k: v for k, v in ev.items() if k not in ("t", "type", "note", "pins", "pin")}
         ref = None
         if f["kind"] == "oxidation":
-            before = [d for d in docks if d < onset]
-            after = [d for d in docks if d >= onset]
-            ref = onset if before or not after else after[0]
+            ref = baseline_time_ms(circuit, onset)
         out.append(
             Fault(
                 f["kind"], tuple(f["pins"]), onset, end, _label(f, ev), ref_ms=ref, details=details

@@ -196,10 +196,13 @@ class App:
         self.uptime.update()
         sampler = self.sampler
         sampler.cycle()
-        self.report.add(sampler)
         now = self.clock.ticks_ms()
         for d in self.detectors:
             d.cycle(sampler, now)
+        # Resistances only once the contacts have settled: while a device lands
+        # or leaves, the monitors' windows straddle the change and drop / current
+        # pairs readings from different moments.
+        self.report.add(sampler, self.docking.settled(now))
         return now
 
     def step(self):

@@ -41,6 +41,7 @@ MIN_VALUES = const(10)  # fewer reports (about 2 s) say nothing reliable about a
 LEARN_MIN = const(3)  # sessions before the detector arms: detection by the 4th
 LEARN_MAX = const(16)  # in-control sessions the baseline keeps averaging
 HISTORY = const(16)  # session statistics per pin for the drift fit
+TREND_T = const(3)  # a slope under 3 standard errors is scatter: reported as no drift
 SIGMA_FLOOR_UOHM = const(1000)  # a few quiet sessions must not make a hair trigger
 K_PCT = const(50)  # CUSUM reference, % of sigma: tuned to a 1-sigma shift (+ baseline error)
 H_PCT = const(500)  # CUSUM limit, % of sigma: ~930 sessions between false alarms
@@ -229,7 +230,9 @@ class Drift(Detector):
         line = fit_line(self.ht, self.hr, j * HISTORY, self.hn[j])
         if line is None:
             return
-        per_day, now = line
+        per_day, now, se = line
+        if abs(per_day) < TREND_T * se:
+            return  # seating scatter, not a trend: no drift rate and no forecast
         self.slope[j] = int(max(-1e9, min(1e9, per_day)))
         self.have[j] = 1
         left = self.base[j] + FAULT_UOHM - now

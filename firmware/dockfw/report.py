@@ -51,8 +51,8 @@ class Report:
             self.max_r[j] = -1
             self.flags[j] = 0
 
-    def add(self, sampler):
-        """Fold one cycle in (allocation-free)."""
+    def add(self, sampler, settled=True):
+        """Fold one cycle in (allocation-free); resistances only when ``settled``."""
         self.cycles += 1
         if sampler.docked:
             self.docked_cycles += 1
@@ -73,7 +73,7 @@ class Report:
             if ma > self.max_ma[j]:
                 self.max_ma[j] = ma
             r = r_uohm[j]
-            if r == UNKNOWN:
+            if r == UNKNOWN or not settled:
                 continue
             self.n_r[j] += 1
             self.sum_drop_uv[j] += drop[j]

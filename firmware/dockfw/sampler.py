@@ -122,6 +122,11 @@ class Sampler:
             if ma < min_ma:
                 status[j] = st | ST_LOW_CURRENT
                 r_uohm[j] = UNKNOWN
+            elif st:
+                # A reading at the end of its range is a bound, not a value: the
+                # drop (and so the resistance) is unknown this cycle.
+                status[j] = st
+                r_uohm[j] = UNKNOWN
             else:
                 status[j] = st
                 r_uohm[j] = d * 1000 // ma if d > 0 else 0

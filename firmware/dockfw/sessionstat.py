@@ -10,6 +10,7 @@ or 20 min of them) leaves an evenly spread sample of at most ``cap`` values.
 series, in floats (per session only).
 """
 
+import math
 from array import array
 
 
@@ -41,8 +42,9 @@ def median_in_place(a, lo, n):
 
 def fit_line(t, v, o, n):
     """Least squares through ``(t[o+i], v[o+i])``, i < n (t in s): ``(slope per day,
-    the line's value at the last t)``, or None with fewer than 3 distinct points."""
-    x = sx = sy = sxx = sxy = 0.0
+    the line's value at the last t, the slope's standard error)``, or None with fewer
+    than 3 distinct points."""
+    x = sx = sy = sxx = sxy = syy = 0.0
     for i in range(n):  # relative to the first point: floats are single precision
         x = (t[o + i] - t[o]) / 86400
         y = v[o + i] - v[o]
@@ -50,11 +52,15 @@ def fit_line(t, v, o, n):
         sy += y
         sxx += x * x
         sxy += x * y
+        syy += y * y
     den = n * sxx - sx * sx
     if n < 3 or den <= 0:
         return None
     per_day = (n * sxy - sx * sy) / den
-    return per_day, v[o] + (sy + per_day * (n * x - sx)) / n
+    at0 = (sy - per_day * sx) / n
+    ssr = max(0.0, syy - at0 * sy - per_day * sxy)
+    se = math.sqrt(ssr / (n - 2) * n / den)
+    return per_day, v[o] + (sy + per_day * (n * x - sx)) / n, se
 
 
 class SessionStats:
