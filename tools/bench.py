@@ -49,11 +49,19 @@ def firmware_figures() -> Figures:
     return dict(bench_fw.figures())
 
 
+def monitor_figures() -> Figures:
+    """The monitor's CPU use following a dock at 20 reports/s (tools/bench_monitor.py)."""
+    import bench_monitor
+
+    return dict(bench_monitor.figures())
+
+
 # The hooks: (name, function returning {metric: number}), run in this order.
 PARTS: list[tuple[str, Callable[[], Figures]]] = [
     ("firmware", firmware_figures),
     ("detection", detection_figures),
     ("host parser", host_figures),
+    ("monitor", monitor_figures),
 ]
 
 _UNITS = (
@@ -67,6 +75,7 @@ _UNITS = (
     ("_mohm_p95", "mOhm"),
     ("_mohm_max", "mOhm"),
     ("_pct_p95", "%"),
+    ("_cpu_pct", "% of a core"),
     ("_periods_max", "periods"),
     ("_days_max", "days"),
     ("_cpu_s", "s"),
