@@ -1,5 +1,6 @@
 """Host commands against the real firmware on the simulated dock: every one is answered."""
 
+import itertools
 import json
 
 import pytest
@@ -84,7 +85,8 @@ def test_every_command_is_acked_with_its_id_and_does_what_it_says():
     }
     assert config["report_hz"] == 5 and a[4]["config"] == {"report_hz": 2}
     # Two sample lines a second after the set, five before.
-    per_s = lambda t0: sum(
+    def per_s(t0):
+        return sum(1 for x in r.lines if x["type"] == "sample" and t0 <= x["t_ms"] < t0 + 1000)
         1 for x in r.lines if x["type"] == "sample" and t0 <= x["t_ms"] < t0 + 1000
     )  # noqa: E731
     assert per_s(2000) == 5 and per_s(6000) == 2
@@ -193,14 +195,14 @@ def test_a_host_that_does_not_read_costs_lines_not_samples():
     lines = [json.loads(x) for x in b"".join(taken).splitlines()]
     seqs = [x["seq"] for x in lines]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-    gaps = sum(b - a - 1 for a, b in zip(seqs, seqs[1:]))
+    gaps = sum(b - a - 1 for a, b in itertools.pairwise(seqs))
     assert gaps == app.out.dropped  # every dropped line is a seq gap the host can see
     health = [x for x in lines if x["type"] == "health"]
     assert health[-1]["dropped_lines"] == app.out.dropped
 
 
 def test_the_reader_gets_acks_errors_and_sees_the_reboot_over_a_pty(sim_pty):  # noqa: F811
-    proc, path = sim_pty
+    _, path = sim_pty
     with Reader(path, confirm_timeout=3.0) as r:
         r.start()
         assert wait_for(lambda: r.confirmed, 5)

@@ -53,10 +53,10 @@ def _measure(cmd: list[str], terminal: bool) -> float:
             master, slave = pty.openpty()
             env = dict(os.environ, TERM="xterm-256color", COLUMNS="130", LINES="40")
             mon = subprocess.Popen(
-                cmd + ["--port", path], stdin=slave, stdout=slave, stderr=slave, env=env
+                [*cmd, "--port", path], stdin=slave, stdout=slave, stderr=slave, env=env
             )
         else:
-            mon = subprocess.Popen(cmd + ["--port", path], stdout=subprocess.DEVNULL)
+            mon = subprocess.Popen([*cmd, "--port", path], stdout=subprocess.DEVNULL)
         end = time.monotonic() + WARMUP_S
         while time.monotonic() < end:  # keep the terminal drained
             if master is not None:
