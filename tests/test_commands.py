@@ -84,11 +84,11 @@ def test_every_command_is_acked_with_its_id_and_does_what_it_says():
         "temp_limit_c",
     }
     assert config["report_hz"] == 5 and a[4]["config"] == {"report_hz": 2}
+
     # Two sample lines a second after the set, five before.
     def per_s(t0):
         return sum(1 for x in r.lines if x["type"] == "sample" and t0 <= x["t_ms"] < t0 + 1000)
-        1 for x in r.lines if x["type"] == "sample" and t0 <= x["t_ms"] < t0 + 1000
-    )  # noqa: E731
+
     assert per_s(2000) == 5 and per_s(6000) == 2
     assert a[5]["charging"] is False and a[6]["charging"] is True
     offs = [x for x in r.lines if x["type"] == "event" and x["kind"] in ("charge_off", "charge_on")]
