@@ -122,14 +122,16 @@ class Sampler:
             if ma < min_ma:
                 status[j] = st | ST_LOW_CURRENT
                 r_uohm[j] = UNKNOWN
-            elif st:
-                # A reading at the end of its range is a bound, not a value: the
-                # drop (and so the resistance) is unknown this cycle.
+            elif st or d <= 0:
+                # A reading at the end of its range is a bound, not a value; and a
+                # contact carrying current drops a positive voltage, so a drop of
+                # zero or less pairs readings from different moments (the device
+                # landing or leaving). Either way the resistance is unknown.
                 status[j] = st
                 r_uohm[j] = UNKNOWN
             else:
                 status[j] = st
-                r_uohm[j] = d * 1000 // ma if d > 0 else 0
+                r_uohm[j] = d * 1000 // ma
         self.docked = carrying or self._pads_see_device()
         self.cycles += 1
 
