@@ -17,13 +17,13 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from dockfw import protocol
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Label, RichLog, Sparkline, Static
 
-from pogodock import commands
 from pogodock.model import DASH, DockModel, bucket_max, fmt, yes_no
 from pogodock.reader import Pending, Reader, RecordQueue
 from pogodock.records import ConsoleText, Record
@@ -294,16 +294,16 @@ class Dashboard(App[int]):
         self.sent.append(result)
 
     def action_info(self) -> None:
-        self._command(commands.INFO)
+        self._command(protocol.CMD_INFO)
 
     def action_clear(self) -> None:
-        self._command(commands.CLEAR)
+        self._command(protocol.CMD_CLEAR)
 
     def action_charge(self, on: bool) -> None:
-        self._command(commands.CHARGE, on=bool(on))
+        self._command(protocol.CMD_CHARGE, on=bool(on))
 
     def action_cleaned(self) -> None:
-        self._command(commands.CLEANED)
+        self._command(protocol.CMD_CLEANED)
 
     async def action_quit(self) -> None:
         self.exit(0)

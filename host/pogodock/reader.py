@@ -31,7 +31,7 @@ from typing import Any
 import serial
 from dockfw import protocol
 
-from pogodock import commands, ports
+from pogodock import ports
 from pogodock.records import (
     CONFIRMED,
     CONNECTED,
@@ -288,7 +288,7 @@ class Reader:
         if self._reask_at and now >= self._reask_at:
             self._reask_at = 0.0
             if not self.confirmed:
-                self.send(commands.INFO)
+                self.send(protocol.CMD_INFO)
         if not self.confirmed and not self._unconfirmed_told and now > self._confirm_deadline:
             self._unconfirmed_told = True
             self._dispatch(
@@ -373,7 +373,7 @@ class Reader:
         self._confirm_deadline = time.monotonic() + self.confirm_timeout
         self._dispatch(LinkEvent(time.time(), CONNECTED, "connected to %s" % path, port=path))
         self._warn_if_shared(path)
-        self.send(commands.INFO)
+        self.send(protocol.CMD_INFO)
 
     def _warn_if_shared(self, path: str) -> None:
         # Tools that open the port without a lock (some terminals, mpremote) get no
@@ -496,7 +496,7 @@ def _probe(ser: serial.Serial, timeout: float) -> bool:
 
     dec = Decoder(seen)
     try:
-        ser.write(protocol.command(commands.INFO, 0))
+        ser.write(protocol.command(protocol.CMD_INFO, 0))
         end = time.monotonic() + timeout
         buf = b""
         while time.monotonic() < end and not got:
