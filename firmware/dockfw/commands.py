@@ -109,6 +109,7 @@ class Commands:
                 cid, P.E_UNSAFE, "protection holds charging off (clear it first, or let it cool)"
             )
             return
+        prot.host_off = not on
         if on != app.charging:
             app.set_charging(on)
             app.event("charge_on" if on else "charge_off", [], "info", [("reason", "host")])

@@ -5,7 +5,9 @@ a pin). It must hold for ``ARRIVE_MS`` before a ``docked`` event and be gone for
 ``LEAVE_MS`` before ``undocked``, so a contact chattering under a device is not
 a departure. Every pin mates once per docking: the counts persist in the store.
 While charging is switched off the pads cannot see a device (the rail is off),
-so the state is held.
+and when no current flows and the supply pad's monitor has failed nothing can,
+so the state is held. A device still on the dock when the firmware restarts
+resumes its session: the restart is not a mating.
 """
 
 from array import array
@@ -26,6 +28,8 @@ class Docking(Detector):
         pins = ctx.board.pins
         saved = ctx.store.load("cycles") or {}
         self.cycles = array("i", [int(saved.get(p.name, 0)) for p in pins])
+        # Docked when the firmware last stopped? Then a device found at boot resumes.
+        self._resume = bool((ctx.store.load("docking") or {}).get("present"))
         self.present = False
         self.changed = 0  # +1 arrived, -1 left, since the App last looked
         self.session = 0
@@ -35,7 +39,7 @@ class Docking(Detector):
         self._since = 0
 
     def cycle(self, s, now):
-        if not self.ctx.charging:
+        if not self.ctx.charging or not s.presence_known:
             return
         raw = s.docked
         if raw == self.present:
@@ -57,12 +61,18 @@ class Docking(Detector):
     def docked(self, ctx):
         self.session += 1
         self.started_s = ctx.t_s()
-        for j in range(len(self.cycles)):
-            self.cycles[j] += 1
-        ctx.store.save("cycles", {p.name: self.cycles[p.index] for p in ctx.board.pins})
-        ctx.event("docked", [], "info", [("session", self.session)])
+        resumed = self._resume
+        self._resume = False
+        if not resumed:
+            for j in range(len(self.cycles)):
+                self.cycles[j] += 1
+            ctx.store.save("cycles", {p.name: self.cycles[p.index] for p in ctx.board.pins})
+            ctx.store.save("docking", {"present": True})
+        ctx.event("docked", [], "info", [("session", self.session), ("resumed", resumed)])
 
     def undocked(self, ctx):
+        self._resume = False
+        ctx.store.save("docking", {"present": False})
         ctx.event(
             "undocked",
             [],

@@ -40,6 +40,7 @@ class Protection(Detector):
         self.max_ma = array("i", [p.max_ma for p in board.pins])
         self.max_total_ma = board.max_total_ma
         self.contact_mw_limit = CONTACT_MW_LIMIT
+        self.host_off = False  # the host said "charge off": protection never overrides it
         self.temp_limit_mc = TEMP_LIMIT_MC
         self._supply = array("b", [p.role == "supply" for p in board.pins])
         self.over = array("b", [0] * n)  # pins over their limit in the tripping cycle
@@ -142,7 +143,7 @@ class Protection(Detector):
             self._hot_reports[j] = 0
 
     def _charge_on_if_safe(self, ctx, reason):
-        if ctx.charging or self.tripped or self.overheat_dock:
+        if ctx.charging or self.tripped or self.overheat_dock or self.host_off:
             return
         ctx.set_charging(True)
         ctx.event("charge_on", [], "info", [("reason", reason)])
@@ -151,11 +152,11 @@ class Protection(Detector):
         rep = ctx.report
         hot = []
         for j in range(self.n):
-            r_uohm = rep.r_uohm(j)
+            # The heat is current times the contact's drop, measured directly: a
+            # contact too bad for its resistance to be known (the drop beyond the
+            # sense range) still shows at least the range's worth of heat.
             i_ma = rep.i_ma(j)
-            p = 0
-            if r_uohm > 0 and i_ma > 0:
-                p = i_ma * i_ma // 1000 * r_uohm // 1000000  # mA^2 * uOhm -> mW
+            p = i_ma * rep.drop_uv(j) // 1000000 if i_ma > 0 else 0  # mA * uV -> mW
             self.p_mw[j] = p
             if p > self.contact_mw_limit and ctx.charging:
                 if self._hot_reports[j] < HEAT_REPORTS:

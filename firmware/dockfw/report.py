@@ -34,6 +34,8 @@ class Report:
         self.min_r = array("i", [0] * n)
         self.max_r = array("i", [0] * n)
         self.flags = array("b", [0] * n)  # status bits seen in any cycle
+        self.n_d = array("i", [0] * n)  # cycles with current and a drop (clipped included)
+        self.sum_d_uv = array("i", [0] * n)
         self.clear()
 
     def clear(self):
@@ -50,6 +52,8 @@ class Report:
             self.min_r[j] = _BIG
             self.max_r[j] = -1
             self.flags[j] = 0
+            self.n_d[j] = 0
+            self.sum_d_uv[j] = 0
 
     def add(self, sampler, settled=True):
         """Fold one cycle in (allocation-free); resistances only when ``settled``."""
@@ -72,6 +76,9 @@ class Report:
                 self.min_ma[j] = ma
             if ma > self.max_ma[j]:
                 self.max_ma[j] = ma
+            if not st & ST_LOW_CURRENT and drop[j] > 0:
+                self.n_d[j] += 1
+                self.sum_d_uv[j] += drop[j]
             r = r_uohm[j]
             if r == UNKNOWN or not settled:
                 continue
@@ -89,6 +96,12 @@ class Report:
     def i_ma(self, j):
         """Mean current of pin ``j`` over this report, mA (0 without readings)."""
         return self.sum_ma[j] // self.n_i[j] if self.n_i[j] else 0
+
+    def drop_uv(self, j):
+        """Mean contact drop of pin ``j`` while it carried current, µV (0 without).
+        A clipped reading counts at the range's end: a lower bound, which is what
+        protection needs when a contact is too bad to measure."""
+        return self.sum_d_uv[j] // self.n_d[j] if self.n_d[j] else 0
 
     def r_uohm(self, j):
         """Current-weighted contact resistance of pin ``j`` over this report, µΩ; -1 unknown."""

@@ -57,6 +57,7 @@ class Sampler:
         self.r_uohm = array("i", [UNKNOWN] * n)
         self.status = array("b", [ST_SENSOR] * n)
         self.docked = False
+        self.presence_known = False
         self.cycles = 0
         self.failures = 0
 
@@ -133,6 +134,9 @@ class Sampler:
                 status[j] = st
                 r_uohm[j] = d * 1000 // ma
         self.docked = carrying or self._pads_see_device()
+        # Without current, only a working supply pad monitor can tell an empty
+        # dock from an idle device: when none can, presence is unknown, not absent.
+        self.presence_known = carrying or self._pads_working()
         self.cycles += 1
 
     def _pads_see_device(self):
@@ -141,6 +145,13 @@ class Sampler:
         chips = self.chips
         for s in self._supply_sense:
             if self.ok[s] and chips[s].settled and not chips[s].clipped:
+                return True
+        return False
+
+    def _pads_working(self):
+        chips = self.chips
+        for s in self._supply_sense:
+            if self.ok[s] and chips[s].settled:
                 return True
         return False
 
