@@ -42,6 +42,8 @@ the 4 µs register update delay, the internal oscillator's tolerance.
 import errno
 import math
 
+from pogodock.sim.rand import mix
+
 POR_CONFIG = 0x399F
 
 _T_SINGLE = (84, 148, 276, 532)  # 9, 10, 11, 12 bits, µs
@@ -64,29 +66,19 @@ def _noise_scale(code):
     return math.sqrt(532 / t / n)
 
 
-def _mix(a, b, c):
-    """A 32-bit hash of three integers (murmur3's finaliser)."""
-    x = (a * 0x9E3779B1 + b * 0x85EBCA77 + c * 0xC2B2AE3D) & _M32
-    x ^= x >> 16
-    x = (x * 0x85EBCA6B) & _M32
-    x ^= x >> 13
-    x = (x * 0xC2B2AE35) & _M32
-    return x ^ (x >> 16)
-
-
 def _gauss(a, b, c):
     """Roughly standard normal, deterministic: the sum of a hash's four bytes, scaled.
 
     Bounded at about ±3.45.
     """
-    x = _mix(a, b, c)
+    x = mix(a, b, c)
     s = (x & 255) + (x >> 8 & 255) + (x >> 16 & 255) + (x >> 24)
     return (s - 510) / 147.8
 
 
 def _normal(a, b, c):
     """Roughly standard normal with fine steps, for per-chip constants (bounded at ±3.46)."""
-    s = _mix(a, b, c) + _mix(a, b, c + 1) + _mix(a, b, c + 2) + _mix(a, b, c + 3)
+    s = mix(a, b, c) + mix(a, b, c + 1) + mix(a, b, c + 2) + mix(a, b, c + 3)
     return (s / 4294967296.0 - 2.0) * 1.7320508
 
 
@@ -134,7 +126,7 @@ class INA219Model:
     def power_on_reset(self):
         """The state after power-up or a brown-out: 0x399F, calibration 0, pointer 0."""
         now = self._clock.now_us
-        self._reset(now + _mix(self.seed, self.resets, 0x52) % (2 * 532))
+        self._reset(now + mix(self.seed, self.resets, 0x52) % (2 * 532))
         self.resets += 1
 
     def _reset(self, start_us):
