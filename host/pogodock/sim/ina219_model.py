@@ -49,8 +49,6 @@ POR_CONFIG = 0x399F
 _T_SINGLE = (84, 148, 276, 532)  # 9, 10, 11, 12 bits, µs
 _T_AVG = (532, 1060, 2130, 4260, 8510, 17020, 34050, 68100)  # 12 bits, 1 ... 128 samples
 
-_M32 = 0xFFFFFFFF
-
 _FAULTS = (None, "nak", "stuck")
 
 
