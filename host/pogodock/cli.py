@@ -80,12 +80,13 @@ def _sigterm_to_interrupt() -> None:
 def _cmd_monitor(args: argparse.Namespace) -> int:
     if args.mqtt:
         raise UsageError("--mqtt is not available yet in this version of pogodock")
-    if args.prometheus:
-        raise UsageError("--prometheus is not available yet in this version of pogodock")
     from pogodock.reader import Reader
     from pogodock.recorder import Recorder
 
+    exporter = _start_prometheus(args.prometheus) if args.prometheus else None
     reader = Reader(args.port)
+    if exporter is not None:
+        reader.subscribe(exporter)
     recorder = None
     if args.record:
         try:
@@ -112,6 +113,27 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         reader.stop()
         if recorder is not None:
             recorder.close()
+        if exporter is not None:
+            exporter.close()
+
+
+def _start_prometheus(address: str):
+    from pogodock.prometheus import PrometheusExporter, parse_address
+
+    try:
+        host, port = parse_address(address)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    exporter = PrometheusExporter()
+    try:
+        host, port = exporter.serve(host, port)
+    except OSError as e:
+        raise UsageError(
+            "cannot serve --prometheus on %s: %s" % (address, e.strerror or e)
+        ) from None
+    shown = "[%s]" % host if ":" in host else host
+    print("prometheus: serving http://%s:%d/metrics" % (shown, port), file=sys.stderr, flush=True)
+    return exporter
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -203,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mon.add_argument("--mqtt", metavar="URL", help="publish to an MQTT broker (not available yet)")
     mon.add_argument(
-        "--prometheus", metavar="HOST:PORT", help="serve a scrape endpoint (not available yet)"
+        "--prometheus",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (port 0: a free port)",
     )
     mon.set_defaults(func=_cmd_monitor)
 
