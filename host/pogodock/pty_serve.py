@@ -15,10 +15,8 @@ the host does not read.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
-import select
 import sys
 import termios
 import time
@@ -72,39 +70,6 @@ class PtySink:
         return len(data)
 
 
-class PtyInbox:
-    """Host commands from the master side, read without blocking."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.buf = b""
-
-    def pending(self) -> bool:
-        if b"\n" in self.buf:
-            return True
-        try:
-            ready, _, _ = select.select([self.fd], [], [], 0)
-            if not ready:
-                return False
-            data = os.read(self.fd, 4096)
-        except BlockingIOError:
-            return False
-        except OSError as e:
-            if e.errno == errno.EIO:  # no client has the slave open right now
-                return False
-            raise
-        self.buf += data
-        if len(self.buf) > 65536 and b"\n" not in self.buf:
-            self.buf = b""  # garbage without newlines: never let it grow
-        return b"\n" in self.buf
-
-    def read_line(self) -> bytes | None:
-        if not self.pending():
-            return None
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line
-
-
 def unread_bytes(fd: int) -> int:
     """Bytes written to the master that no client has read yet (queued on the slave)."""
     try:
@@ -129,7 +94,7 @@ def serve(
         os.set_blocking(master, False)
         path = os.ttyname(slave)
         sink = PtySink(master)
-        inbox = PtyInbox(master)
+        inbox = simrun.FdInbox(master)
         app = simrun.build(scenario_path, sink.write, inbox, fast, speed)
         stdout.write(path + "\n")
         stdout.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import sys
@@ -17,7 +18,10 @@ from pogodock.sim.dock import SimDock
 
 
 class FdInbox:
-    """Host commands arriving on a file descriptor, read without blocking."""
+    """Host commands arriving on a file descriptor (stdin, or a pty's master side),
+    read without blocking; the firmware takes them a line at a time."""
+
+    MAX_PARTIAL = 65536  # bytes without a newline: garbage, dropped so it never grows
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -34,12 +38,18 @@ class FdInbox:
             if not ready:
                 return False
             data = os.read(self.fd, 4096)
-        except OSError:
+        except BlockingIOError:
+            return False
+        except OSError as e:
+            if e.errno == errno.EIO:  # a pty with no client on its slave side right now
+                return False
             data = b""
         if not data:
             self.eof = True
             return False
         self.buf += data
+        if len(self.buf) > self.MAX_PARTIAL and b"\n" not in self.buf:
+            self.buf = b""
         return b"\n" in self.buf
 
     def read_line(self) -> bytes | None:
