@@ -29,6 +29,7 @@ class FakeDock:
         self.link = link
         self.boot = boot
         self.pins = pins
+        self.uid = "0123456789abcdef"
         self.seq = 0
         self.t_ms = 0
         self.master: int | None = None
@@ -91,7 +92,13 @@ class FakeDock:
         ]
         self.emit(
             protocol.HELLO,
-            [("fw", "fake"), ("board", "fake-board"), ("reset_cause", "power_on"), ("pins", pins)],
+            [
+                ("fw", "fake"),
+                ("board", "fake-board"),
+                ("uid", self.uid),
+                ("reset_cause", "power_on"),
+                ("pins", pins),
+            ],
         )
 
     def sample(

@@ -3,7 +3,8 @@
 ``App`` is handed a HAL object and never touches hardware itself. A HAL has:
 ``i2c`` (``machine.I2C``-like), ``clock`` (``time``-like: ticks_ms, ticks_us,
 ticks_diff, ticks_add), ``board`` (``dockfw.board.Board``), ``store``
-(``dockfw.store``), ``boot_id`` and ``reset_cause`` (str), ``write(buf) -> int``
+(``dockfw.store``), ``uid`` (the board's unique id, hex), ``boot_id`` and
+``reset_cause`` (str), ``write(buf) -> int``
 (takes what the link accepts now, never blocks; returns the byte count),
 ``read_line() -> bytes or None`` (never blocks), ``wait_us(us) -> bool`` (sleeps
 at most ``us``, True early when host input is waiting), ``running()``,
@@ -144,6 +145,7 @@ class App:
         return [
             ("fw", FIRMWARE_VERSION),
             ("board", self.board.name),
+            ("uid", self.hal.uid),
             ("reset_cause", self.hal.reset_cause),
             ("sample_hz", Fixed(self.sample_mhz, 3)),
             ("idle_hz", Fixed(self.idle_mhz, 3)),

@@ -35,6 +35,8 @@ class RP2040:
         self._led = (
             machine.Pin(board.led_gpio, machine.Pin.OUT, value=0) if board.led_gpio >= 0 else None
         )
+        # The flash chip's 64-bit id: names this dock to hosts that watch several.
+        self.uid = "".join("%02x" % b for b in machine.unique_id())
         self.boot_id = "%08x" % int.from_bytes(os.urandom(4), "big")
         self.reset_cause = _CAUSES.get(machine.reset_cause(), "other")
         self.store = FileStore("/state")

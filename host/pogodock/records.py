@@ -158,6 +158,12 @@ class Hello(DeviceLine):
         return str(self.data.get("board", "?"))
 
     @property
+    def uid(self) -> str | None:
+        """The dock's unique id, None from firmware that does not say."""
+        uid = self.data.get("uid")
+        return uid if isinstance(uid, str) and uid else None
+
+    @property
     def reset_cause(self) -> str:
         return str(self.data.get("reset_cause", "?"))
 

@@ -46,6 +46,7 @@ class FrozenHal:
         self.clock = SimClock()
         self.i2c = FrozenBus()
         self.store = MemoryStore()
+        self.uid = "e66038b7136a2c2d"
         self.boot_id = "00000000"
         self.reset_cause = "power_on"
         self.sent = 0

@@ -39,6 +39,7 @@ class SimDock:
             self.chips[addr] = chip
             self.i2c.attach(addr, chip)
         self.boots = 0
+        self.uid = "%016x" % ((scenario.seed * 0x9E3779B97F4A7C15 + 0x5D0C) & 0xFFFFFFFFFFFFFFFF)
         self.boot_id = self._boot_id()
         self.reset_cause = "power_on"
         # The dock's flash as the firmware left it: a scenario's pin cycles are
