@@ -13,6 +13,7 @@ SCENARIO ?= scenarios/demo.json
 .PHONY: setup test test-a test-b lint demo flash monitor bench clean
 
 setup: $(STAMP)
+	@sh tools/ensure_mosquitto.sh
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "pogodock needs Python 3.10 or newer, found " + sys.version.split()[0])'

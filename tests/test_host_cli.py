@@ -61,7 +61,7 @@ def test_ports_json_is_a_list():
 
 def test_monitor_errors_are_one_sentence(tmp_path: Path):
     assert "no serial port" in one_sentence(run_cli("monitor", "--port", str(tmp_path / "ttyNONE")))
-    assert "not available yet" in one_sentence(run_cli("monitor", "--mqtt", "mqtt://localhost"))
+    assert "--mqtt wants" in one_sentence(run_cli("monitor", "--mqtt", "ftp://localhost"))
     bad_dir = tmp_path / "no" / "such" / "dir" / "rec.jsonl"
     assert "cannot write the recording" in one_sentence(
         run_cli("monitor", "--port", "/dev/null", "--record", str(bad_dir))

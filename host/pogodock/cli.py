@@ -78,15 +78,17 @@ def _sigterm_to_interrupt() -> None:
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    if args.mqtt:
-        raise UsageError("--mqtt is not available yet in this version of pogodock")
     from pogodock.reader import Reader
     from pogodock.recorder import Recorder
 
+    headless = args.headless or not sys.stdout.isatty()
+    publisher = _start_mqtt(args.mqtt, headless) if args.mqtt else None
     exporter = _start_prometheus(args.prometheus) if args.prometheus else None
     reader = Reader(args.port)
     if exporter is not None:
         reader.subscribe(exporter)
+    if publisher is not None:
+        reader.subscribe(publisher)
     recorder = None
     if args.record:
         try:
@@ -97,9 +99,13 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             ) from None
         reader.subscribe(recorder)
     queue = reader.subscribe_queue()
-    headless = args.headless or not sys.stdout.isatty()
     try:
         reader.start(wait=args.wait)
+        if publisher is not None and not headless:
+            # Headless output reports the broker link as it changes; the
+            # dashboard would hide that, so say once how it stands.
+            state = "connected" if publisher.connected.wait(3.0) else "not connected yet"
+            print("mqtt: %s (%s)" % (publisher.target.display(), state), file=sys.stderr)
         if headless:
             from pogodock import headless as hl
 
@@ -115,6 +121,30 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             recorder.close()
         if exporter is not None:
             exporter.close()
+        if publisher is not None:
+            publisher.close()
+
+
+def _start_mqtt(url: str, headless: bool):
+    from pogodock.mqtt import MqttPublisher, MqttTarget
+
+    try:
+        target = MqttTarget(url)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    publisher = MqttPublisher(target, log=say if headless else None)
+    problem = publisher.probe()
+    if problem is not None:
+        say(
+            "mqtt: cannot reach %s now (%s); retrying in the background"
+            % (target.display(), problem)
+        )
+    publisher.start()
+    return publisher
 
 
 def _start_prometheus(address: str):
@@ -223,7 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument(
         "--wait", action="store_true", help="wait for the dock to appear instead of failing"
     )
-    mon.add_argument("--mqtt", metavar="URL", help="publish to an MQTT broker (not available yet)")
+    mon.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="publish to an MQTT broker: mqtt[s]://[user[:password]@]host[:port][/base/topic] "
+        "(default base: pogodock/<dock uid>)",
+    )
     mon.add_argument(
         "--prometheus",
         metavar="HOST:PORT",
