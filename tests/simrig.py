@@ -37,9 +37,12 @@ def load_scenario(name_or_obj, **overrides):
 class Run:
     """A finished run: the decoded lines, the simulated dock and the firmware App."""
 
-    def __init__(self, scn, inbox=None):
+    def __init__(self, scn, inbox=None, inbox_for=None):
+        """``inbox_for(dock)`` builds an inbox that needs the dock (its clock)."""
         self.raw: list[bytes] = []
         self.dock = SimDock(scn, self.raw.append, inbox)
+        if inbox_for is not None:
+            self.dock.attach_inbox(inbox_for(self.dock))
         self.app = self.dock.run_firmware(sample_hz=scn.sample_hz, idle_hz=scn.idle_hz)
         self.lines = [protocol.decode(line) for line in b"".join(self.raw).splitlines()]
 

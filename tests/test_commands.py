@@ -14,34 +14,20 @@ from test_host_sim_pty import sim_pty  # noqa: F401  (the fixture: sim --pty on 
 class ScriptedInbox:
     """Host command lines that arrive at given simulated times."""
 
-    def __init__(self, script):
+    def __init__(self, script, clock):
         self.script = sorted(script, key=lambda s: s[0])
-        self.dock = None
+        self.clock = clock
 
     def pending(self):
-        return bool(self.script) and self.dock.clock.now_us >= self.script[0][0] * 1_000_000
+        return bool(self.script) and self.clock.now_us >= self.script[0][0] * 1_000_000
 
     def read_line(self):
         return self.script.pop(0)[1] if self.pending() else None
 
 
 def run_with(commands, scenario="misalign", **overrides):
-    inbox = ScriptedInbox(commands)
     scn = load_scenario(scenario, **overrides)
-    from pogodock.sim.dock import SimDock
-
-    # simrig.Run builds its own dock; give the inbox the dock's clock through a hook.
-    original = SimDock.__init__
-
-    def init(self, *a, **kw):
-        original(self, *a, **kw)
-        inbox.dock = self
-
-    SimDock.__init__ = init
-    try:
-        return Run(scn, inbox)
-    finally:
-        SimDock.__init__ = original
+    return Run(scn, inbox_for=lambda dock: ScriptedInbox(commands, dock.clock))
 
 
 def answers(run):

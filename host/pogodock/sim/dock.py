@@ -57,6 +57,11 @@ class SimDock:
         self._actions = self._fault_actions(scenario)
         gc.collect()  # under MicroPython: the setup garbage gone before the firmware allocates
 
+    def attach_inbox(self, inbox):
+        """Host commands from now on; ``inbox`` as in the constructor. For an inbox
+        that needs the dock first (a script timed by the dock's own clock)."""
+        self._inbox = inbox
+
     def _boot_id(self):
         return "%08x" % (
             (self.scenario.seed * 2654435761 + 12345 + self.boots * 40503) & 0xFFFFFFFF
