@@ -85,7 +85,7 @@ async def test_dashboard_shows_pins_sparklines_events_and_link_health():
         assert cell(table, "VBUS1", "r") == "35.00"
         assert cell(table, "VBUS1", "i") == "1500"
         # Not sent by the firmware yet: dashes.
-        for col in ("base", "drift", "intermittent", "cycles", "state", "score"):
+        for col in ("base", "drift", "clean", "intermittent", "cycles", "state", "score"):
             assert cell(table, "GND1", col) == "—"
         spark = app.query_one("#spark-VBUS1", Sparkline)
         assert spark.data is not None and max(spark.data) == 480.0  # the one-report spike survives
@@ -121,6 +121,7 @@ async def test_health_lines_fill_the_table():
                                     ("r_mohm", Fixed(52000, 3)),
                                     ("r_baseline_mohm", Fixed(35000, 3)),
                                     ("drift_mohm_per_day", Fixed(1250, 3)),
+                                    ("days_to_clean", 6),
                                     ("intermittent_count", 3),
                                     ("cycles", 1234),
                                     ("score", 71),
@@ -138,8 +139,8 @@ async def test_health_lines_fill_the_table():
         table = app.query_one("#pins", DataTable)
         assert [
             cell(table, "VBUS1", c)
-            for c in ("r", "base", "drift", "intermittent", "cycles", "state", "score")
-        ] == ["52.00", "35.00", "1.250", "3", "1234", "warn", "71"]
+            for c in ("r", "base", "drift", "clean", "intermittent", "cycles", "state", "score")
+        ] == ["52.00", "35.00", "1.250", "6", "3", "1234", "warn", "71"]
         assert "charging yes" in str(app.query_one("#status", Static).render())
 
 
@@ -177,3 +178,9 @@ async def test_keys_send_commands_through_the_reader_core(tmp_path: Path):
     finally:
         reader.stop()
         dock.unplug()
+
+
+def test_clean_in_says_under_a_day_rather_than_zero():
+    from pogodock.model import clean_in
+
+    assert [clean_in(d) for d in (None, 0, 1, 42)] == ["—", "<1", "1", "42"]

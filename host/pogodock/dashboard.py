@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Label, RichLog, Sparkline, Static
 
-from pogodock.model import DASH, DockModel, bucket_max, fmt, yes_no
+from pogodock.model import DASH, DockModel, bucket_max, clean_in, fmt, yes_no
 from pogodock.reader import Pending, Reader, RecordQueue
 from pogodock.records import ConsoleText, Record
 
@@ -41,6 +41,7 @@ COLUMNS = [
     ("r", "R (mΩ)"),
     ("base", "R base (mΩ)"),
     ("drift", "drift (mΩ/day)"),
+    ("clean", "clean in (d)"),
     ("intermittent", "intermittent"),
     ("cycles", "cycles"),
     ("state", "state"),
@@ -224,6 +225,7 @@ class Dashboard(App[int]):
             fmt(p.r_mohm, 2),
             fmt(p.r_baseline_mohm, 2),
             fmt(p.drift_mohm_per_day, 3),
+            clean_in(p.days_to_clean),
             DASH if p.intermittent_count is None else str(p.intermittent_count),
             DASH if p.cycles is None else str(p.cycles),
             Text(state, style=STATE_STYLES.get(state, "")),

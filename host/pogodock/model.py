@@ -50,6 +50,7 @@ class PinView:
         self.r_max_mohm: float | None = None
         self.r_baseline_mohm: float | None = None
         self.drift_mohm_per_day: float | None = None
+        self.days_to_clean: int | None = None
         self.intermittent_count: int | None = None
         self.cycles: int | None = None
         self.state: str | None = None
@@ -78,6 +79,7 @@ class PinView:
             self.r_mohm = _num(p.get("r_mohm"))
         self.r_baseline_mohm = _num(p.get("r_baseline_mohm"))
         self.drift_mohm_per_day = _num(p.get("drift_mohm_per_day"))
+        self.days_to_clean = _int(p.get("days_to_clean"))
         self.intermittent_count = _int(p.get("intermittent_count"))
         self.cycles = _int(p.get("cycles"))
         self.score = _num(p.get("score"))
@@ -252,6 +254,13 @@ def fmt(v: float | int | None, places: int = 1) -> str:
     if isinstance(v, float) and not math.isfinite(v):
         return DASH
     return "%.*f" % (places, v)
+
+
+def clean_in(days: int | None) -> str:
+    """The dock's whole-day forecast; under a day it says ``<1``."""
+    if days is None:
+        return DASH
+    return "<1" if days < 1 else str(days)
 
 
 def yes_no(v: bool | None) -> str:

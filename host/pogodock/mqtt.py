@@ -58,6 +58,7 @@ PIN_FIELDS = (
     ("r_mohm", "r_mohm"),
     ("r_baseline_mohm", "r_baseline_mohm"),
     ("drift_mohm_per_day", "drift_mohm_per_day"),
+    ("days_to_clean", "days_to_clean"),
     ("intermittent_count", "intermittent_count"),
     ("cycles", "cycles"),
     ("state", "state"),
@@ -260,7 +261,6 @@ class MqttPublisher:
             body: dict[str, Any] = {key: getattr(view, attr) for key, attr in PIN_FIELDS}
             if "r_mohm" in p:  # the last one measured, also when the current is too low now
                 body["r_mohm"] = p["r_mohm"]
-            body["days_to_clean"] = p.get("days_to_clean")
             body["p_mw"] = p.get("p_mw")
             body["time"] = time
             self._retain("%s/pin/%s" % (base, name), _json(body))

@@ -29,6 +29,7 @@ PIN_GAUGES = (
     ("pogodock_pin_resistance_mohm", "r_mohm", "Latest contact resistance, milliohm."),
     ("pogodock_pin_baseline_mohm", "r_baseline_mohm", "Baseline contact resistance, milliohm."),
     ("pogodock_pin_drift_mohm_per_day", "drift_mohm_per_day", "Resistance drift, milliohm/day."),
+    ("pogodock_pin_days_to_clean", "days_to_clean", "Days until the pin needs cleaning."),
     ("pogodock_pin_score", "score", "Pin health score."),
     ("pogodock_pin_intermittent_count", "intermittent_count", "Intermittent contacts seen."),
     ("pogodock_pin_cycles", "cycles", "Dock cycles counted for the pin."),
