@@ -87,6 +87,24 @@ def test_every_command_is_acked_with_its_id_and_does_what_it_says():
     assert off and all(not x["charging"] and abs(x["pins"]["VBUS1"]["i_ma"]) < 10 for x in off)
 
 
+def test_set_sample_hz_chooses_the_monitors_averaging_again():
+    from dockfw.ina219 import choose_sadc
+
+    r = run_with([cmd(8, cmd="set", id=1, key="sample_hz", value=40)], duration_s=14)
+    assert answers(r)[1]["type"] == "ack"
+    fast, slow = choose_sadc(1_000_000 // 200), choose_sadc(1_000_000 // 40)
+    assert slow[1] > fast[1]  # 40 Hz leaves time to average more samples per reading
+    for k, chip in enumerate(r.app.sampler.chips):
+        assert chip.window_us == slow[1], k
+        # The simulated chip runs with what the driver wrote, not just what it chose.
+        assert r.dock.chips[chip.addr].registers()["config"] >> 3 & 15 == slow[0], k
+    after = [x for x in r.lines if x["type"] == "sample" and x["t_ms"] > 9000]
+    assert after and all(x["cycles"] == 8 for x in after)  # 40 Hz / 5 reports/s
+    for x in after:  # docked at 5 s: the reconfiguration loses no pin
+        assert all(0 < x["pins"][p]["r_mohm"] < 60 for p in x["pins"]), x
+    assert not [x for x in r.lines if x["type"] == "event" and x["severity"] != "info"]
+
+
 @pytest.mark.parametrize(
     "line, code",
     [

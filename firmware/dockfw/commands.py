@@ -157,6 +157,7 @@ class Commands:
         app = self.app
         if key == "sample_hz":
             app.sample_mhz = int(value * 1000 + 0.5)
+            app.sampler.set_period(1000000000 // app.sample_mhz)
         elif key == "idle_hz":
             app.idle_mhz = int(value * 1000 + 0.5)
         elif key == "report_hz":

@@ -120,10 +120,8 @@ class INA219:
         self._cal_hi = self.cal >> 12
         self._cal_lo = self.cal & 0xFFF
         self.gain0 = choose_gain(int(expected_uv))
-        sadc, self.window_us = choose_sadc(period_us)
-        self.cycle_us = self.window_us + _BUS_US
-        self._base = (_BRNG if brng_32v else 0) | _BADC_12BIT | (sadc << 3) | _MODE_CONT
         self.brng_32v = bool(brng_32v)
+        self.set_period(period_us)
         # Shunt counts above which a zero current register means calibration was lost.
         self._lost = max(8, 2 * 4096 // self.cal + 2)
         self._raw = 0  # signed shunt counts of the last reading
@@ -140,6 +138,12 @@ class INA219:
         self.clipped = False
         self.settled = False
         self._set_gain(self.gain0)
+
+    def set_period(self, period_us):
+        """Averaging that fits a sampling period; ``configure()`` writes it."""
+        sadc, self.window_us = choose_sadc(period_us)
+        self.cycle_us = self.window_us + _BUS_US
+        self._base = (_BRNG if self.brng_32v else 0) | _BADC_12BIT | (sadc << 3) | _MODE_CONT
 
     def _set_gain(self, g):
         self.gain = g

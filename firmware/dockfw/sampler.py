@@ -66,6 +66,14 @@ class Sampler:
         for k in range(len(self.chips)):
             self.revive(k)
 
+    def set_period(self, period_us):
+        """A new sampling rate: every monitor's averaging chosen again and written
+        (a failed one gets it when it is revived)."""
+        for k in range(len(self.chips)):
+            self.chips[k].set_period(period_us)
+            if self.ok[k]:
+                self.revive(k)
+
     def revive(self, k):
         try:
             self.chips[k].configure()
