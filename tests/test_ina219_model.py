@@ -1,4 +1,5 @@
 import errno
+import itertools
 import math
 
 import adafruit_ina219
@@ -437,19 +438,37 @@ def std(xs):
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
 
 
-def test_noise_is_deterministic_and_shrinks_with_averaging():
-    clock, _, chip, bus = rig(10000.0, 5000.0, seed=7, noise_uv=4.0)
+def test_noise_is_deterministic_and_follows_conversion_time_and_range():
+    clock, _, chip, bus = rig(10000.0, 5000.0, seed=7, noise_uv=20.0)
+    wr(bus, 0, config(pg=0))  # 12 bit, one sample, PGA /1: noise_uv rms
     a = shunt_samples(chip, clock, 400)
-    clock2, _, chip2, _ = rig(10000.0, 5000.0, seed=7, noise_uv=4.0)
+    clock2, _, chip2, bus2 = rig(10000.0, 5000.0, seed=7, noise_uv=20.0)
+    wr(bus2, 0, config(pg=0))
     assert shunt_samples(chip2, clock2, 400) == a
     sigma_uv = std(a) * 10
-    assert 3.0 < sigma_uv < 7.0  # 4 uV rms plus 10 uV quantisation
-    wr(bus, 0, config(sadc=0b1111))  # 128 samples
-    b = shunt_samples(chip, clock, 50)
-    assert std(b) * 10 < 4.0
-    wr(bus, 0, config(sadc=0))  # 9 bit: shorter conversion, more noise
-    c = shunt_samples(chip, clock, 400)
-    assert std(c) * 10 > sigma_uv
+    assert 17.0 < sigma_uv < 24.0  # 20 uV rms plus 10 uV quantisation
+    wr(bus, 0, config(pg=0, sadc=0b1011))  # 8 samples: 1/sqrt(8) of it, 7.1 uV
+    avg8 = std(shunt_samples(chip, clock, 400)) * 10
+    assert 6.0 < avg8 < 9.5
+    wr(bus, 0, config(pg=3, sadc=0b1011))  # PGA /8: four times the /1 noise, 28 uV
+    assert 24.0 < std(shunt_samples(chip, clock, 400)) * 10 < 33.0
+    wr(bus, 0, config(pg=0, sadc=0b1111))  # 128 samples
+    assert std(shunt_samples(chip, clock, 50)) * 10 < 4.0
+    wr(bus, 0, config(pg=0, sadc=0))  # 9 bit: shorter conversion, more noise
+    assert std(shunt_samples(chip, clock, 400)) * 10 > sigma_uv
+
+
+def test_default_noise_leaves_a_count_or_two_of_scatter_at_the_firmware_setting():
+    # The firmware's setting at 200 Hz: shunt 12 bit x 8 samples (4.26 ms), bus 12 bit.
+    clock, _, chip, bus = rig(10000.0, 5000.0, seed=3, noise_uv=20.0, bus_noise_mv=4.0)
+    wr(bus, 0, config(brng=0, pg=0, sadc=0b1011))
+    s = shunt_samples(chip, clock, 400)
+    steps = [abs(x - y) for x, y in itertools.pairwise(s)]
+    assert 0.55 < std(s) < 0.9  # counts rms on a pin monitor
+    assert sum(d == 0 for d in steps) < 0.5 * len(steps)  # steady, yet not frozen
+    assert max(steps) <= 5
+    assert INA219Model(clock, Source()).noise_uv == 20.0
+    assert INA219Model(clock, Source()).bus_noise_mv == 4.0
 
 
 def test_per_chip_errors_from_seed_within_a_grade_limits():

@@ -31,9 +31,31 @@ CNVR (unless the new mode is power-down / ADC off). After power-on the schedule 
 at a random phase drawn from the seed.
 
 Errors: offset (µV) and gain error (ppm) per chip from ``seed`` unless given; noise per
-conversion is deterministic (a hash of seed, input and window start), ``noise_uv`` /
-``bus_noise_mv`` rms at 12 bits single-sample, scaled by sqrt(532 µs / conversion time)
-and divided by sqrt(samples averaged).
+conversion is deterministic (a hash of seed, input and window start): ``noise_uv`` /
+``bus_noise_mv`` rms for one 12-bit conversion, times sqrt(532 µs / conversion time)
+(an averaged result of n samples takes n * 532 µs, so this is white noise's 1/sqrt(n);
+the 9-11 bit modes get more), and the shunt's times 1 / 2 / 3 / 4 at PGA /1 / /2 / /4 / /8.
+
+Noise figures. SBOS448 specifies no noise for the INA219 (its Electrical Characteristics
+give a 12-bit basic resolution, 10 µV / 4 mV steps, DNL ±0.1 LSB, and offset ±10 / 20 /
+30 / 40 µV typical at PGA /1 / /2 / /4 / /8). The defaults are therefore estimates, set
+to the noisy side of what the part shows in use, because no detector may rely on a
+quiet chip:
+
+* shunt, ``noise_uv`` = 20 µV rms per 12-bit conversion at PGA /1 (2 LSB). The PGA
+  attenuates (gain 1 to 1/8 V/V in TI's parametrics) in front of one ADC, so the
+  input-referred noise grows with the range: scaled like the typical offset (x1 ... x4),
+  between a front end that would not scale and an ADC that would scale x8. That is
+  80 µV (8 counts) per conversion at the power-on setting (/8, 12 bit, one sample),
+  where reports from INA219 boards show readings spread over several counts
+  (RobTillaart/INA219 issue #25: 0.01 to 0.12 mV a second apart, though under a load
+  that was not steady either; no clean measurement was found). TI's SBOA511A adds
+  that the lowest register bits of the shorter conversions carry no information.
+  At the firmware's setting (8 samples, 4.26 ms) it leaves 0.71 counts
+  rms on a pin monitor (/1) and 2.8 on a sense monitor (/8): consecutive readings of a
+  steady contact differ by a count or two.
+* bus, ``bus_noise_mv`` = 4 mV rms per 12-bit conversion (1 LSB; the firmware reads it
+  at 12 bits, one sample): a steady rail's bus register flickers by a count or two.
 
 Not modelled: the coarser steps of 9-11 bit conversions (they only add noise here),
 the 4 µs register update delay, the internal oscillator's tolerance.
@@ -60,8 +82,12 @@ def adc_timing(code):
 
 
 def _noise_scale(code):
-    t, n = adc_timing(code)
-    return math.sqrt(532 / t / n)
+    """rms noise of a conversion with this BADC / SADC code, relative to one 12-bit sample.
+
+    White noise: it falls with the square root of the time converted, which for an
+    averaged result (n * 532 µs) is the 1/sqrt(n) of averaging n samples.
+    """
+    return math.sqrt(532 / adc_timing(code)[0])
 
 
 def _gauss(a, b, c):
@@ -96,8 +122,8 @@ class INA219Model:
         seed=0,
         offset_uv=None,
         gain_error_ppm=None,
-        noise_uv=4.0,
-        bus_noise_mv=1.0,
+        noise_uv=20.0,
+        bus_noise_mv=4.0,
         bus_gain_error_ppm=None,
     ):
         self._clock = clock
@@ -190,7 +216,8 @@ class INA219Model:
         cfg = self._cfg
         uv = self._window(t0, t0 + dur)[0] * (1 + self.gain_error_ppm * 1e-6) + self.offset_uv
         if self.noise_uv:
-            uv += self.noise_uv * _noise_scale(cfg >> 3 & 15) * _gauss(self.seed, t0, 1)
+            pg = cfg >> 11 & 3
+            uv += self.noise_uv * (pg + 1) * _noise_scale(cfg >> 3 & 15) * _gauss(self.seed, t0, 1)
         fs = 4000 << (cfg >> 11 & 3)
         return _clip(_round(uv / 10), -fs, fs)
 
