@@ -184,3 +184,44 @@ def test_clean_in_says_under_a_day_rather_than_zero():
     from pogodock.model import clean_in
 
     assert [clean_in(d) for d in (None, 0, 1, 42)] == ["—", "<1", "1", "42"]
+
+
+def test_the_dashboard_leaves_when_its_terminal_goes_away(tmp_path: Path):
+    """A closed terminal window must not leave a monitor spinning on a dead tty."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    dock = FakeDock(tmp_path / "ttyDOCK")
+    dock.plug()
+    master, slave = os.openpty()
+    termios.tcsetwinsize(slave, (30, 120))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pogodock.cli", "monitor", "--port", str(dock.link)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,  # the pty is not its controlling terminal: no SIGHUP
+        env=dict(os.environ, TERM="xterm-256color"),
+    )
+    os.close(slave)
+    try:
+        seen = b""
+        end = time.monotonic() + 20
+        while b"fake-board" not in seen and time.monotonic() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                seen += os.read(master, 65536)
+        assert b"fake-board" in seen, "the dashboard never showed the dock"
+        os.close(master)
+        master = -1
+        assert proc.wait(10) == 129
+    finally:
+        if master >= 0:
+            os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        dock.unplug()
