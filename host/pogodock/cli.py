@@ -290,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(func=_cmd_sim)
 
+    from pogodock import vboard  # its parser sets its own func; the supervisor loads on use
+
+    vboard.add_parser(sub)
+
     rep = sub.add_parser(
         "replay",
         help="show a recording as the monitor would",

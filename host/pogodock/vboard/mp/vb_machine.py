@@ -1,0 +1,244 @@
+"""The ``machine`` module of the virtual board: the rp2 port's API over simulated hardware.
+
+Installed as ``sys.modules["machine"]`` before any firmware runs. What the dock's
+firmware and mpremote use behaves as on a Pico: ``I2C`` (the monitors answer on the
+bus and pins the scenario's board file names; any other bus is empty, so every
+address NAKs with ``OSError(EIO)``), ``SoftI2C``, ``Pin`` (the charge-enable pin
+switches the simulated rail), ``ADC(4)`` (the die temperature, from the scenario's
+``heat`` events), ``reset`` (a hard reset: the interpreter restarts, ``reset_cause()``
+then says ``WDT_RESET`` as the rp2 port's watchdog reboot does), ``soft_reset``,
+``reset_cause``, ``unique_id``, ``freq``, ``RTC``. ``WDT`` is accepted but never bites.
+Not there: ``PWM``, ``UART``, ``SPI``, ``Timer``, ``mem32``.
+"""
+
+import time
+
+from pogodock.sim.i2cbus import SimI2C
+
+PWRON_RESET = 1
+WDT_RESET = 3
+
+_hw = None  # vb_hardware.Hardware, set by attach()
+_reset_cause = PWRON_RESET
+_hard_reset = None  # a callable that never returns
+_N_GPIO = 30
+_LED_GPIO = 25  # Pin("LED") on a Pico
+_rtc_offset_s = 0
+_freq = 125000000
+
+
+def attach(hardware, reset_cause, hard_reset):
+    """Wire this module to the board's hardware (called once, at interpreter start)."""
+    global _hw, _reset_cause, _hard_reset
+    _hw = hardware
+    _reset_cause = reset_cause
+    _hard_reset = hard_reset
+
+
+def _hardware():
+    if _hw is None:
+        raise RuntimeError("machine is not wired to the virtual board's hardware")
+    return _hw
+
+
+def _gpio(pin):
+    if isinstance(pin, Pin):
+        return pin.id
+    if pin == "LED":
+        return _LED_GPIO
+    if isinstance(pin, int) and 0 <= pin < _N_GPIO:
+        return pin
+    raise ValueError("invalid pin")
+
+
+class Pin:
+    IN = 0
+    OUT = 1
+    OPEN_DRAIN = 2
+    ALT = 3
+    PULL_UP = 1
+    PULL_DOWN = 2
+    IRQ_FALLING = 4
+    IRQ_RISING = 8
+
+    def __init__(self, id, mode=-1, pull=-1, *, value=None, **kw):
+        self.id = _gpio(id)
+        self._mode = self.IN
+        self._pull = None
+        self.init(mode, pull, value=value)
+
+    def init(self, mode=-1, pull=-1, *, value=None, **kw):
+        if mode != -1:
+            self._mode = mode
+        if pull != -1:
+            self._pull = pull
+        if value is not None:
+            self.value(value)
+        elif mode == self.OUT:
+            self.value(_hardware().level(self.id))
+        return None
+
+    def value(self, v=None):
+        if v is None:
+            return _hardware().level(self.id)
+        _hardware().drive(self.id, 1 if v else 0)
+        return None
+
+    def __call__(self, v=None):
+        return self.value(v)
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    high = on
+    low = off
+
+    def toggle(self):
+        self.value(0 if self.value() else 1)
+
+    def mode(self, mode=None):
+        if mode is None:
+            return self._mode
+        self._mode = mode
+        return None
+
+    def pull(self, pull=None):
+        if pull is None:
+            return self._pull
+        self._pull = pull
+        return None
+
+    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, hard=False):
+        return None  # no pin changes by themselves on this board
+
+    def __repr__(self):
+        return "Pin(GPIO%d, mode=%s)" % (
+            self.id,
+            ("IN", "OUT", "OPEN_DRAIN", "ALT")[self._mode & 3],
+        )
+
+
+class I2C(SimI2C):
+    """rp2's hardware I2C: ``I2C(id, scl=Pin, sda=Pin, freq=400000)``."""
+
+    _DEFAULT_PINS = ((9, 8), (7, 6))  # (scl, sda) of I2C0 and I2C1 on the rp2 port
+
+    def __init__(self, id, *, scl=None, sda=None, freq=400000, timeout=50000):
+        if id not in (0, 1):
+            raise ValueError("I2C(%s) doesn't exist" % (id,))
+        scl = _gpio(scl) if scl is not None else self._DEFAULT_PINS[id][0]
+        sda = _gpio(sda) if sda is not None else self._DEFAULT_PINS[id][1]
+        # The RP2040's pin mux: I2C0 SDA/SCL on GPIO 4k/4k+1, I2C1 on 4k+2/4k+3.
+        if scl % 4 != 2 * id + 1:
+            raise ValueError("bad SCL pin")
+        if sda % 4 != 2 * id:
+            raise ValueError("bad SDA pin")
+        SimI2C.__init__(self, freq, _hardware().clock)
+        _hardware().attach_bus(self, id, scl, sda)
+
+    def init(self, *a, **kw):
+        return None
+
+    def deinit(self):
+        return None
+
+
+class SoftI2C(SimI2C):
+    """Bit-banged I2C on any two pins: the monitors answer on the board's pins."""
+
+    def __init__(self, scl, sda, *, freq=400000, timeout=50000):
+        SimI2C.__init__(self, freq, _hardware().clock)
+        _hardware().attach_bus(self, None, _gpio(scl), _gpio(sda))
+
+
+class ADC:
+    CORE_TEMP = 4
+
+    def __init__(self, pin):
+        gpio = pin.id if isinstance(pin, Pin) else pin
+        if gpio in (26, 27, 28, 29):
+            gpio -= 26
+        if gpio not in (0, 1, 2, 3, 4):
+            raise ValueError("invalid ADC channel")
+        self.channel = gpio
+
+    def read_u16(self):
+        if self.channel == 4:
+            return _hardware().temp_adc_u16()
+        return 0  # nothing is wired to the ADC pins of the dock
+
+
+class WDT:
+    """Accepted so that code using it runs; this board's watchdog never bites."""
+
+    def __init__(self, id=0, timeout=5000):
+        if not 1 <= timeout <= 8388:
+            raise ValueError("timeout out of range")
+
+    def feed(self):
+        return None
+
+
+class RTC:
+    def datetime(self, dt=None):
+        global _rtc_offset_s
+        if dt is None:
+            t = time.localtime(time.time() + _rtc_offset_s)
+            # (year, month, day, weekday, hours, minutes, seconds, subseconds)
+            return (t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0)
+        target = time.mktime((dt[0], dt[1], dt[2], dt[4], dt[5], dt[6], 0, 0))
+        _rtc_offset_s = target - int(time.time())
+        return None
+
+
+def reset():
+    if _hard_reset is not None:
+        _hard_reset()
+
+
+def soft_reset():
+    raise SystemExit  # what the rp2 port raises: the REPL turns it into a soft reboot
+
+
+def reset_cause():
+    return _reset_cause
+
+
+def unique_id():
+    return _hardware().unique_id
+
+
+def freq(hz=None):
+    global _freq
+    if hz is None:
+        return _freq
+    _freq = hz
+    return None
+
+
+def idle():
+    time.sleep_ms(1)
+
+
+def lightsleep(ms=None):
+    time.sleep_ms(ms if ms is not None else 0)
+
+
+def deepsleep(ms=None):
+    lightsleep(ms)
+    reset()
+
+
+def bootloader(*a):
+    raise NotImplementedError("the virtual board has no USB bootloader")
+
+
+def disable_irq():
+    return 0
+
+
+def enable_irq(state=0):
+    return None

@@ -1,0 +1,92 @@
+"""The virtual board's boot: run as ``micropython -m vb_main`` by the supervisor.
+
+Arguments: scenario file, boards folder, flash folder, power-on instant (µs of
+``CLOCK_MONOTONIC``, which is ``ticks_us`` here), boot mode (``friendly`` or ``raw``), reset cause
+(``machine.PWRON_RESET`` or ``machine.WDT_RESET`` as a number), control descriptor.
+
+What a Pico does from reset, in order: the hardware is there (the scenario's circuit
+and monitors, the ``machine`` module over them), the flash is mounted at ``/``,
+``boot.py`` and ``main.py`` run, then the REPL. Everything of the virtual board itself
+is imported before the flash replaces ``/``, and then dropped from ``sys.modules``, so
+user code sees a board's module set: ``import dockfw`` finds the flashed firmware or
+nothing.
+"""
+
+import gc
+import os
+import sys
+
+
+def _cooked_print():
+    """``print`` as the rp2 port's: text to the console with ``\\r\\n`` line ends."""
+    import builtins
+
+    plain_print = builtins.print
+    stdout = sys.stdout
+
+    def print(*args, sep=" ", end="\n", file=None):
+        if file is not None and file is not stdout:
+            plain_print(*args, sep=sep, end=end, file=file)
+            return
+        if sep is None:
+            sep = " "
+        if end is None:
+            end = "\n"
+        stdout.write((sep.join([str(a) for a in args]) + end).replace("\n", "\r\n"))
+
+    def repl_print(obj):
+        # What the REPL calls for an expression statement: repr and newline, and ``_``.
+        if obj is not None:
+            stdout.write(repr(obj) + "\r\n")
+            builtins._ = obj  # pyright: ignore[reportAttributeAccessIssue]
+
+    builtins.print = print
+    # MicroPython's own hook for expression statements; the stubs do not know it.
+    builtins.__repl_print__ = repl_print  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def _forget_own_modules():
+    for name in list(sys.modules):
+        if name.split(".")[0] in ("pogodock", "dockfw") or name.startswith("vb_"):
+            del sys.modules[name]
+
+
+def main():
+    scenario_path, boards, flash, power_on_us, mode, cause, control_fd = sys.argv[1:8]
+    import vb_machine
+    import vb_micropython
+    from pogodock.sim.scenario import load
+    from vb_console import Console, Unplugged
+    from vb_flash import FlashVfs
+    from vb_hardware import Hardware
+    from vb_repl import Repl, SoftReboot
+
+    console = Console(int(control_fd))
+    hardware = Hardware(load(scenario_path, boards), int(power_on_us))
+
+    def hard_reset():
+        console.request_reset(b"h")
+
+    vb_machine.attach(hardware, int(cause), hard_reset)
+    sys.modules["machine"] = vb_machine
+    vb_micropython.attach(console)
+    sys.modules["micropython"] = vb_micropython
+    os.umount("/")
+    os.mount(FlashVfs(flash), "/")
+    os.chdir("/")
+    sys.path[:] = ["", ".frozen", "/lib"]  # the rp2 port's
+    _forget_own_modules()
+    _cooked_print()
+    repl = Repl(console, raw=mode == "raw")
+    gc.collect()
+    try:
+        repl.boot()
+        repl.run()
+    except SoftReboot as r:
+        console.write_text("MPY: soft reboot\n")
+        console.request_reset(b"r" if r.args[0] else b"s")
+    except Unplugged:
+        pass
+
+
+main()

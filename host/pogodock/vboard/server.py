@@ -1,0 +1,324 @@
+"""``pogodock vboard``: a virtual board on a pseudo-terminal, supervised.
+
+One interpreter process at a time runs the board (``mp/vb_main.py``): its stdin and
+stdout are pipes to this process, which relays them to the pseudo-terminal
+(``port.PtyPort``), turns Ctrl-C into SIGINT when it should be an interrupt
+(``gate.InputGate``), and starts a fresh interpreter when the board resets:
+
+* soft reset (Ctrl-D, ``sys.exit()``, ``machine.soft_reset()``): the next interpreter
+  boots into the REPL mode the old one was in (mpremote's soft reset from the raw REPL
+  comes back to the raw REPL, without running ``main.py``);
+* hard reset (``machine.reset()``, what ``mpremote reset`` calls): a power-on-like boot
+  that runs ``main.py``, ``machine.reset_cause()`` then says ``WDT_RESET``; what the host
+  had sent is lost, as when a Pico's USB goes away. The port stays (a Pico's port
+  vanishes for a moment; hosts that reconnect cope with both);
+* the interpreter ending on its own (a crash): restarted like a power-on, and said on
+  stderr.
+
+The board's time (the scenario's timeline) runs from this process's start, across
+all of those: the dock's hardware does not restart when its CPU does.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TextIO
+
+from pogodock.paths import BOARDS_DIR
+from pogodock.sim import scenario as scenario_mod
+from pogodock.vboard.gate import InputGate
+from pogodock.vboard.interp import Interpreter, InterpreterError
+from pogodock.vboard.port import PtyPort
+
+PWRON_RESET = 1  # machine.PWRON_RESET on the rp2 port
+WDT_RESET = 3  # machine.WDT_RESET: what machine.reset() leaves behind there
+FRIENDLY = "friendly"
+RAW = "raw"
+
+OUT_LIMIT = 16384  # interpreter output waiting for the host; beyond it the board waits
+IN_LIMIT = 65536  # host input waiting for the interpreter; beyond it the host waits
+HOST_CHECK_S = 0.05  # how often to look for a host while none has the port open
+QUICK_CRASHES = 3  # interpreters ending before they boot, in a row, before giving up
+
+
+class VboardError(Exception):
+    """Why the virtual board cannot run; one sentence."""
+
+
+def _end_with_supervisor() -> None:
+    """In the interpreter's process: SIGKILL when the supervisor goes, however it goes, so
+    that no board runs on without its port (Linux ``prctl(PR_SET_PDEATHSIG)``)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+
+
+class Board:
+    """One interpreter process and its three pipes."""
+
+    def __init__(self, interp: Interpreter, args: list[str]) -> None:
+        stdin_r, self.stdin = os.pipe()
+        self.stdout, stdout_w = os.pipe()
+        self.control, control_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                interp.command([*args, str(control_w)]),
+                stdin=stdin_r,
+                stdout=stdout_w,
+                stderr=stdout_w,  # one console, as on the board
+                pass_fds=(control_w,),
+                env=interp.env(),
+                cwd=interp.lib,
+                # Its own session: a Ctrl-C typed at the vboard's terminal stops the
+                # vboard, it is not an interrupt on the board's serial port.
+                start_new_session=True,
+                preexec_fn=_end_with_supervisor,
+            )
+        finally:
+            for fd in (stdin_r, stdout_w, control_w):
+                os.close(fd)
+        for fd in (self.stdin, self.stdout, self.control):
+            os.set_blocking(fd, False)
+        self.spoke = False  # has it said anything on its control line yet
+        self.tail = bytearray()  # the end of its output, to explain a crash at boot
+
+    def interrupt(self) -> None:
+        try:
+            self.proc.send_signal(signal.SIGINT)
+        except ProcessLookupError:
+            pass
+
+    def read_output(self) -> bytes | None:
+        """Output waiting in the pipe; None once the interpreter has ended."""
+        try:
+            data = os.read(self.stdout, 65536)
+        except BlockingIOError:
+            return b""
+        if not data:
+            return None
+        self.tail = (self.tail + data)[-2000:]
+        return data
+
+    def write_input(self, data: bytearray) -> None:
+        try:
+            n = os.write(self.stdin, data)
+        except BlockingIOError:
+            return
+        except BrokenPipeError:
+            n = len(data)  # it is going away; what it did not read is lost
+        del data[:n]
+
+    def stop(self) -> bytes:
+        """End the interpreter; what it had written and nobody read yet."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        rest = bytearray()
+        while True:
+            data = self.read_output()
+            if not data:
+                break
+            rest += data
+        for fd in (self.stdin, self.stdout, self.control):
+            os.close(fd)
+        return bytes(rest)
+
+
+class Supervisor:
+    def __init__(
+        self, interp: Interpreter, port: PtyPort, board_args: list[str], err: TextIO
+    ) -> None:
+        self.interp = interp
+        self.port = port
+        self.board_args = board_args  # scenario, boards folder, flash folder, power-on
+        self.err = err
+        self.gate = InputGate()
+        self.to_host = bytearray()
+        self.host = False
+        self.quick_crashes = 0
+        self.cause = PWRON_RESET  # what machine.reset_cause() says until the next hard reset
+        self.board = self._start(FRIENDLY, self.cause)
+
+    def _start(self, mode: str, cause: int) -> Board:
+        return Board(self.interp, [*self.board_args, mode, str(cause)])
+
+    def _restart(self, mode: str, cause: int, keep_input: bool) -> None:
+        rest = self.board.stop()
+        if self.host:
+            self.to_host += rest
+        self.gate.restart(keep_input)
+        self.cause = cause
+        self.board = self._start(mode, cause)
+
+    def _crashed(self) -> None:
+        board = self.board
+        rest = board.stop()  # its last words (a traceback) belong on the console
+        if self.host:
+            self.to_host += rest
+        code = board.proc.returncode
+        if not board.spoke:
+            self.quick_crashes += 1
+            if self.quick_crashes >= QUICK_CRASHES:
+                tail = board.tail.decode("utf-8", "replace").strip().splitlines()
+                raise VboardError(
+                    "the MicroPython interpreter ended at boot (exit status %s)%s"
+                    % (code, ": " + tail[-1] if tail else "")
+                )
+        self.err.write(
+            "pogodock vboard: the interpreter ended (exit status %s); booting again as after "
+            "a power cut\n" % code
+        )
+        self.err.flush()
+        self.gate.restart(keep_input=False)
+        self.cause = PWRON_RESET
+        self.board = self._start(FRIENDLY, self.cause)
+
+    def _control(self, data: bytes, now: float) -> bool:
+        """Act on the interpreter's control line; False when it was replaced."""
+        self.board.spoke = True
+        self.quick_crashes = 0
+        for i in range(len(data)):
+            code = data[i : i + 1]
+            if code in (b"E", b"I"):
+                if self.gate.child_says(code, now):
+                    self.board.interrupt()
+            elif code == b"s":
+                self._restart(FRIENDLY, self.cause, keep_input=True)
+                return False
+            elif code == b"r":
+                self._restart(RAW, self.cause, keep_input=True)
+                return False
+            elif code == b"h":
+                self._restart(FRIENDLY, WDT_RESET, keep_input=False)
+                return False
+        return True
+
+    def _check_host(self) -> None:
+        host = self.port.host_present()
+        if self.host and not host:
+            self.port.forget_unread()
+            self.to_host.clear()
+        self.host = host
+
+    def step(self) -> None:
+        """Wait for something to happen on the port or the interpreter, and handle it."""
+        self._check_host()
+        now = time.monotonic()
+        self.gate.tick(now)
+        board = self.board
+        poller = select.poll()
+        if self.host:
+            ev = select.POLLIN if self.gate.pending() < IN_LIMIT else 0
+            poller.register(self.port.master, ev | (select.POLLOUT if self.to_host else 0))
+        if self.gate.to_child:
+            poller.register(board.stdin, select.POLLOUT)
+        if len(self.to_host) < OUT_LIMIT:
+            poller.register(board.stdout, select.POLLIN)
+        poller.register(board.control, select.POLLIN)
+        timeout = None
+        if not self.host or self.gate.waiting_for_child():
+            timeout = HOST_CHECK_S * 1000
+        events = dict(poller.poll(timeout))
+        now = time.monotonic()
+
+        if events.get(board.control):
+            try:
+                data = os.read(board.control, 256)
+            except BlockingIOError:
+                data = None
+            if data == b"":  # the interpreter is gone without asking for a reset
+                self._crashed()
+                return
+            if data and not self._control(data, now):
+                return
+        if self.host and events.get(self.port.master, 0) & select.POLLIN:
+            data = self.port.read()
+            if data and self.gate.from_host(data, now):
+                board.interrupt()
+        if self.gate.to_child:
+            board.write_input(self.gate.to_child)
+        if events.get(board.stdout):
+            out = board.read_output()
+            if out is None:
+                self._crashed()
+                return
+            if self.host:
+                self.to_host += out
+        if self.to_host and self.host:
+            n = self.port.write(bytes(self.to_host))
+            del self.to_host[:n]
+
+    def stop(self) -> None:
+        self.board.stop()
+
+
+def _seed_mating_cycles(flash: Path, scenario) -> None:
+    """The scenario's per-pin ``cycles`` are what an earlier life of the dock counted: put
+    them where the firmware keeps them (``/state/cycles.json``, its ``FileStore``) unless
+    the flash has its own count already. ``pogodock sim`` does the same in memory."""
+    cycles = {name: p.get("cycles", 0) for name, p in scenario.pins.items()}
+    target = flash / "state" / "cycles.json"
+    if not any(cycles.values()) or target.exists():
+        return
+    import json
+
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(cycles))
+
+
+def _sigterm_as_interrupt() -> None:
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def serve(
+    scenario_path: str,
+    flash: str | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Run the virtual board until interrupted (SIGINT, SIGTERM)."""
+    stdout = out if out is not None else sys.stdout
+    stderr = err if err is not None else sys.stderr
+    # Refused here, with the simulator's own message, before any port exists.
+    scenario = scenario_mod.load(scenario_path, str(BOARDS_DIR))
+    if flash is not None and not Path(flash).is_dir():
+        raise VboardError(
+            "no folder %s for the board's flash (create it, or leave --flash out for an "
+            "empty one)" % flash
+        )
+    try:
+        interp = Interpreter()
+    except InterpreterError as e:
+        raise VboardError(str(e)) from None
+    _sigterm_as_interrupt()
+    with tempfile.TemporaryDirectory(prefix="pogodock-vboard-") as work:
+        try:
+            interp.compile(Path(work) / "lib")
+        except InterpreterError as e:
+            raise VboardError(str(e)) from None
+        flash_dir = Path(flash).resolve() if flash is not None else Path(work) / "flash"
+        flash_dir.mkdir(exist_ok=True)
+        _seed_mating_cycles(flash_dir, scenario)
+        port = PtyPort()
+        args = [str(Path(scenario_path).resolve()), str(BOARDS_DIR.resolve()), str(flash_dir)]
+        # Power-on: the port appears and the first interpreter starts; scenario time 0.
+        power_on_us = time.monotonic_ns() // 1000
+        supervisor = Supervisor(interp, port, [*args, str(power_on_us)], stderr)
+        try:
+            stdout.write(port.path + "\n")
+            stdout.flush()
+            while True:
+                supervisor.step()
+        finally:
+            supervisor.stop()
+            port.close()

@@ -1,0 +1,328 @@
+"""``pogodock vboard``: the real MicroPython interpreter as a dock on a real pseudo-terminal.
+
+Every test here starts its own vboard and talks to it with the real tools: mpremote,
+``tools/flash.py`` (what ``make flash`` runs) and the host's reader core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import serial
+from dockfw.app import FIRMWARE_VERSION
+from host_fakedock import wait_for
+from pogodock.reader import Reader
+from pogodock.records import Ack, Hello, Record, Sample
+from pogodock.vboard.gate import INTERRUPT_GRACE_S, InputGate
+
+ROOT = Path(__file__).resolve().parents[1]
+MPREMOTE = str(Path(sys.executable).with_name("mpremote"))
+PINS = ["VBUS1", "GND1", "GND2", "VBUS2"]
+
+
+def scenario(tmp_path: Path, dock_at: float = 0.3, **extra) -> str:
+    obj = {
+        "board": "pico-dock-4",
+        "seed": 3,
+        "duration_s": 600,
+        "load": [[0, 0], [dock_at, 1500]],
+        "events": [{"t": dock_at, "type": "dock"}],
+        **extra,
+    }
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(obj))
+    return str(path)
+
+
+@contextmanager
+def vboard(scenario_path: str, flash: Path | None = None) -> Iterator[str]:
+    args = ["vboard", "--scenario", scenario_path]
+    if flash is not None:
+        args += ["--flash", str(flash)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pogodock.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        path = proc.stdout.readline().strip()
+        assert path.startswith("/dev/pts/"), proc.communicate(timeout=10)
+        yield path
+        assert proc.poll() is None, "the vboard ended by itself"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        _, err = proc.communicate()
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+
+
+def mpremote(port: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [MPREMOTE, "connect", port, *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+class Terminal:
+    """A host on the port with pyserial, as a person at a terminal."""
+
+    def __init__(self, port: str) -> None:
+        self.ser = serial.Serial(port, timeout=0.05)
+        self.seen = b""
+
+    def read_until(self, marker: bytes, timeout: float = 10) -> bytes:
+        end = time.monotonic() + timeout
+        while marker not in self.seen:
+            if time.monotonic() > end:
+                raise AssertionError("no %r in %r" % (marker, self.seen[-500:]))
+            self.seen += self.ser.read(4096)
+        before, _, self.seen = self.seen.partition(marker)
+        return before + marker
+
+    def send(self, data: bytes) -> None:
+        self.ser.write(data)
+
+    def close(self) -> None:
+        self.ser.close()
+
+
+# -- mpremote against an empty board ------------------------------------------------------
+
+
+def test_mpremote_exec_ls_and_tracebacks_on_an_empty_board(tmp_path):
+    with vboard(scenario(tmp_path)) as port:
+        assert os.path.exists(port)
+        out = mpremote(port, "exec", "print(1+1)")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "2"
+
+        err = mpremote(port, "exec", "x = 1\n1/0")
+        assert err.returncode == 1
+        text = err.stdout + err.stderr
+        assert 'File "<stdin>", line 2, in <module>' in text
+        assert "ZeroDivisionError: divide by zero" in text
+        assert "vboard:" not in text  # the board's own frames stay hidden, as on a Pico
+
+        # The flash is a folder: absolute paths, rename over a file (the firmware's store
+        # does that), and ".." stops at the top.
+        code = (
+            "import os\n"
+            "os.mkdir('/state')\n"
+            "open('/state/a.tmp','w').write('new')\n"
+            "open('/state/a.json','w').write('old')\n"
+            "os.rename('/state/a.tmp', '/state/a.json')\n"
+            "open('/../../escape.txt','w').write('x')\n"
+            "print(sorted(os.listdir('/')), os.listdir('/state'), open('/state/a.json').read())"
+        )
+        out = mpremote(port, "exec", code)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert out.stdout.strip() == "['escape.txt', 'state'] ['a.json'] new"
+
+        info = mpremote(
+            port,
+            "exec",
+            "import machine, sys; print(machine.reset_cause() == machine.PWRON_RESET, "
+            "len(machine.unique_id()), sorted(sys.modules))",
+        )
+        # A board's module set: the stand-ins for two built-in modules, none of the
+        # vboard's own (a flashed dockfw must not find the simulator's copy).
+        assert info.stdout.strip() == "True 8 ['__main__', 'machine', 'micropython']"
+
+        # mpremote mount moves file data over the link with Ctrl-C switched off
+        # (micropython.kbd_intr(-1)): bytes 0x03 in it are data, not interrupts.
+        share = tmp_path / "share"
+        share.mkdir()
+        (share / "blob.bin").write_bytes(bytes(range(256)) * 8)
+        out = mpremote(
+            port,
+            "mount",
+            str(share),
+            "exec",
+            "import hashlib, binascii\n"
+            "print(binascii.hexlify(hashlib.sha256(open('blob.bin','rb').read()).digest()))",
+        )
+        expected = hashlib.sha256(bytes(range(256)) * 8).hexdigest()
+        assert "b'%s'" % expected in out.stdout, out.stdout + out.stderr
+
+
+def test_scenario_time_runs_from_power_on_across_resets(tmp_path):
+    """The supply sense pad reads the whole rail (clipped) until a device docks at 3 s
+    (scenario time 0: when the port appears); every mpremote command soft-resets the
+    board first, so each read is a fresh interpreter reading hardware that kept running."""
+    read_pad = (
+        "import machine, time\n"
+        "i2c = machine.I2C(0, scl=machine.Pin(5), sda=machine.Pin(4))\n"
+        "time.sleep_ms(10)\n"
+        "b = i2c.readfrom_mem(0x44, 1, 2)\n"
+        "print((b[0] << 8 | b[1]) - (65536 if b[0] & 0x80 else 0))"
+    )
+    with vboard(scenario(tmp_path, dock_at=3.0)) as port:
+        start = time.monotonic()
+        before = mpremote(port, "exec", read_pad)
+        assert time.monotonic() - start < 2.5, "too slow to see the undocked state"
+        assert int(before.stdout) >= 31000, before.stdout + before.stderr  # full scale
+        time.sleep(max(0.0, 3.5 - (time.monotonic() - start)))
+        after = mpremote(port, "exec", read_pad)
+        assert 0 < int(after.stdout) < 10000, after.stdout + after.stderr  # tens of mV
+        wrong_bus = mpremote(port, "exec", "import machine; machine.I2C(1).readfrom(0x44, 2)")
+        assert "OSError: [Errno 5] EIO" in wrong_bus.stdout + wrong_bus.stderr
+
+
+# -- make flash, then the firmware at boot ------------------------------------------------
+
+
+def test_flash_then_the_firmware_runs_and_answers_the_reader(tmp_path):
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    with vboard(scenario(tmp_path), flash) as port:
+        proc = subprocess.run(
+            [sys.executable, "tools/flash.py", "--port", port, "--board", "pico-dock-4",
+             "--out", str(tmp_path / "image")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert (flash / "main.py").is_file()
+        assert json.loads((flash / "board.json").read_text())["name"] == "pico-dock-4"
+        mpys = sorted(p.name for p in (flash / "dockfw").glob("*.mpy"))
+        assert {"app.mpy", "rp2040.mpy", "ina219.mpy"} <= set(mpys)
+
+        seen: list[Record] = []
+        with Reader(port, confirm_timeout=5.0) as r:
+            r.subscribe(seen.append)
+            r.start()
+            assert wait_for(lambda: r.confirmed, 10), "the firmware did not answer info"
+            hello = r.hello
+            assert isinstance(hello, Hello)
+            assert hello.fw == FIRMWARE_VERSION and hello.board == "pico-dock-4"
+            assert hello.pin_names == PINS
+            assert hello.reset_cause == "watchdog"  # machine.reset(), as the rp2 port says
+            assert wait_for(lambda: sum(isinstance(x, Sample) for x in seen) >= 3, 10)
+            sample = [x for x in seen if isinstance(x, Sample)][-1]
+            assert set(sample.pins) == set(PINS)
+            assert {"i_ma", "v_mv", "r_mohm"} <= set(sample.pins["VBUS1"])
+            ack = r.request("charge", timeout=5, on=False)
+            assert isinstance(ack, Ack) and ack.cmd == "charge", ack
+            ack = r.request("info", timeout=5)
+            assert isinstance(ack, Ack) and ack.cmd == "info", ack
+            # The dock's reboot command: machine.reset(), a fresh interpreter, a new boot.
+            first = hello.boot
+            assert isinstance(r.request("reboot", timeout=5), Ack)
+            assert wait_for(lambda: r.hello is not None and r.hello.boot != first, 10)
+            assert r.reboots == 1
+        assert wait_for(lambda: (flash / "state").is_dir(), 5)  # the firmware's own store
+
+        # mpremote soft-resets before its command: the flash is still all there.
+        listing = mpremote(port, "exec", "import os; print(sorted(os.listdir('/')))")
+        assert listing.stdout.strip() == "['board.json', 'dockfw', 'main.py', 'state']"
+
+
+def test_ctrl_c_stops_main_py_and_ctrl_d_boots_it_again(tmp_path):
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "main.py").write_text(
+        "import time\nn = 0\nwhile True:\n    n += 1\n    print('tick', n)\n    time.sleep_ms(50)\n"
+    )
+    with vboard(scenario(tmp_path), flash) as port:
+        term = Terminal(port)
+        try:
+            term.read_until(b"tick")
+            term.send(b"\x03")
+            out = term.read_until(b">>> ")
+            assert b'File "main.py", line ' in out  # wherever the loop was
+            assert b"KeyboardInterrupt: \r\n" in out
+            assert b"Raspberry Pi Pico with RP2040" in out
+            term.send(b"n > 0\r")  # main.py's variables are the REPL's, as on a board
+            assert term.read_until(b">>> ").endswith(b"n > 0\r\nTrue\r\n>>> ")
+            term.send(b"\x04")
+            term.read_until(b"MPY: soft reboot\r\n")
+            term.read_until(b"tick 1\r\n")
+        finally:
+            term.close()
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pogodock.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_bad_input_is_one_clear_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"board": "pico-dock-4", "seed": 1, "duration_s": 10,
+                               "events": [{"t": 1, "type": "teleport"}]}))  # fmt: skip
+    for args, says in (
+        (["--scenario", str(bad)], "teleport"),
+        (["--scenario", str(tmp_path / "missing.json")], "missing.json"),
+        (["--scenario", "scenarios/demo.json", "--flash", str(tmp_path / "nope")], "nope"),
+    ):
+        proc = run_cli("vboard", *args)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stdout == ""  # no port was announced
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("pogodock vboard: "), proc.stderr
+        assert says in lines[0]
+
+
+# -- the Ctrl-C gate, without processes ---------------------------------------------------
+
+
+def test_gate_holds_input_until_the_interpreter_says_what_it_does():
+    g = InputGate()
+    assert not g.from_host(b"\r\x03", 0.0)  # booting: held, the \x03 with it
+    assert g.child_says(b"E", 0.1)  # main.py starts: the held Ctrl-C interrupts it
+    assert g.to_child == b""
+    assert g.from_host(b"abc\r\x03\r\x01", 0.2) is True  # what came before is dropped
+    assert g.to_child == b""  # "\r\x01" waits for the REPL, not for the program
+    assert g.child_says(b"I", 0.3) is False
+    assert g.to_child == b"\r\x01"
+    assert g.from_host(b"\x03", 0.4) is False  # the REPL reads Ctrl-C as a byte
+    assert g.to_child == b"\r\x01\x03"
+
+
+def test_gate_lets_input_through_when_an_interrupt_is_never_acknowledged():
+    g = InputGate()
+    g.child_says(b"E", 0.0)
+    assert g.from_host(b"\x03more", 1.0)
+    g.tick(1.0 + INTERRUPT_GRACE_S / 2)
+    assert g.to_child == b""
+    g.tick(1.0 + INTERRUPT_GRACE_S * 2)  # the program caught it and carried on
+    assert g.to_child == b"more"
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_gate_after_a_reset(keep):
+    g = InputGate()
+    g.child_says(b"I", 0.0)
+    g.from_host(b"print(1)", 0.1)
+    g.restart(keep_input=keep)  # soft reset keeps what was sent, hard reset loses it
+    assert g.to_child == b""
+    g.child_says(b"I", 0.2)
+    assert g.to_child == (b"print(1)" if keep else b"")
