@@ -10,9 +10,12 @@ BOARD ?= pico-dock-4
 PORT  ?= auto
 SCENARIO ?= scenarios/demo.json
 
-.PHONY: setup test test-a test-b lint demo flash monitor bench clean
+.PHONY: setup test-deps test test-a test-b lint demo flash monitor bench clean
 
 setup: $(STAMP)
+
+# Only the tests need a broker: demo, flash and monitor do not wait for it.
+test-deps: setup
 	@sh tools/ensure_mosquitto.sh
 
 $(STAMP): requirements-dev.txt pyproject.toml
@@ -31,7 +34,7 @@ lint: setup
 	$(BIN)/pyright -p tools/pyright-firmware.json
 	$(BIN)/pyright -p pyrightconfig.json
 
-test-a: setup
+test-a: setup test-deps
 	$(BIN)/pytest -n 2 tests
 
 test-b: setup

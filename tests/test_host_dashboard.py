@@ -188,8 +188,10 @@ def test_clean_in_says_under_a_day_rather_than_zero():
 
 def test_the_dashboard_leaves_when_its_terminal_goes_away(tmp_path: Path):
     """A closed terminal window must not leave a monitor spinning on a dead tty."""
+    import fcntl
     import os
     import select
+    import struct
     import subprocess
     import sys
     import termios
@@ -198,7 +200,9 @@ def test_the_dashboard_leaves_when_its_terminal_goes_away(tmp_path: Path):
     dock = FakeDock(tmp_path / "ttyDOCK")
     dock.plug()
     master, slave = os.openpty()
-    termios.tcsetwinsize(slave, (30, 120))
+    fcntl.ioctl(
+        slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0)
+    )  # 3.10 has no tcsetwinsize
     proc = subprocess.Popen(
         [sys.executable, "-m", "pogodock.cli", "monitor", "--port", str(dock.link)],
         stdin=slave,

@@ -82,30 +82,27 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     from pogodock.recorder import Recorder
 
     headless = args.headless or not sys.stdout.isatty()
-    publisher = _start_mqtt(args.mqtt, headless) if args.mqtt else None
-    exporter = _start_prometheus(args.prometheus) if args.prometheus else None
     reader = Reader(args.port)
-    if exporter is not None:
-        reader.subscribe(exporter)
-    if publisher is not None:
-        reader.subscribe(publisher)
-    recorder = None
-    if args.record:
-        try:
-            recorder = Recorder(args.record)
-        except OSError as e:
-            raise UsageError(
-                "cannot write the recording %s: %s" % (args.record, e.strerror or e)
-            ) from None
-        reader.subscribe(recorder)
-    queue = reader.subscribe_queue()
+    recorder = exporter = publisher = None
     try:
+        # Subscribers that can refuse to start come first and are closed however
+        # the monitor ends: an MQTT session must never be left behind running.
+        if args.record:
+            try:
+                recorder = Recorder(args.record)
+            except OSError as e:
+                raise UsageError(
+                    "cannot write the recording %s: %s" % (args.record, e.strerror or e)
+                ) from None
+            reader.subscribe(recorder)
+        if args.prometheus:
+            exporter = _start_prometheus(args.prometheus)
+            reader.subscribe(exporter)
+        if args.mqtt:
+            publisher = _start_mqtt(args.mqtt, headless)
+            reader.subscribe(publisher)
+        queue = reader.subscribe_queue()
         reader.start(wait=args.wait)
-        if publisher is not None and not headless:
-            # Headless output reports the broker link as it changes; the
-            # dashboard would hide that, so say once how it stands.
-            state = "connected" if publisher.connected.wait(3.0) else "not connected yet"
-            print("mqtt: %s (%s)" % (publisher.target.display(), state), file=sys.stderr)
         if headless:
             from pogodock import headless as hl
 

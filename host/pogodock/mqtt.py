@@ -193,9 +193,11 @@ class MqttPublisher:
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if getattr(reason, "is_failure", False):
+            if str(reason) != self.last_error:  # paho retries: say it once, not every time
+                self._say("mqtt: %s refused the connection: %s" % (self.target.display(), reason))
             self.last_error = str(reason)
-            self._say("mqtt: %s refused the connection: %s" % (self.target.display(), reason))
             return
+        self.last_error = ""
         with self._lock:
             for topic, payload in self._retained.items():
                 self._publish_locked(topic, payload, qos=0, retain=True)
@@ -302,4 +304,5 @@ class MqttPublisher:
 
 
 def _json(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    # The host's parser takes NaN from a dock; refusing it here would only lose the line.
+    return json.dumps(body, separators=(",", ":")).encode()
