@@ -200,9 +200,8 @@ def test_the_dashboard_leaves_when_its_terminal_goes_away(tmp_path: Path):
     dock = FakeDock(tmp_path / "ttyDOCK")
     dock.plug()
     master, slave = os.openpty()
-    fcntl.ioctl(
-        slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0)
-    )  # 3.10 has no tcsetwinsize
+    # The window size by ioctl: termios.tcsetwinsize needs Python 3.11.
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "pogodock.cli", "monitor", "--port", str(dock.link)],
         stdin=slave,
