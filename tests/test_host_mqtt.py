@@ -164,9 +164,12 @@ def test_a_broker_restart_gets_the_latest_state_and_the_events_held_meanwhile(tm
             watch.close()
             broker.stop()  # no persistence: the broker forgets every retained topic
             assert wait_for(lambda: not publisher.connected.is_set(), 5)
+            unsent, published = publisher.unsent, publisher.published
             health(dock, 81.5, "warn")
             dock.event("oxidation", ["VBUS1"])
             assert wait_for(lambda: publisher.model.health_lines == 2, 5)
+            assert wait_for(lambda: publisher.published == published + 1, 5)  # the event, queued
+            assert publisher.unsent == unsent + 3  # two pins and the state: dropped, not queued
             broker.start()
             watch = Watcher(broker)
             assert wait_for(lambda: watch.get("dock/pin/VBUS1") is not None, 15)
