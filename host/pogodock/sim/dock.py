@@ -14,6 +14,7 @@ from pogodock.sim.circuit import Circuit
 from pogodock.sim.clock import SimClock
 from pogodock.sim.i2cbus import SimI2C
 from pogodock.sim.ina219_model import INA219Model
+from pogodock.sim.wiring import apply_fault, fault_actions, monitors, unique_id
 
 
 class SimDock:
@@ -31,15 +32,12 @@ class SimDock:
         self.i2c = SimI2C(board.i2c_freq, self.clock)
         self.circuit = Circuit(scenario)
         self.chips = {}
-        addrs = [p.addr for p in board.pins] + [s.addr for s in board.sense]
-        for k, addr in enumerate(addrs):
-            chip = INA219Model(
-                self.clock, self.circuit.source(addr), seed=scenario.seed * 131 + k + 1
-            )
+        for addr, seed in monitors(scenario):
+            chip = INA219Model(self.clock, self.circuit.source(addr), seed=seed)
             self.chips[addr] = chip
             self.i2c.attach(addr, chip)
         self.boots = 0
-        self.uid = "%016x" % ((scenario.seed * 0x9E3779B97F4A7C15 + 0x5D0C) & 0xFFFFFFFFFFFFFFFF)
+        self.uid = "%016x" % int.from_bytes(unique_id(scenario), "big")
         self.boot_id = self._boot_id()
         self.reset_cause = "power_on"
         # The dock's flash as the firmware left it: a scenario's pin cycles are
@@ -54,7 +52,7 @@ class SimDock:
         self._write = write
         self._views = views
         self._inbox = inbox
-        self._actions = self._fault_actions(scenario)
+        self._actions = fault_actions(scenario)
         gc.collect()  # under MicroPython: the setup garbage gone before the firmware allocates
 
     def attach_inbox(self, inbox):
@@ -84,36 +82,11 @@ class SimDock:
                 return app
             self.reboot()
 
-    def _fault_actions(self, scenario):
-        by_name = {}
-        for p in self.board.pins:
-            by_name[p.name] = p.addr
-        for s in self.board.sense:
-            by_name[s.name] = s.addr
-        actions = []
-        for ev in scenario.events:
-            if ev["type"] != "sensor_fault":
-                continue
-            addr = by_name[ev["pin"]]
-            t_us = int(ev["t"] * 1000000)
-            if ev["mode"] == "reset":
-                actions.append((t_us, addr, "reset"))
-                continue
-            actions.append((t_us, addr, ev["mode"]))
-            if ev.get("until") is not None:
-                actions.append((int(ev["until"] * 1000000), addr, None))
-        actions.sort(key=lambda a: a[0])
-        return actions
-
     def _apply_due(self):
         now = self.clock.now_us
         while self._actions and self._actions[0][0] <= now:
-            _, addr, action = self._actions.pop(0)
-            chip = self.chips[addr]
-            if action == "reset":
-                chip.power_on_reset()
-            else:
-                chip.set_fault(action)
+            _, addr, mode = self._actions.pop(0)
+            apply_fault(self.chips[addr], mode)
 
     # -- the HAL interface ------------------------------------------------
     def write(self, buf):

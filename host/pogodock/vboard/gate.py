@@ -11,6 +11,8 @@ line, and this gate acts on it:
   SIGINT; what follows is held (``interrupted``) until the interpreter has dealt with
   the interrupt and reads again, so the REPL, not the interrupted program, gets the
   bytes a tool sends after its Ctrl-C (mpremote sends ``\\r\\x03`` then ``\\r\\x01``).
+  A further Ctrl-C meanwhile sends no second SIGINT (it could land in the middle of
+  the interpreter's handling of the first); it only drops what was held before it.
 * ``reading``: input flows, Ctrl-C included.
 
 Pure logic, no descriptors: the supervisor moves ``to_child`` into the interpreter's
@@ -49,8 +51,10 @@ class InputGate:
         if k < 0:
             (self.to_child if self.state == RUNNING else self._held).extend(data)
             return False
-        self.to_child.clear()
         self._held = bytearray(data[k + 1 :])
+        if self.state == INTERRUPTED:
+            return False  # one interrupt is on its way already
+        self.to_child.clear()
         self.state = INTERRUPTED
         self._interrupted_at = now
         return True
@@ -81,7 +85,8 @@ class InputGate:
         return len(self.to_child) + len(self._held)
 
     def restart(self, keep_input: bool) -> None:
-        """A new interpreter: after a soft reset it reads what the old one left unread;
+        """A new interpreter: after a soft reset it reads what the old one left unread
+        (what is here, after what waits in the stdin pipe the supervisor hands on to it);
         a hard reset (USB gone for a moment) loses it."""
         left = bytes(self.to_child) + bytes(self._held) if keep_input else b""
         self.to_child.clear()

@@ -7,7 +7,8 @@ stdout are pipes to this process, which relays them to the pseudo-terminal
 
 * soft reset (Ctrl-D, ``sys.exit()``, ``machine.soft_reset()``): the next interpreter
   boots into the REPL mode the old one was in (mpremote's soft reset from the raw REPL
-  comes back to the raw REPL, without running ``main.py``);
+  comes back to the raw REPL, without running ``main.py``) and reads on from the same
+  stdin pipe (``process.StdinPipe``), so what the host sent right behind the Ctrl-D arrives;
 * hard reset (``machine.reset()``, what ``mpremote reset`` calls): a power-on-like boot
   that runs ``main.py``, ``machine.reset_cause()`` then says ``WDT_RESET``; what the host
   had sent is lost, as when a Pico's USB goes away. The port stays (a Pico's port
@@ -21,11 +22,9 @@ all of those: the dock's hardware does not restart when its CPU does.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import select
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ from pogodock.sim import scenario as scenario_mod
 from pogodock.vboard.gate import InputGate
 from pogodock.vboard.interp import Interpreter, InterpreterError
 from pogodock.vboard.port import PtyPort
+from pogodock.vboard.process import Board, StdinPipe
 
 PWRON_RESET = 1  # machine.PWRON_RESET on the rp2 port
 WDT_RESET = 3  # machine.WDT_RESET: what machine.reset() leaves behind there
@@ -53,84 +53,6 @@ class VboardError(Exception):
     """Why the virtual board cannot run; one sentence."""
 
 
-def _end_with_supervisor() -> None:
-    """In the interpreter's process: SIGKILL when the supervisor goes, however it goes, so
-    that no board runs on without its port (Linux ``prctl(PR_SET_PDEATHSIG)``)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
-
-
-class Board:
-    """One interpreter process and its three pipes."""
-
-    def __init__(self, interp: Interpreter, args: list[str]) -> None:
-        stdin_r, self.stdin = os.pipe()
-        self.stdout, stdout_w = os.pipe()
-        self.control, control_w = os.pipe()
-        try:
-            self.proc = subprocess.Popen(
-                interp.command([*args, str(control_w)]),
-                stdin=stdin_r,
-                stdout=stdout_w,
-                stderr=stdout_w,  # one console, as on the board
-                pass_fds=(control_w,),
-                env=interp.env(),
-                cwd=interp.lib,
-                # Its own session: a Ctrl-C typed at the vboard's terminal stops the
-                # vboard, it is not an interrupt on the board's serial port.
-                start_new_session=True,
-                preexec_fn=_end_with_supervisor,
-            )
-        finally:
-            for fd in (stdin_r, stdout_w, control_w):
-                os.close(fd)
-        for fd in (self.stdin, self.stdout, self.control):
-            os.set_blocking(fd, False)
-        self.spoke = False  # has it said anything on its control line yet
-        self.tail = bytearray()  # the end of its output, to explain a crash at boot
-
-    def interrupt(self) -> None:
-        try:
-            self.proc.send_signal(signal.SIGINT)
-        except ProcessLookupError:
-            pass
-
-    def read_output(self) -> bytes | None:
-        """Output waiting in the pipe; None once the interpreter has ended."""
-        try:
-            data = os.read(self.stdout, 65536)
-        except BlockingIOError:
-            return b""
-        if not data:
-            return None
-        self.tail = (self.tail + data)[-2000:]
-        return data
-
-    def write_input(self, data: bytearray) -> None:
-        try:
-            n = os.write(self.stdin, data)
-        except BlockingIOError:
-            return
-        except BrokenPipeError:
-            n = len(data)  # it is going away; what it did not read is lost
-        del data[:n]
-
-    def stop(self) -> bytes:
-        """End the interpreter; what it had written and nobody read yet."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        rest = bytearray()
-        while True:
-            data = self.read_output()
-            if not data:
-                break
-            rest += data
-        for fd in (self.stdin, self.stdout, self.control):
-            os.close(fd)
-        return bytes(rest)
-
-
 class Supervisor:
     def __init__(
         self, interp: Interpreter, port: PtyPort, board_args: list[str], err: TextIO
@@ -144,21 +66,37 @@ class Supervisor:
         self.host = False
         self.quick_crashes = 0
         self.cause = PWRON_RESET  # what machine.reset_cause() says until the next hard reset
-        self.board = self._start(FRIENDLY, self.cause)
+        self.stdin = StdinPipe()
+        # None only between one interpreter's end and the next one's start.
+        self.board: Board | None = None
+        try:
+            self.board = self._start(FRIENDLY, self.cause)
+        except BaseException:
+            self.stdin.close()
+            raise
 
     def _start(self, mode: str, cause: int) -> Board:
-        return Board(self.interp, [*self.board_args, mode, str(cause)])
+        try:
+            return Board(self.interp, [*self.board_args, mode, str(cause)], self.stdin)
+        except OSError as e:
+            raise VboardError(
+                "cannot start %s: %s" % (self.interp.micropython, e.strerror or e)
+            ) from None
 
-    def _restart(self, mode: str, cause: int, keep_input: bool) -> None:
-        rest = self.board.stop()
+    def _restart(self, board: Board, mode: str, cause: int, keep_input: bool) -> None:
+        self.board = None
+        rest = board.stop()
         if self.host:
             self.to_host += rest
         self.gate.restart(keep_input)
+        if not keep_input:
+            self.stdin.close()
+            self.stdin = StdinPipe()
         self.cause = cause
         self.board = self._start(mode, cause)
 
-    def _crashed(self) -> None:
-        board = self.board
+    def _crashed(self, board: Board) -> None:
+        self.board = None
         rest = board.stop()  # its last words (a traceback) belong on the console
         if self.host:
             self.to_host += rest
@@ -169,34 +107,32 @@ class Supervisor:
                 tail = board.tail.decode("utf-8", "replace").strip().splitlines()
                 raise VboardError(
                     "the MicroPython interpreter ended at boot (exit status %s)%s"
-                    % (code, ": " + tail[-1] if tail else "")
+                    % (code, ": " + tail[-1].strip() if tail else "")
                 )
         self.err.write(
             "pogodock vboard: the interpreter ended (exit status %s); booting again as after "
             "a power cut\n" % code
         )
         self.err.flush()
-        self.gate.restart(keep_input=False)
-        self.cause = PWRON_RESET
-        self.board = self._start(FRIENDLY, self.cause)
+        self._restart(board, FRIENDLY, PWRON_RESET, keep_input=False)
 
-    def _control(self, data: bytes, now: float) -> bool:
+    def _control(self, board: Board, data: bytes, now: float) -> bool:
         """Act on the interpreter's control line; False when it was replaced."""
-        self.board.spoke = True
+        board.spoke = True
         self.quick_crashes = 0
         for i in range(len(data)):
             code = data[i : i + 1]
             if code in (b"E", b"I"):
                 if self.gate.child_says(code, now):
-                    self.board.interrupt()
+                    board.interrupt()
             elif code == b"s":
-                self._restart(FRIENDLY, self.cause, keep_input=True)
+                self._restart(board, FRIENDLY, self.cause, keep_input=True)
                 return False
             elif code == b"r":
-                self._restart(RAW, self.cause, keep_input=True)
+                self._restart(board, RAW, self.cause, keep_input=True)
                 return False
             elif code == b"h":
-                self._restart(FRIENDLY, WDT_RESET, keep_input=False)
+                self._restart(board, FRIENDLY, WDT_RESET, keep_input=False)
                 return False
         return True
 
@@ -209,10 +145,11 @@ class Supervisor:
 
     def step(self) -> None:
         """Wait for something to happen on the port or the interpreter, and handle it."""
+        board = self.board
+        assert board is not None, "no interpreter: a restart failed"
         self._check_host()
         now = time.monotonic()
         self.gate.tick(now)
-        board = self.board
         poller = select.poll()
         if self.host:
             ev = select.POLLIN if self.gate.pending() < IN_LIMIT else 0
@@ -234,9 +171,9 @@ class Supervisor:
             except BlockingIOError:
                 data = None
             if data == b"":  # the interpreter is gone without asking for a reset
-                self._crashed()
+                self._crashed(board)
                 return
-            if data and not self._control(data, now):
+            if data and not self._control(board, data, now):
                 return
         if self.host and events.get(self.port.master, 0) & select.POLLIN:
             data = self.port.read()
@@ -247,7 +184,7 @@ class Supervisor:
         if events.get(board.stdout):
             out = board.read_output()
             if out is None:
-                self._crashed()
+                self._crashed(board)
                 return
             if self.host:
                 self.to_host += out
@@ -256,7 +193,10 @@ class Supervisor:
             del self.to_host[:n]
 
     def stop(self) -> None:
-        self.board.stop()
+        if self.board is not None:
+            self.board.stop()
+            self.board = None
+        self.stdin.close()
 
 
 def _seed_mating_cycles(flash: Path, scenario) -> None:
@@ -313,12 +253,14 @@ def serve(
         args = [str(Path(scenario_path).resolve()), str(BOARDS_DIR.resolve()), str(flash_dir)]
         # Power-on: the port appears and the first interpreter starts; scenario time 0.
         power_on_us = time.monotonic_ns() // 1000
-        supervisor = Supervisor(interp, port, [*args, str(power_on_us)], stderr)
+        supervisor = None
         try:
+            supervisor = Supervisor(interp, port, [*args, str(power_on_us)], stderr)
             stdout.write(port.path + "\n")
             stdout.flush()
             while True:
                 supervisor.step()
         finally:
-            supervisor.stop()
+            if supervisor is not None:
+                supervisor.stop()
             port.close()

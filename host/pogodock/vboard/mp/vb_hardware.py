@@ -17,6 +17,7 @@ import time
 
 from pogodock.sim.circuit import Circuit
 from pogodock.sim.ina219_model import INA219Model
+from pogodock.sim.wiring import apply_fault, fault_actions, monitors, unique_id
 
 # The RP2040's temperature sensor (datasheet 4.9.5): V = 0.706 - (T - 27) * 0.001721,
 # read by a 12-bit ADC against 3.3 V; read_u16 scales the 12 bits up as the rp2 port does.
@@ -42,36 +43,18 @@ class RealTimeClock:
 
 
 class _FaultSchedule:
-    """The scenario's ``sensor_fault`` events, applied in time order when due."""
+    """The scenario's ``sensor_fault`` events (``wiring.fault_actions``, as ``SimDock``'s),
+    applied in time order when due."""
 
     def __init__(self, scenario, chips):
-        board = scenario.board
-        addr_of = {}
-        for p in board.pins:
-            addr_of[p.name] = p.addr
-        for s in board.sense:
-            addr_of[s.name] = s.addr
-        actions = []
-        for ev in scenario.events:
-            if ev["type"] != "sensor_fault":
-                continue
-            addr = addr_of[ev["pin"]]
-            actions.append((int(ev["t"] * 1000000), addr, ev["mode"]))
-            if ev["mode"] != "reset" and ev.get("until") is not None:
-                actions.append((int(ev["until"] * 1000000), addr, None))
-        actions.sort(key=lambda a: a[0])
-        self._actions = actions
+        self._actions = fault_actions(scenario)
         self._chips = chips
 
     def apply_due(self, now_us):
         actions = self._actions
         while actions and actions[0][0] <= now_us:
             _, addr, mode = actions.pop(0)
-            chip = self._chips[addr]
-            if mode == "reset":
-                chip.power_on_reset()
-            else:
-                chip.set_fault(mode)
+            apply_fault(self._chips[addr], mode)
 
 
 class _WiredChip:
@@ -100,20 +83,15 @@ class Hardware:
         self.clock = RealTimeClock(power_on_us)
         self.circuit = Circuit(scenario)
         chips = {}
-        addrs = [p.addr for p in board.pins] + [s.addr for s in board.sense]
-        for k, addr in enumerate(addrs):
-            # The seeds SimDock uses: the same scenario gives the same chips.
-            chips[addr] = INA219Model(
-                self.clock, self.circuit.source(addr), seed=scenario.seed * 131 + k + 1
-            )
+        # wiring's seeds, id and faults, as SimDock's: the same scenario, the same chips.
+        for addr, seed in monitors(scenario):
+            chips[addr] = INA219Model(self.clock, self.circuit.source(addr), seed=seed)
         self.chips = chips
         faults = _FaultSchedule(scenario, chips)
         self._wired = {}
         for addr in chips:
             self._wired[addr] = _WiredChip(chips[addr], self.clock, faults)
-        # The same id SimDock reports, as the RP2040 reports its flash chip's id.
-        uid = (scenario.seed * 0x9E3779B97F4A7C15 + 0x5D0C) & 0xFFFFFFFFFFFFFFFF
-        self.unique_id = uid.to_bytes(8, "big")
+        self.unique_id = unique_id(scenario)
         self._gpio = {}
 
     def attach_bus(self, bus, i2c_id, scl, sda):

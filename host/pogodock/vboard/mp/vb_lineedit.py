@@ -72,6 +72,13 @@ def continue_with_input(text):
     return compound and text[-1] != "\n"
 
 
+def shape(source):
+    """``source`` (bytes) as text for ``continue_with_input`` and ``indent_after``: every
+    non-ASCII byte becomes ``?``. Only ASCII characters decide whether a statement goes
+    on, and bytes that are not UTF-8 cannot stop the REPL this way."""
+    return bytes([c if c < 128 else 63 for c in source]).decode()
+
+
 def indent_after(line):
     """The indentation the line after ``line`` starts with."""
     if not line.strip():
@@ -102,10 +109,11 @@ class LineEditor:
         self._con.write_text(prompt + indent)
 
     def text(self):
-        """The line as entered (untouched auto-indentation counts as nothing)."""
+        """The line as entered, bytes as the host sent them (untouched auto-indentation
+        counts as nothing). Not decoded: the board's compiler takes them as they are."""
         if bytes(self._line) == self._prefill:
-            return ""
-        return bytes(self._line).decode()
+            return b""
+        return bytes(self._line)
 
     def _blank(self):
         return not bytes(self._line).strip()

@@ -59,7 +59,7 @@ def main():
     from vb_console import Console, Unplugged
     from vb_flash import FlashVfs
     from vb_hardware import Hardware
-    from vb_repl import Repl, SoftReboot
+    from vb_repl import Repl, SoftReboot, format_exception
 
     console = Console(int(control_fd))
     hardware = Hardware(load(scenario_path, boards), int(power_on_us))
@@ -87,6 +87,13 @@ def main():
         console.request_reset(b"r" if r.args[0] else b"s")
     except Unplugged:
         pass
+    except BaseException as e:  # the board's own fault: user code's are caught in Repl
+        # Said with all its frames (it is the vboard's bug, not the program's), then a
+        # soft reboot into the REPL it was in, so that the board stays up.
+        console.write_text("MPY: the virtual board failed:\n")
+        console.write(format_exception(e, hide=False))
+        console.write_text("MPY: soft reboot\n")
+        console.request_reset(b"r" if repl.raw else b"s")
 
 
 main()

@@ -10,7 +10,10 @@
   script with its traceback, ``SystemExit`` (``sys.exit()``, ``machine.soft_reset()``)
   soft-reboots, as on the board.
 
-User code (boot.py, main.py, every REPL entry) runs in one ``__main__`` namespace.
+User code (boot.py, main.py, every REPL entry) runs in one ``__main__`` namespace. Its
+source goes to ``compile`` as the bytes the host sent or the file holds, never decoded
+here: bytes that are not UTF-8 then do what they do on a board (MicroPython's lexer
+takes them as they are, or the code raises), and never stop the REPL itself.
 Tracebacks leave out the virtual board's own frames (its modules are compiled with
 source names that start with ``vboard:``), so they read as on the board.
 """
@@ -28,24 +31,29 @@ from vb_lineedit import (
     LineEditor,
     continue_with_input,
     indent_after,
+    shape,
 )
 
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 PASTE_WINDOW = 128  # raw-paste flow-control window: half of pyexec's default 256-byte buffer
-_HIDDEN_FRAMES = '  File "vboard:'
+_HIDDEN_FRAMES = b'  File "vboard:'
 
 
 class SoftReboot(Exception):
     """A soft reboot was asked for; ``args[0]``: True to boot into the raw REPL."""
 
 
-def format_exception(exc):
-    buf = io.StringIO()
-    # The rp2 stubs type StringIO without its stream side; MicroPython has both.
+def format_exception(exc, hide=True):
+    """The traceback as the board prints it, console-ready (``\\r\\n``), in bytes: a
+    message can hold bytes that are not UTF-8 (a name from such source), and the board
+    sends them as they are. ``hide``: leave out the virtual board's own frames."""
+    buf = io.BytesIO()
+    # The rp2 stubs type BytesIO without its stream side; MicroPython has both.
     sys.print_exception(exc, buf)  # pyright: ignore[reportArgumentType]
-    text = buf.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
-    lines = [x for x in text.split("\n") if not x.startswith(_HIDDEN_FRAMES)]
-    return "\n".join(lines)
+    lines = buf.getvalue().split(b"\n")  # pyright: ignore[reportAttributeAccessIssue]
+    if hide:
+        lines = [x for x in lines if not x.startswith(_HIDDEN_FRAMES)]
+    return b"\r\n".join(lines)
 
 
 def banner():
@@ -66,14 +74,14 @@ class Repl:
         self.raw = raw
         self.namespace = {"__name__": "__main__"}
         self._editor = LineEditor(console)
-        self._text = ""  # friendly: the lines of a statement entered so far
+        self._text = b""  # friendly: the lines of a statement entered so far
         self._pasting = False  # friendly: in paste mode (Ctrl-E)
         self._paste = bytearray()
         self._raw_line = bytearray()
 
     # -- running user code --------------------------------------------------------------
     def execute(self, source, filename, mode):
-        """Compile and run ``source`` in the REPL's namespace: the exception, or None.
+        """Compile and run ``source`` (bytes) in the REPL's namespace: the exception, or None.
 
         ``SystemExit`` is returned too; the caller turns it into a soft reboot after
         saying what it must. After a Ctrl-C, what the host sent before it is dropped.
@@ -92,12 +100,12 @@ class Repl:
 
     def _report(self, exc):
         if exc is not None and not isinstance(exc, SystemExit):
-            self._con.write_text(format_exception(exc))
+            self._con.write(format_exception(exc))
 
     def run_file(self, path):
         """boot.py / main.py at boot, as ``pyexec_file_if_exists``."""
         try:
-            with open(path) as f:
+            with open(path, "rb") as f:
                 source = f.read()
         except OSError:
             return
@@ -142,7 +150,7 @@ class Repl:
 
     def _restart(self, prompt=">>> ", indent=""):
         if prompt == ">>> ":
-            self._text = ""
+            self._text = b""
         self._pasting = False
         self._editor.start(prompt, indent)
 
@@ -174,9 +182,9 @@ class Repl:
                 self._paste = bytearray()
             elif not line:
                 self._restart()
-            elif continue_with_input(line):
-                self._text = line + "\n"
-                self._restart("... ", indent_after(line))
+            elif continue_with_input(shape(line)):
+                self._text = line + b"\n"
+                self._restart("... ", indent_after(shape(line)))
             else:
                 self._run_statement(line)
             return
@@ -188,9 +196,9 @@ class Repl:
             if r != ENTER:
                 return
             text = self._text + line
-            if continue_with_input(text):
-                self._text = text + "\n"
-                self._restart("... ", indent_after(line))
+            if continue_with_input(shape(text)):
+                self._text = text + b"\n"
+                self._restart("... ", indent_after(shape(line)))
                 return
         self._run_statement(self._text + line)
 
@@ -207,7 +215,7 @@ class Repl:
             self._restart()
         elif c == CTRL_D:
             self._con.write(b"\r\n")
-            source = bytes(self._paste).decode()
+            source = bytes(self._paste)
             self._pasting = False
             exc = self.execute(source, "<stdin>", "exec")
             self._report(exc)
@@ -248,7 +256,7 @@ class Repl:
             line.append(c)
 
     def _raw_execute(self, source):
-        exc = self.execute(bytes(source).decode(), "<stdin>", "exec")
+        exc = self.execute(bytes(source), "<stdin>", "exec")
         self._con.write(b"\x04")
         self._report(exc)
         self._con.write(b"\x04")
