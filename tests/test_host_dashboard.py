@@ -180,6 +180,25 @@ async def test_keys_send_commands_through_the_reader_core(tmp_path: Path):
         dock.unplug()
 
 
+@pytest.mark.asyncio
+async def test_the_link_line_says_how_each_export_stands(tmp_path: Path):
+    states = {"mqtt": "mqtt not connected (Not authorized)"}
+    source = LiveSource(
+        Reader(str(tmp_path / "ttyNONE")),  # never started: the dashboard only drains
+        exporters=[lambda: states["mqtt"], lambda: "prometheus 127.0.0.1:9464"],
+    )
+    app = Dashboard(source, refresh_s=0.05)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause(0.2)
+        text = str(app.query_one("#status", Static).render())
+        assert "mqtt not connected (Not authorized)" in text
+        assert "prometheus 127.0.0.1:9464" in text
+        states["mqtt"] = "mqtt pogodock/0123456789abcdef/"
+        await pilot.pause(0.3)
+        text = str(app.query_one("#status", Static).render())
+        assert "mqtt pogodock/0123456789abcdef/" in text and "not connected" not in text
+
+
 def test_clean_in_says_under_a_day_rather_than_zero():
     from pogodock.model import clean_in
 

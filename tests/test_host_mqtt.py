@@ -153,6 +153,8 @@ def test_a_broker_restart_gets_the_latest_state_and_the_events_held_meanwhile(tm
     broker = Broker(tmp_path).start()
     publisher = MqttPublisher(MqttTarget(broker.url + "/dock"))
     publisher.start()
+    assert wait_for(publisher.connected.is_set, 5)
+    assert publisher.state() == "mqtt dock/"
     watch = Watcher(broker)
     try:
         with Reader(str(dock.link), confirm_timeout=1.0, max_backoff=0.1) as reader:
@@ -164,6 +166,7 @@ def test_a_broker_restart_gets_the_latest_state_and_the_events_held_meanwhile(tm
             watch.close()
             broker.stop()  # no persistence: the broker forgets every retained topic
             assert wait_for(lambda: not publisher.connected.is_set(), 5)
+            assert publisher.state().startswith("mqtt not connected")
             unsent, published = publisher.unsent, publisher.published
             health(dock, 81.5, "warn")
             dock.event("oxidation", ["VBUS1"])
@@ -189,6 +192,7 @@ def test_a_broker_restart_gets_the_latest_state_and_the_events_held_meanwhile(tm
 
 def test_another_dock_on_the_port_gets_its_own_topics(dock, broker, watch):
     publisher = MqttPublisher(MqttTarget(broker.url))
+    assert publisher.state() == "mqtt waiting for the dock"  # no topic before the hello
     with Reader(str(dock.link), confirm_timeout=1.0, max_backoff=0.1) as reader:
         reader.subscribe(publisher)
         reader.start()

@@ -93,3 +93,16 @@ def test_a_port_in_use_is_one_sentence():
     assert proc.returncode == 2
     assert err.startswith("pogodock monitor: cannot serve --prometheus on 127.0.0.1:%d" % port)
     assert err.count("\n") == 1, err
+
+
+def test_the_exporter_says_where_it_serves():
+    from pogodock.prometheus import PrometheusExporter
+
+    exporter = PrometheusExporter()
+    assert exporter.state() == "prometheus not serving"
+    _host, port = exporter.serve("127.0.0.1", 0)
+    try:
+        assert exporter.state() == "prometheus 127.0.0.1:%d" % port and port > 0
+    finally:
+        exporter.close()
+    assert exporter.state() == "prometheus not serving"

@@ -111,7 +111,8 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             return hl.run_live(reader, queue, printer, duration=args.duration)
         from pogodock import dashboard
 
-        return dashboard.run(dashboard.LiveSource(reader, queue))
+        exporters = [x.state for x in (publisher, exporter) if x is not None]
+        return dashboard.run(dashboard.LiveSource(reader, queue, exporters))
     finally:
         reader.stop()
         if recorder is not None:

@@ -19,7 +19,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from dockfw import protocol
@@ -68,14 +68,28 @@ class Source:
     def send(self, cmd: str, **args: Any) -> Pending | str:
         return "commands need a live dock"
 
+    def exports(self) -> list[str]:
+        """One short state per exporter the monitor feeds (MQTT, Prometheus)."""
+        return []
+
 
 class LiveSource(Source):
     live = True
 
-    def __init__(self, reader: Reader, queue: RecordQueue | None = None) -> None:
+    def __init__(
+        self,
+        reader: Reader,
+        queue: RecordQueue | None = None,
+        exporters: Sequence[Callable[[], str]] = (),
+    ) -> None:
+        """``exporters``: each says how its export stands, in a few words."""
         self.reader = reader
         self.queue = queue if queue is not None else reader.subscribe_queue()
         self.title = "pogodock monitor"
+        self._exporters = list(exporters)
+
+    def exports(self) -> list[str]:
+        return [state() for state in self._exporters]
 
     def drain(self) -> list[Record]:
         return self.queue.drain(DRAIN_PER_TICK)
@@ -286,6 +300,8 @@ class Dashboard(App[int]):
         status = Text(" · ".join(parts) + "\n")
         style = "bold red" if link.connected is False or link.lost or link.reboots else ""
         status.append(health, style=style)
+        for export in self.source.exports():
+            status.append(" · " + export, style="yellow" if "not " in export else "")
         if link.connected is False and link.last_problem:
             status.append("\n" + link.last_problem, style="red")
         self.query_one("#status", Static).update(status)

@@ -152,6 +152,15 @@ class MqttPublisher:
             return e.strerror or str(e) or type(e).__name__
         return None
 
+    def state(self) -> str:
+        """How the export stands, in a few words (the dashboard's link line)."""
+        if self.connected.is_set():
+            return "mqtt %s/" % self.base
+        if self.base is None:
+            return "mqtt waiting for the dock"
+        why = " (%s)" % self.last_error if self.last_error else ""
+        return "mqtt not connected%s" % why
+
     def start(self) -> None:
         """With a base topic in the URL, connects now; else at the dock's first hello,
         because the last will has to name the status topic before connecting."""

@@ -140,6 +140,13 @@ class PrometheusExporter:
         threading.Thread(target=self.server.serve_forever, name="prometheus", daemon=True).start()
         return host, self.server.server_address[1]
 
+    def state(self) -> str:
+        """Where the scrape endpoint is, in a few words (the dashboard's link line)."""
+        if self.server is None:
+            return "prometheus not serving"
+        host, port = self.server.server_address[:2]
+        return "prometheus %s:%d" % ("[%s]" % host if ":" in str(host) else host, port)
+
     def close(self) -> None:
         if self.server is not None:
             self.server.shutdown()
