@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from host_fakedock import FakeDock, wait_for
 from mqtt_broker import Broker, Watcher, free_port
 from pogodock.mqtt import MqttPublisher, MqttTarget
 from pogodock.reader import Reader
+from support.procs import interrupt
 from test_host_sim_pty import pogodock, sim_pty  # noqa: F401  (fixture)
 
 PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
@@ -74,13 +74,8 @@ def loads(raw: bytes | None) -> dict:
 
 
 def stop(proc: subprocess.Popen) -> tuple[str, str]:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    try:
-        return proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.communicate()
+    interrupt(proc, timeout=10)
+    return proc.communicate()
 
 
 def test_the_monitor_publishes_the_simulated_dock(sim_pty, broker, watch):  # noqa: F811

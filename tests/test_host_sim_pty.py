@@ -14,6 +14,7 @@ import pytest
 from host_fakedock import wait_for
 from pogodock.reader import Reader
 from pogodock.records import Ack, Error, Hello, Record, Sample
+from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
 MISALIGN = str(ROOT / "scenarios" / "misalign.json")
@@ -36,13 +37,7 @@ def sim_pty() -> Iterator[tuple[subprocess.Popen, str]]:
     assert proc.stdout is not None
     path = proc.stdout.readline().strip()
     yield proc, path
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    interrupt(proc)
 
 
 def test_the_reader_talks_to_the_real_firmware_over_a_pty(sim_pty):

@@ -24,6 +24,7 @@ from host_fakedock import wait_for
 from pogodock.reader import Reader
 from pogodock.records import Ack, Hello, Record, Sample
 from pogodock.vboard.gate import INTERRUPT_GRACE_S, InputGate
+from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
 MPREMOTE = str(Path(sys.executable).with_name("mpremote"))
@@ -63,13 +64,7 @@ def vboard(scenario_path: str, flash: Path | None = None) -> Iterator[str]:
         yield path
         assert proc.poll() is None, "the vboard ended by itself"
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        interrupt(proc)
         _, err = proc.communicate()
     assert proc.returncode == 130
     assert "Traceback" not in err

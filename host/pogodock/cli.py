@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-from types import FrameType
 
 from dockfw.board import BoardError
+
+from pogodock.interrupts import sigterm_as_interrupt
 
 
 class UsageError(Exception):
@@ -67,16 +67,6 @@ def _cmd_ports(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sigterm_to_interrupt() -> None:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        pass
-
-
 def _cmd_monitor(args: argparse.Namespace) -> int:
     from pogodock.reader import Reader
     from pogodock.recorder import Recorder
@@ -106,7 +96,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         if headless:
             from pogodock import headless as hl
 
-            _sigterm_to_interrupt()
+            sigterm_as_interrupt()
             printer = hl.HeadlessPrinter(sys.stdout, every=args.every)
             return hl.run_live(reader, queue, printer, duration=args.duration)
         from pogodock import dashboard

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import TextIO
 
+from pogodock.interrupts import sigterm_as_interrupt
 from pogodock.paths import BOARDS_DIR
 from pogodock.sim import scenario as scenario_mod
 from pogodock.vboard.gate import InputGate
@@ -213,13 +213,6 @@ def _seed_mating_cycles(flash: Path, scenario) -> None:
     target.write_text(json.dumps(cycles))
 
 
-def _sigterm_as_interrupt() -> None:
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-
-
 def serve(
     scenario_path: str,
     flash: str | None = None,
@@ -240,7 +233,7 @@ def serve(
         interp = Interpreter()
     except InterpreterError as e:
         raise VboardError(str(e)) from None
-    _sigterm_as_interrupt()
+    sigterm_as_interrupt()
     with tempfile.TemporaryDirectory(prefix="pogodock-vboard-") as work:
         try:
             interp.compile(Path(work) / "lib")
