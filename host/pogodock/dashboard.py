@@ -27,6 +27,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, Label, RichLog, Sparkline, Static
 
 from pogodock.model import DASH, DockModel, bucket_max, clean_in, fmt, yes_no
@@ -171,6 +172,12 @@ class Dashboard(App[int]):
 
     # -- data -------------------------------------------------------------------
     def pull(self) -> None:
+        try:
+            self._pull()
+        except NoMatches:
+            pass  # the app is closing and its widgets are gone; the timer ticked once more
+
+    def _pull(self) -> None:
         records = self.source.drain()
         events = self.query_one("#events", RichLog)
         console = self.query_one("#console", RichLog)
