@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 TYPINGS := build/typings
-MPY_HEAP := 192k
+# Tier B's heap: the 64-bit unix port's objects are about twice the RP2040's and the
+# simulator shares the heap, so this is tighter for the firmware than the board's ~240 KB.
+MPY_HEAP := 256k
 
 BOARD ?= pico-dock-4
 PORT  ?= auto

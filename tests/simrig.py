@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pogodock  # noqa: F401
-from dockfw import protocol
+from dockfw import docking, protocol
+from dockfw.store import MemoryStore
 from pogodock.sim import scenario as scenario_mod
 from pogodock.sim.dock import SimDock
 
@@ -37,10 +38,13 @@ def load_scenario(name_or_obj, **overrides):
 class Run:
     """A finished run: the decoded lines, the simulated dock and the firmware App."""
 
-    def __init__(self, scn, inbox=None, inbox_for=None):
-        """``inbox_for(dock)`` builds an inbox that needs the dock (its clock)."""
+    def __init__(self, scn, inbox=None, inbox_for=None, store_files=None):
+        """``inbox_for(dock)`` builds an inbox that needs the dock (its clock);
+        ``store_files``: the dock's flash at power-on, name -> object or raw text."""
         self.raw: list[bytes] = []
         self.dock = SimDock(scn, self.raw.append, inbox)
+        if store_files is not None:
+            self.dock.store = MemoryStore(store_files)
         if inbox_for is not None:
             self.dock.attach_inbox(inbox_for(self.dock))
         self.app = self.dock.run_firmware(sample_hz=scn.sample_hz, idle_hz=scn.idle_hz)
@@ -48,6 +52,13 @@ class Run:
 
     def of_type(self, kind):
         return [rec for rec in self.lines if rec["type"] == kind]
+
+
+def stored_cycles(store) -> dict:
+    """The mating cycles a dock's store holds (what the firmware would find at boot)."""
+    state = store.load(docking.STATE, docking.STATE_VERSION)
+    assert state is not None, store.take_problems()
+    return state["cycles"]
 
 
 def run(name_or_obj, **overrides) -> Run:

@@ -4,7 +4,7 @@ cycles per docking kept in the store, and the idle sampling rate between session
 
 import pytest
 from dockfw import docking as dk
-from simrig import run
+from simrig import run, stored_cycles
 from test_protection import go
 
 PERIOD_MS = 5  # 200 Hz docked
@@ -76,7 +76,7 @@ def test_health_and_samples_follow_the_sessions(sessions):
 
 
 def test_mating_cycles_counted_per_docking_and_persisted(sessions):
-    stored = sessions.dock.store.load("cycles")
+    stored = stored_cycles(sessions.dock.store)
     assert stored == {"VBUS1": 7993, "GND1": 3, "GND2": 3, "VBUS2": 3}, stored
     end = sessions.dock.end_us
     assert stored == {p: sessions.dock.circuit.mating_cycles(p, end) for p in PINS}
@@ -120,7 +120,7 @@ def test_an_intermittent_contact_never_undocks():
     r = run("intermittent")
     assert [(e["kind"], e["session"]) for e in docking_events(r)] == [("docked", 1)]
     assert any(e["kind"] == "intermittent" for e in r.of_type("event"))
-    assert r.dock.store.load("cycles") == {p: 1 for p in PINS}
+    assert stored_cycles(r.dock.store) == {p: 1 for p in PINS}
     assert all(h["session"] == 1 for h in r.of_type("health") if h["t_ms"] > 6_000)
 
 
@@ -137,7 +137,7 @@ def test_long_dropouts_under_a_device_never_undock(load_ma):
     r = run(obj)
     assert len(r.dock.circuit.dropouts("VBUS2", 0, r.dock.end_us)) > 10
     assert [e["kind"] for e in docking_events(r)] == ["docked"]
-    assert r.dock.store.load("cycles") == {p: 1 for p in PINS}
+    assert stored_cycles(r.dock.store) == {p: 1 for p in PINS}
 
 
 @pytest.mark.parametrize(
@@ -150,10 +150,10 @@ def test_a_lift_shorter_than_leave_ms_is_not_a_departure(gap_s, load_ma, departs
     got = [(e["kind"], e["session"]) for e in docking_events(r)]
     if departs:
         assert got == [("docked", 1), ("undocked", 1), ("docked", 2)], got
-        assert r.dock.store.load("cycles") == {p: 2 for p in PINS}
+        assert stored_cycles(r.dock.store) == {p: 2 for p in PINS}
     else:
         assert got == [("docked", 1)], got
-        assert r.dock.store.load("cycles") == {p: 1 for p in PINS}
+        assert stored_cycles(r.dock.store) == {p: 1 for p in PINS}
     assert gap_s * 1000 < dk.LEAVE_MS or departs
 
 
@@ -163,7 +163,7 @@ def test_a_failing_sense_monitor_is_not_a_departure():
     obj["events"][-1]["until"] = 8
     r = run(obj)
     assert [e["kind"] for e in docking_events(r)] == ["docked"]
-    assert r.dock.store.load("cycles") == {p: 1 for p in PINS}
+    assert stored_cycles(r.dock.store) == {p: 1 for p in PINS}
 
 
 # -- mating cycles from an earlier life ------------------------------------------------------
@@ -175,7 +175,7 @@ def test_seeded_cycles_reach_the_wear_warning():
     r = run(story(docks, [d + 1 for d in docks], 21, pins={"VBUS1": {"cycles": 7990}}))
     evs = docking_events(r)
     assert [e["session"] for e in evs if e["kind"] == "docked"] == list(range(1, 11))
-    assert r.dock.store.load("cycles") == {"VBUS1": 8000, "GND1": 10, "GND2": 10, "VBUS2": 10}
+    assert stored_cycles(r.dock.store) == {"VBUS1": 8000, "GND1": 10, "GND2": 10, "VBUS2": 10}
     wear = [e for e in r.of_type("event") if e["kind"] == "wear"]
     assert len(wear) == 1, wear
     (w,) = wear
@@ -193,7 +193,7 @@ def test_cycles_survive_a_reboot_and_sessions_restart():
     assert len({x["boot"] for x in r.lines}) == 2
     second = [e for e in docking_events(r) if e["boot"] == hellos[1]["boot"]]
     assert [(e["kind"], e["session"]) for e in second] == [("docked", 1)]
-    assert r.dock.store.load("cycles") == {"VBUS1": 7992, "GND1": 2, "GND2": 2, "VBUS2": 2}
+    assert stored_cycles(r.dock.store) == {"VBUS1": 7992, "GND1": 2, "GND2": 2, "VBUS2": 2}
     assert r.of_type("health")[-1]["pins"]["VBUS1"]["cycles"] == 7992
 
 
@@ -204,4 +204,96 @@ def test_a_restart_with_the_device_on_the_dock_resumes_its_session_without_a_mat
     docked = [x for x in r.lines if x["type"] == "event" and x["kind"] == "docked"]
     assert [d["resumed"] for d in docked] == [False, True]
     assert len({d["boot"] for d in docked}) == 2
-    assert r.dock.store.load("cycles") == {"VBUS1": 1, "GND1": 1, "GND2": 1, "VBUS2": 1}
+    assert stored_cycles(r.dock.store) == {"VBUS1": 1, "GND1": 1, "GND2": 1, "VBUS2": 1}
+
+
+# -- across power cuts: the state file says whether a device was docked ----------------------
+
+
+def _boot_on(present, dock_at, duration=6):
+    """A dock powering up on a flash whose docking state says ``present``, 100 cycles."""
+    from simrig import Run, load_scenario
+
+    obj = story(dock_at, (), duration, load=[[0, 1500]])
+    state = {"version": 1, "present": present, "cycles": {p: 100 for p in PINS}}
+    return Run(load_scenario(obj), store_files={dk.STATE: state})
+
+
+@pytest.mark.parametrize(
+    "present, dock_at, resumed, counted",
+    [
+        (True, (0,), True, 100),  # the same device, still there after the cut: no mating
+        (True, (3,), False, 101),  # the dock was found empty: the next device is a mating
+        (False, (0,), False, 101),  # docked during the cut
+        (False, (3,), False, 101),
+    ],
+)
+def test_mating_cycles_are_exact_across_a_power_cut(present, dock_at, resumed, counted):
+    r = _boot_on(present, dock_at)
+    (docked,) = [e for e in r.of_type("event") if e["kind"] == "docked"]
+    assert docked["resumed"] is resumed
+    assert stored_cycles(r.dock.store) == {p: counted for p in PINS}
+    assert r.dock.store.load(dk.STATE, dk.STATE_VERSION)["present"] is True
+
+
+def test_an_empty_dock_at_boot_forgets_the_device_before_the_next_cut():
+    # The state said docked; the dock is found empty: the file must say so at once, or a
+    # second cut before the next docking would make that docking a "resume".
+    r = _boot_on(True, (), duration=2)
+    assert not [e for e in r.of_type("event") if e["kind"] == "docked"]
+    state = r.dock.store.load(dk.STATE, dk.STATE_VERSION)
+    assert state["present"] is False and state["cycles"] == {p: 100 for p in PINS}
+
+
+class _Clock:
+    """ticks_ms wrapping at 2**30, advanced by hand."""
+
+    def __init__(self):
+        self.ms = (1 << 30) - 5000  # near the wrap, to cross it too
+
+    def ticks_ms(self):
+        return self.ms & ((1 << 30) - 1)
+
+    def ticks_diff(self, a, b):
+        return ((a - b + (1 << 29)) & ((1 << 30) - 1)) - (1 << 29)
+
+
+class _Sampler:
+    docked = True
+    presence_known = True
+
+
+class _Ctx:
+    def __init__(self, clock):
+        from dockfw.board import load
+        from dockfw.store import MemoryStore
+        from simrig import ROOT
+
+        self.clock = clock
+        self.board = load(str(ROOT / "boards" / "pico-dock-4.json"))
+        self.store = MemoryStore()
+        self.charging = True
+
+
+def test_settled_holds_however_long_the_device_stays():
+    # 2**29 ms is where a ticks_diff against the arrival's stamp would turn negative.
+    clock = _Clock()
+    d = dk.Docking(_Ctx(clock))
+    s = _Sampler()
+    step_ms = 1000
+    for _ in range(3):
+        d.cycle(s, clock.ticks_ms())
+        clock.ms += 20
+    for _ in range(20):
+        d.cycle(s, clock.ticks_ms())
+        clock.ms += 20
+    assert d.present and d.changed == 1 and d.settled()
+    for _ in range((1 << 30) // step_ms + 10):  # a whole ticks period and more, docked
+        clock.ms += step_ms
+        d.cycle(s, clock.ticks_ms())
+        assert d.settled()
+    s.docked = False  # and the departure is still seen after all that time
+    for _ in range(20):
+        clock.ms += 20
+        d.cycle(s, clock.ticks_ms())
+    assert not d.present and d.changed == -1

@@ -1,5 +1,6 @@
 """Oxidation detection (dockfw.drift): unit tests on session series, then the simulator."""
 
+import json
 import random
 
 import pytest
@@ -239,11 +240,30 @@ def test_state_survives_a_reboot_and_detection_is_unchanged():
     assert got["drift_mohm_per_day"].value == want["drift_mohm_per_day"].value
 
 
-def test_a_damaged_store_starts_afresh():
-    for bad in ({"s2": "x"}, {"s2": 1.0, "c2": 3, "pins": {"GND1": [1, 2]}}, {"pins": 5}):
+def test_a_damaged_store_is_set_aside_and_learning_starts_afresh():
+    store = MemoryStore()
+    ctx = Ctx(store)
+    series(Drift(ctx), ctx, 4, rate=1000)
+    good = json.loads(store.data["drift"])
+    pin = dict(good["pins"]["GND1"])
+    bad_pins = [
+        {"t_s": pin["t_s"] + [1]},  # one more time than statistics
+        {"learn_sessions": 99},
+        {"alarm": 3},
+        {"baseline_uohm": 2.5},
+        {"verify": 1},
+        {"r_uohm": [-5] * len(pin["t_s"])},
+    ]
+    variants = [{**good, "pool_sq_mohm2": "x"}, {**good, "pins": 5}, {**good, "version": 2}]
+    variants += [{**good, "pins": {"GND1": {**pin, **change}}} for change in bad_pins]
+    for bad in variants:
         store = MemoryStore({"drift": bad})
         d = Drift(Ctx(store))
-        assert d.baseline_uohm(1) == -1 and d.level(1) == OK
+        assert d.baseline_uohm(1) == -1 and d.level(1) == OK, bad
+        ((name, _reason, action),) = store.take_problems()
+        assert name == "drift" and "drift.bad" in action and "drift" not in store.data
+    d = Drift(Ctx(MemoryStore({"drift": good})))
+    assert d.baseline_uohm(1) == good["pins"]["GND1"]["baseline_uohm"] > 0
 
 
 # -- the per-report path ----------------------------------------------------------------
@@ -268,7 +288,7 @@ class _Flags:
 class _Docking:
     present = True
 
-    def settled(self, now):
+    def settled(self):
         return self.present
 
 

@@ -15,7 +15,11 @@ def documented(name):
 def test_every_message_type_event_kind_and_state_is_documented():
     missing = [
         n
-        for n in protocol.TYPES + protocol.EVENT_KINDS + protocol.PIN_STATES + protocol.SEVERITIES
+        for n in protocol.TYPES
+        + protocol.EVENT_KINDS
+        + protocol.PIN_STATES
+        + protocol.SEVERITIES
+        + protocol.RESET_CAUSES
         if not documented(n)
     ]
     assert not missing

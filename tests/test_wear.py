@@ -125,10 +125,16 @@ def test_penalty_grows_from_half_life_to_30_points():
     assert [w.level(j) for j in range(4)] == [OK, OK, OK, FAULT]
 
 
-def test_a_damaged_wear_record_is_ignored():
-    ctx = Ctx([0, 0, 0, 0], store=MemoryStore({"wear": {"VBUS1": "x", "GND1": 9}}))
-    w = Wear(ctx)
-    assert list(w.raised) == [OK, FAULT, OK, OK]
+def test_a_damaged_wear_record_is_set_aside_and_a_good_one_is_read():
+    store = MemoryStore({"wear": {"version": 1, "raised": {"VBUS1": "x", "GND1": 9}}})
+    w = Wear(Ctx([0, 0, 0, 0], store=store))
+    assert list(w.raised) == [OK, OK, OK, OK]
+    ((name, reason, action),) = store.take_problems()
+    assert name == "wear" and "wear.raised: 'VBUS1'" in reason and "wear.bad" in action
+    assert "wear" not in store.data and "wear.bad" in store.data
+    good = MemoryStore({"wear": {"version": 1, "raised": {"GND1": 2, "OLD9": 1}}})
+    w = Wear(Ctx([0, 0, 0, 0], store=good))
+    assert list(w.raised) == [OK, FAULT, OK, OK] and good.take_problems() == []
 
 
 # -- the simulator ------------------------------------------------------------------------

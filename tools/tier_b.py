@@ -2,7 +2,7 @@
 
 Compiles the firmware and the simulator with mpy-cross into ``build/mpy`` (the
 firmware exactly as ``make flash`` puts it on a board), then runs every
-``tests/mp/test_*.py`` in a fresh ``micropython -X heapsize=192k`` through
+``tests/mp/test_*.py`` in a fresh ``micropython -X heapsize=256k`` through
 ``tools/mptest.py`` (a fresh interpreter per module: each gets the whole heap),
 and prints the total as "N passed, N failed".
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 OUT = ROOT / "build" / "mpy"
-HEAP = os.environ.get("MPY_HEAP", "192k")
+HEAP = os.environ.get("MPY_HEAP", "256k")
 # The simulator modules that run beside the firmware (the rest of host/ is CPython only).
 SIM_SOURCES = ["pogodock/__init__.py", "pogodock/sim"]
 

@@ -78,7 +78,7 @@ class Alignment(Detector):
     # -- every cycle ------------------------------------------------------------
     def cycle(self, s, now):
         ctx = self.ctx
-        if not ctx.charging or not ctx.docking.settled(now):
+        if not ctx.charging or not ctx.docking.settled():
             return
         i_ua = s.i_ua
         status = s.status
@@ -135,7 +135,7 @@ class Alignment(Detector):
     def report(self, ctx):
         if not ctx.docking.present:
             return
-        settled = ctx.docking.settled(ctx.clock.ticks_ms())
+        settled = ctx.docking.settled()
         r = [ctx.report.r_uohm(j) for j in range(self.n)]
         lim = [self._limit_of(j, r) for j in range(self.n)]
         for j in range(self.n):

@@ -31,12 +31,15 @@ from dockfw.protection import Protection
 from dockfw.protocol import Fixed, Obj
 from dockfw.report import Report
 from dockfw.sampler import Sampler
+from dockfw.store import INT, need
 from dockfw.uptime import Uptime
 from dockfw.wear import Wear
 
 FIRMWARE_VERSION = "0.2.0"
 _MICROPYTHON_HEAP = hasattr(gc, "mem_free")
 HEALTH_MS = 1000
+CLOCK_STATE = "clock"
+_STATE_VERSION = 1
 
 
 def _mhz(hz):
@@ -62,8 +65,8 @@ class App:
         self.seq = 0
         self.out = OutQueue()
         self.charging = False
-        saved = self.store.load("clock") or {}
-        self._epoch_s = int(saved.get("t_s", 0))
+        saved = self.store.load(CLOCK_STATE, _STATE_VERSION, _check_clock)
+        self._epoch_s = saved["t_s"] if saved is not None else 0
         # Detectors, in the order they see each cycle: docking first, so the
         # others know whether a device is there; protection last, so it acts on
         # everything this cycle showed.
@@ -86,6 +89,12 @@ class App:
         self.reboot_requested = False
         self._last_report_ms = 0
         self._last_health_ms = 0
+
+    def _report_storage_problems(self):
+        for name, reason, action in self.store.take_problems():
+            self.event(
+                "storage", [], "warn", [("file", name), ("reason", reason), ("action", action)]
+            )
 
     # -- context offered to the detectors ---------------------------------
     def t_s(self):
@@ -188,6 +197,7 @@ class App:
     def start(self):
         self.sampler.start()
         self.emit(protocol.HELLO, self.hello_fields())
+        self._report_storage_problems()
         self.set_charging(True)
         now = self.clock.ticks_ms()
         self._last_report_ms = now
@@ -204,7 +214,7 @@ class App:
         # Resistances only once the contacts have settled: while a device lands
         # or leaves, the monitors' windows straddle the change and drop / current
         # pairs readings from different moments.
-        self.report.add(sampler, self.docking.settled(now))
+        self.report.add(sampler, self.docking.settled())
         return now
 
     def step(self):
@@ -227,7 +237,8 @@ class App:
                 d.docked(self)
             else:
                 d.undocked(self)
-        self.store.save("clock", {"t_s": self.t_s()})
+        self.store.save(CLOCK_STATE, _STATE_VERSION, {"t_s": self.t_s()})
+        self._report_storage_problems()
 
     def _report(self, now):
         self.sampler.housekeeping()
@@ -272,3 +283,7 @@ class App:
                 self.flush()
             if self.hal.wait_us(left):
                 self.commands.poll()
+
+
+def _check_clock(obj):
+    need(obj, "t_s", CLOCK_STATE, INT, 0, 0x3FFFFFFF)

@@ -3,11 +3,17 @@
 Presence comes from the sampler (a supply sense pad not clipped, or current on
 a pin). It must hold for ``ARRIVE_MS`` before a ``docked`` event and be gone for
 ``LEAVE_MS`` before ``undocked``, so a contact chattering under a device is not
-a departure. Every pin mates once per docking: the counts persist in the store.
-While charging is switched off the pads cannot see a device (the rail is off),
-and when no current flows and the supply pad's monitor has failed nothing can,
-so the state is held. A device still on the dock when the firmware restarts
-resumes its session: the restart is not a mating.
+a departure. While charging is switched off the pads cannot see a device (the
+rail is off), and when no current flows and the supply pad's monitor has failed
+nothing can, so the state is held. Time is counted per cycle (``elapsed_ms``),
+never by comparing old tick stamps: a device may stay docked for months.
+
+Every pin mates once per docking. The counts and whether a device is docked are
+one state file (``docking``), written at every change, so a power cut leaves
+both as they were before the change or both after it. A device found at boot
+while the file says one was docked resumes its session: the restart is not a
+mating. Only the first presence decision after boot can resume; once the dock
+has been seen empty, any later device is a new mating.
 """
 
 from array import array
@@ -15,10 +21,26 @@ from array import array
 from micropython import const
 
 from dockfw.detect import Detector
+from dockfw.store import BOOL, INT, OBJ, need
 
 ARRIVE_MS = const(50)
 LEAVE_MS = const(300)
 SETTLE_MS = const(300)  # contacts still bounce just after a device lands
+_STEP_MAX_MS = const(1000)  # one cycle counts for at most this (a stall is not a docking)
+STATE = "docking"
+STATE_VERSION = const(1)
+MAX_CYCLES = const(100000000)  # far past any pin's rating: a larger count is damage
+
+
+def _checker(pins):
+    def check(obj):
+        need(obj, "present", STATE, BOOL)
+        counts = need(obj, "cycles", STATE, OBJ)
+        for p in pins:
+            if p.name in counts:
+                need(counts, p.name, STATE + ".cycles", INT, 0, MAX_CYCLES)
+
+    return check
 
 
 class Docking(Detector):
@@ -26,37 +48,68 @@ class Docking(Detector):
         self.ctx = ctx
         self._clock = ctx.clock
         pins = ctx.board.pins
-        saved = ctx.store.load("cycles") or {}
-        self.cycles = array("i", [int(saved.get(p.name, 0)) for p in pins])
+        self.cycles = array("i", [0] * len(pins))
+        saved = ctx.store.load(STATE, STATE_VERSION, _checker(pins))
         # Docked when the firmware last stopped? Then a device found at boot resumes.
-        self._resume = bool((ctx.store.load("docking") or {}).get("present"))
+        self._resume = False
+        if saved is not None:
+            counts = saved["cycles"]
+            for p in pins:
+                self.cycles[p.index] = counts.get(p.name, 0)
+            self._resume = saved["present"]
+        self._decided = False  # has presence been decided since boot
         self.present = False
         self.changed = 0  # +1 arrived, -1 left, since the App last looked
         self.session = 0
-        self.at = 0  # ticks_ms of the last change
         self.started_s = 0  # dock time (s) the session started
         self._raw = False
-        self._since = 0
+        self._held_ms = 0  # how long the raw presence has differed from ``present``
+        self._docked_ms = 0  # since the device arrived, up to SETTLE_MS
+        self._last = self._clock.ticks_ms()
 
     def cycle(self, s, now):
+        step = self._clock.ticks_diff(now, self._last)
+        self._last = now
+        step = 0 if step < 0 else (_STEP_MAX_MS if step > _STEP_MAX_MS else step)
+        if self.present and self._docked_ms < SETTLE_MS:
+            self._docked_ms += step
         if not self.ctx.charging or not s.presence_known:
             return
         raw = s.docked
-        if raw == self.present:
-            self._raw = raw
-            return
         if raw != self._raw:
             self._raw = raw
-            self._since = now
+            self._held_ms = 0
             return
-        if self._clock.ticks_diff(now, self._since) >= (ARRIVE_MS if raw else LEAVE_MS):
-            self.present = raw
-            self.at = now
-            self.changed = 1 if raw else -1
+        if raw == self.present and self._decided:
+            return
+        self._held_ms += step
+        if self._held_ms < (ARRIVE_MS if raw else LEAVE_MS):
+            return
+        self._held_ms = 0
+        if not self._decided:
+            self._decided = True
+            if not raw:
+                self._empty_at_boot()
+                return
+        self.present = raw
+        self._docked_ms = 0
+        self.changed = 1 if raw else -1
 
-    def settled(self, now):
+    def _empty_at_boot(self):
+        # The device the file remembers is gone: the next one is a new mating.
+        if self._resume:
+            self._resume = False
+            self._save(False)
+
+    def settled(self):
         """Docked long enough for the contacts to have stopped bouncing."""
-        return self.present and self._clock.ticks_diff(now, self.at) >= SETTLE_MS
+        return self.present and self._docked_ms >= SETTLE_MS
+
+    def _save(self, present):
+        counts = {}
+        for p in self.ctx.board.pins:
+            counts[p.name] = self.cycles[p.index]
+        self.ctx.store.save(STATE, STATE_VERSION, {"present": present, "cycles": counts})
 
     def docked(self, ctx):
         self.session += 1
@@ -66,13 +119,12 @@ class Docking(Detector):
         if not resumed:
             for j in range(len(self.cycles)):
                 self.cycles[j] += 1
-            ctx.store.save("cycles", {p.name: self.cycles[p.index] for p in ctx.board.pins})
-            ctx.store.save("docking", {"present": True})
+            self._save(True)
         ctx.event("docked", [], "info", [("session", self.session), ("resumed", resumed)])
 
     def undocked(self, ctx):
         self._resume = False
-        ctx.store.save("docking", {"present": False})
+        self._save(False)
         ctx.event(
             "undocked",
             [],

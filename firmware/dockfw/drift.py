@@ -24,7 +24,7 @@ docking to the next, so detection runs on the session series, never on samples:
 After an alarm, a session back within 3 sigma of the baseline and 3 sigma below the
 one before is ``cleaned`` (after the host's ``cleaned`` the next session only has to
 be back within 3 sigma); a clean contact far below the old baseline is learned
-afresh. State survives reboots in the store under "drift", written per session.
+afresh. State survives reboots in the store (``drift``, named fields), written per session.
 """
 
 import math
@@ -35,6 +35,7 @@ from micropython import const
 from dockfw.detect import FAULT, OK, WARN, Detector
 from dockfw.protocol import Fixed
 from dockfw.sessionstat import SessionStats, fit_line
+from dockfw.store import BOOL, INT, INTS, NUM, OBJ, StateError, need
 
 CAP = const(96)  # values per pin and session (decimated by two when full): ample for a median
 MIN_VALUES = const(10)  # fewer reports (about 2 s) say nothing reliable about a session
@@ -55,6 +56,9 @@ D2_CLIP = const(8)  # a second difference over 8 sigma is a jump, not seating
 POOL_MAX = const(64)  # sigma pool terms kept: older ones fade by halving
 HORIZON_DAYS = const(3650)  # a cleaning further off than this is "not in sight"
 CUS_MAX = const(100000)  # the CUSUM stops growing long past h: stays a small int
+MAX_UOHM = const(1000000000)  # 1 kOhm: an open contact reads unknown, never this
+STATE = "drift"
+STATE_VERSION = const(1)
 
 
 class Drift(Detector):
@@ -68,12 +72,9 @@ class Drift(Detector):
         self.have = array("b", [0] * n)
         self.days = array("i", [-1] * n)
         self._init_state()
-        saved = ctx.store.load("drift")
-        if saved:
-            try:
-                self._load(saved)
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError):
-                self._init_state()  # damaged: learn again
+        saved = ctx.store.load(STATE, STATE_VERSION, self._check)
+        if saved is not None:
+            self._load(saved)
         for j in range(n):
             self._fit(j)
 
@@ -92,7 +93,7 @@ class Drift(Detector):
     # -- per report: collect ------------------------------------------------------
     def report(self, ctx):
         dk = ctx.docking
-        if not dk.present or not dk.settled(ctx.clock.ticks_ms()):
+        if not dk.present or not dk.settled():
             return
         rep = ctx.report
         al = ctx.alignment
@@ -277,35 +278,62 @@ class Drift(Detector):
             self.verify[j] = 1
         self.save(ctx)
 
-    # -- persistence: {"s2", "c2", "pins": {name: [state..., times..., stats...]}} ----
-    def _state(self):
-        return (self.base, self.bsum, self.bn, self.cus, self.alarm, self.verify)
+    # -- persistence: named fields, checked before any is taken ---------------------
+    def _check(self, obj):
+        need(obj, "pool_sq_mohm2", STATE, NUM, 0, 1e12)
+        need(obj, "pool_terms", STATE, INT, 0, POOL_MAX)
+        pins = need(obj, "pins", STATE, OBJ)
+        for name in self.names:
+            if name not in pins:
+                continue  # a pin new to this board file: it learns
+            d = need(pins, name, STATE, OBJ)
+            at = STATE + "." + name
+            need(d, "baseline_uohm", at, INT, -1, MAX_UOHM)
+            need(d, "learn_sum_uohm", at, INT, 0, 0x7FFFFFFF)
+            need(d, "learn_sessions", at, INT, 0, LEARN_MAX)
+            need(d, "cusum_pct", at, INT, 0, CUS_MAX)
+            need(d, "alarm", at, INT, OK, FAULT)
+            need(d, "verify", at, BOOL)
+            t = need(d, "t_s", at, INTS, 0, 0x7FFFFFFF, HISTORY)
+            if len(need(d, "r_uohm", at, INTS, 0, MAX_UOHM, HISTORY)) != len(t):
+                raise StateError("%s: 't_s' and 'r_uohm' differ in length" % at)
 
     def save(self, ctx):
         pins = {}
         for j in range(self.n):
             o = j * HISTORY
             e = o + self.hn[j]
-            hist = list(self.ht[o:e]) + list(self.hr[o:e])
-            pins[self.names[j]] = [a[j] for a in self._state()] + hist
-        ctx.store.save("drift", {"s2": self.s2, "c2": self.c2, "pins": pins})
+            pins[self.names[j]] = {
+                "baseline_uohm": self.base[j],
+                "learn_sum_uohm": self.bsum[j],
+                "learn_sessions": self.bn[j],
+                "cusum_pct": self.cus[j],
+                "alarm": self.alarm[j],
+                "verify": bool(self.verify[j]),
+                "t_s": list(self.ht[o:e]),
+                "r_uohm": list(self.hr[o:e]),
+            }
+        state = {"pool_sq_mohm2": self.s2, "pool_terms": self.c2, "pins": pins}
+        ctx.store.save(STATE, STATE_VERSION, state)
 
     def _load(self, saved):
-        self.s2 = float(saved["s2"])
-        self.c2 = int(saved["c2"])
+        self.s2 = float(saved["pool_sq_mohm2"])
+        self.c2 = saved["pool_terms"]
+        pins = saved["pins"]
         for j in range(self.n):
-            d = saved["pins"].get(self.names[j])
-            if not d:
-                continue  # a pin new to this board file: it learns
-            state = self._state()
-            for i in range(len(state)):
-                state[i][j] = int(d[i])
-            self.bn[j] = max(0, min(LEARN_MAX, self.bn[j]))
-            self.alarm[j] = max(OK, min(FAULT, self.alarm[j]))
-            h = d[len(state) :]
-            m = len(h) // 2
-            n = min(m, HISTORY)
-            for i in range(n):  # the latest n
-                self.ht[j * HISTORY + i] = int(h[m - n + i])
-                self.hr[j * HISTORY + i] = int(h[2 * m - n + i])
-            self.hn[j] = n
+            d = pins.get(self.names[j])
+            if d is None:
+                continue
+            self.base[j] = d["baseline_uohm"]
+            self.bsum[j] = d["learn_sum_uohm"]
+            self.bn[j] = d["learn_sessions"]
+            self.cus[j] = d["cusum_pct"]
+            self.alarm[j] = d["alarm"]
+            self.verify[j] = 1 if d["verify"] else 0
+            t = d["t_s"]
+            r = d["r_uohm"]
+            o = j * HISTORY
+            for i in range(len(t)):
+                self.ht[o + i] = t[i]
+                self.hr[o + i] = r[i]
+            self.hn[j] = len(t)

@@ -74,7 +74,7 @@ class Intermittent(Detector):
     # -- every cycle ------------------------------------------------------------
     def cycle(self, s, now):
         ctx = self.ctx
-        if not ctx.charging or not ctx.docking.settled(now):
+        if not ctx.charging or not ctx.docking.settled():
             self._armed = False
             return
         n = self.n

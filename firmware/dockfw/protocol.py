@@ -34,9 +34,13 @@ EVENT_KINDS = (
     "charge_on",
     "cleaned",
     "cleared",
+    "firmware_error",
+    "storage",
 )
 SEVERITIES = ("info", "warn", "fault")
 PIN_STATES = ("ok", "warn", "fault", "open", "unknown")
+# hello's reset_cause: the hardware's reason, or the firmware's own note of why it reset.
+RESET_CAUSES = ("power_on", "watchdog", "reboot", "crash", "soft", "other")
 
 # Host-to-device commands: {"cmd": NAME, "id": ANY, ...arguments}.
 CMD_INFO = "info"  # answered by a hello line, then the ack

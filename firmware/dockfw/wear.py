@@ -4,7 +4,7 @@
 in the store. Here, right after that count (``docked`` runs after docking's
 own), a pin that reaches ``WARN_PCT`` of its rated life raises ``wear`` warn and
 one that reaches its rating raises ``wear`` fault, each once: what was raised is
-kept in the store under "wear", so a reboot does not raise it again. A pin that
+kept in the store (``wear``), so a reboot does not raise it again. A pin that
 jumps past both thresholds at once raises only the fault. Without that record (a
 new store) a pin already past a threshold raises it at the next docking: said
 once more rather than never.
@@ -15,10 +15,19 @@ from array import array
 from micropython import const
 
 from dockfw.detect import FAULT, OK, WARN, Detector
+from dockfw.store import INT, OBJ, need
 
 WARN_PCT = const(80)  # time to order pins: the last fifth of rated life
 PENALTY_FROM_PCT = const(50)  # wear starts to cost score past half of rated life
 PENALTY_MAX = const(30)  # at rated life: worn, not broken; a fault caps the score anyway
+STATE = "wear"
+STATE_VERSION = const(1)
+
+
+def _check(obj):
+    raised = need(obj, "raised", STATE, OBJ)
+    for name in raised:
+        need(raised, name, STATE + ".raised", INT, OK, FAULT)
 
 
 class Wear(Detector):
@@ -28,14 +37,10 @@ class Wear(Detector):
         n = self.n = len(pins)
         self.rated = array("i", [p.rated_cycles for p in pins])
         self.pct = array("i", [0] * n)  # used life, %, at the last docking
-        saved = ctx.store.load("wear") or {}
-        raised = []
-        for p in pins:
-            try:
-                raised.append(max(OK, min(FAULT, int(saved.get(p.name, OK)))))
-            except (TypeError, ValueError):
-                raised.append(OK)
-        self.raised = array("b", raised)  # the highest level announced per pin
+        saved = ctx.store.load(STATE, STATE_VERSION, _check)
+        raised = saved["raised"] if saved is not None else {}
+        # the highest level announced per pin
+        self.raised = array("b", [raised.get(p.name, OK) for p in pins])
         self._update(ctx)
 
     def _update(self, ctx):
@@ -67,7 +72,10 @@ class Wear(Detector):
                 [("cycles", cycles[j]), ("rated_cycles", self.rated[j]), ("used_pct", self.pct[j])],
             )
         if changed:
-            ctx.store.save("wear", {p.name: self.raised[p.index] for p in ctx.board.pins})
+            raised = {}
+            for p in ctx.board.pins:
+                raised[p.name] = self.raised[p.index]
+            ctx.store.save(STATE, STATE_VERSION, {"raised": raised})
 
     def used_pct(self, j):
         return self.pct[j]

@@ -14,7 +14,7 @@ class _Docking:
         self.present = True
         self.ok = True
 
-    def settled(self, now):
+    def settled(self):
         return self.present and self.ok
 
 

@@ -79,3 +79,9 @@ class FrozenHal:
 
     def temp_mc(self):
         return 25000
+
+    def watchdog(self, timeout_ms):
+        return False
+
+    def feed(self):
+        pass

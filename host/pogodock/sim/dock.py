@@ -8,6 +8,7 @@ simulated time reaches them. Runs under CPython and MicroPython.
 
 import gc
 
+from dockfw.docking import STATE as DOCKING_STATE
 from dockfw.store import MemoryStore
 
 from pogodock.sim.circuit import Circuit
@@ -45,7 +46,12 @@ class SimDock:
         cycles = {}
         for name, p in scenario.pins.items():
             cycles[name] = p.get("cycles", 0)
-        self.store = MemoryStore({"cycles": cycles})
+        self.store = MemoryStore(
+            {DOCKING_STATE: {"version": 1, "present": False, "cycles": cycles}}
+        )
+        self.watchdog_ms = None
+        self._max_feed_gap_us = 0
+        self._fed_us = 0
         self.charging = False
         self.led_on = False
         self.end_us = int(scenario.duration_s * 1000000)
@@ -70,6 +76,7 @@ class SimDock:
         self.boots += 1
         self.boot_id = self._boot_id()
         self.reset_cause = "soft"
+        self.charge(False)  # a reset lets go of the charge-enable pin
 
     def run_firmware(self, sample_hz=None, idle_hz=None):
         """Run the firmware until the scenario ends, through any reboots the host asks for."""
@@ -114,6 +121,24 @@ class SimDock:
 
     def led(self, on):
         self.led_on = bool(on)
+
+    def watchdog(self, timeout_ms):
+        # Simulated time has no hang to catch; the gaps between feeds are kept so
+        # that tests can hold them against the timeout.
+        self.watchdog_ms = timeout_ms
+        self._fed_us = self.clock.now_us
+        return True
+
+    def feed(self):
+        now = self.clock.now_us
+        if now - self._fed_us > self._max_feed_gap_us:
+            self._max_feed_gap_us = now - self._fed_us
+        self._fed_us = now
+
+    @property
+    def max_feed_gap_us(self):
+        """The longest the firmware has gone without feeding its watchdog, until now."""
+        return max(self._max_feed_gap_us, self.clock.now_us - self._fed_us)
 
     def temp_mc(self):
         return int(self.circuit.temp_c(self.clock.now_us) * 1000)

@@ -201,16 +201,19 @@ class Supervisor:
 
 def _seed_mating_cycles(flash: Path, scenario) -> None:
     """The scenario's per-pin ``cycles`` are what an earlier life of the dock counted: put
-    them where the firmware keeps them (``/state/cycles.json``, its ``FileStore``) unless
-    the flash has its own count already. ``pogodock sim`` does the same in memory."""
-    cycles = {name: p.get("cycles", 0) for name, p in scenario.pins.items()}
-    target = flash / "state" / "cycles.json"
-    if not any(cycles.values()) or target.exists():
-        return
+    them where the firmware keeps them (``/state/docking.json``, its ``FileStore``) unless
+    the flash has its own state already. ``pogodock sim`` does the same in memory."""
     import json
 
+    from dockfw.docking import STATE, STATE_VERSION
+
+    cycles = {name: p.get("cycles", 0) for name, p in scenario.pins.items()}
+    target = flash / "state" / ("%s.json" % STATE)
+    if not any(cycles.values()) or target.exists():
+        return
     target.parent.mkdir(exist_ok=True)
-    target.write_text(json.dumps(cycles))
+    state = {"version": STATE_VERSION, "present": False, "cycles": cycles}
+    target.write_text(json.dumps(state))
 
 
 def serve(
