@@ -12,7 +12,7 @@ BOARD ?= pico-dock-4
 PORT  ?= auto
 SCENARIO ?= scenarios/demo.json
 
-.PHONY: setup test-deps test test-a test-b lint demo flash monitor bench clean
+.PHONY: setup test-deps test test-a test-b lint demo flash safe resume monitor bench clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,13 @@ bench: setup
 
 flash: setup
 	$(BIN)/python tools/flash.py --port $(PORT) --board $(BOARD)
+
+# Safe mode: the firmware and its watchdog stay stopped, charging off, the REPL free.
+safe: setup
+	$(BIN)/python tools/flash.py --port $(PORT) --safe
+
+resume: setup
+	$(BIN)/python tools/flash.py --port $(PORT) --resume
 
 monitor: setup
 	$(BIN)/pogodock monitor

@@ -189,7 +189,7 @@ def test_cycles_survive_a_reboot_and_sessions_restart():
     obj = story((2, 9), (5,), 11, pins={"VBUS1": {"cycles": 7990}})
     r = go(obj, [(7, {"cmd": "reboot", "id": 1})])
     hellos = r.of_type("hello")
-    assert [h["reset_cause"] for h in hellos] == ["power_on", "soft"]
+    assert [h["reset_cause"] for h in hellos] == ["power_on", "reboot"]
     assert len({x["boot"] for x in r.lines}) == 2
     second = [e for e in docking_events(r) if e["boot"] == hellos[1]["boot"]]
     assert [(e["kind"], e["session"]) for e in second] == [("docked", 1)]

@@ -184,6 +184,8 @@ def damaged_variants():
         ]
     out += [
         ("drift", '{"version": 1, "pool_sq_mohm2": NaN}'),
+        ("boot", '{"version": 1, "reason": "crash", "crash_boots": "many"}'),
+        ("boot", '{"version": 1, "reason": 5, "crash_boots": 1}'),
     ]
     return out
 

@@ -3,6 +3,13 @@
 The board's flash gets ``main.py`` (source, it runs at boot), ``dockfw/*.mpy``
 (bytecode from mpy-cross: smaller and faster to import than source) and
 ``board.json`` (the chosen file from ``boards/``).
+
+A running dock is guarded by its watchdog, which goes on counting after mpremote
+has stopped the firmware and would reset the board in the middle of a copy. So
+flashing first puts the board in safe mode (``/SAFE``: the firmware and its
+watchdog do not start at boot), copies, then removes ``/SAFE`` and resets.
+``--safe`` (``make safe``) only enters safe mode; ``--resume`` (``make resume``)
+leaves it, and forgets the crash count that parks a dock there by itself.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +40,44 @@ def build_image(board: str, out: Path) -> Path:
     return out
 
 
+# Run right after mpremote's soft reset, well within the watchdog's timeout.
+ENTER_SAFE = "open('SAFE', 'w').close()"
+LEAVE_SAFE = """import os
+for name in ('SAFE', 'state/boot.json'):
+    try:
+        os.remove(name)
+    except OSError:
+        pass
+"""
+IS_SAFE = "import os; print('SAFE' in os.listdir('/'))"
+BACK_WITHIN_S = 20.0  # a Pico's USB port comes back a second or two after a reset
+
+
+def mpremote(port: str, *args: str, cwd: Path | None = None, quiet: bool = False):
+    exe = Path(sys.executable).with_name("mpremote")
+    return subprocess.run(
+        [str(exe), "connect", port, *args], cwd=cwd, capture_output=quiet, text=True
+    )
+
+
+def enter_safe_mode(port: str) -> bool:
+    """Stop the firmware, mark the flash, hard-reset, and wait until the board answers
+    from safe mode."""
+    if mpremote(port, "exec", ENTER_SAFE, "+", "reset", quiet=True).returncode != 0:
+        return False
+    end = time.monotonic() + BACK_WITHIN_S
+    while time.monotonic() < end:
+        time.sleep(0.5)
+        proc = mpremote(port, "exec", IS_SAFE, quiet=True)
+        if proc.returncode == 0 and proc.stdout.strip().endswith("True"):
+            return True
+    return False
+
+
+def leave_safe_mode(port: str) -> int:
+    return mpremote(port, "exec", LEAVE_SAFE, "+", "reset").returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", default="auto", help="serial port of the dock, or 'auto'")
@@ -40,21 +86,37 @@ def main() -> int:
     parser.add_argument(
         "--build-only", action="store_true", help="build the flash image, copy nothing"
     )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--safe", action="store_true", help="only put the dock in safe mode")
+    mode.add_argument("--resume", action="store_true", help="leave safe mode and reset")
     args = parser.parse_args()
+    if args.resume:
+        return leave_safe_mode(args.port)
+    if args.safe:
+        if not enter_safe_mode(args.port):
+            return _failed("safe mode", args.port)
+        print("flash: the dock is in safe mode: charging off, firmware stopped (make resume)")
+        return 0
     image = build_image(args.board, args.out)
     if args.build_only:
         print("flash image in %s" % image)
         return 0
-    mpremote = Path(sys.executable).with_name("mpremote")
+    if not enter_safe_mode(args.port):
+        return _failed("safe mode", args.port)
     # Run from inside the image so `cp -r dockfw :` lands in :/dockfw, not :/flash/dockfw.
     entries = sorted(p.name for p in image.iterdir())
-    cmd = [str(mpremote), "connect", args.port, "fs", "cp", "-r", *entries, ":", "+", "reset"]
-    proc = subprocess.run(cmd, cwd=image)
+    proc = mpremote(args.port, "fs", "cp", "-r", *entries, ":", cwd=image)
     if proc.returncode != 0:
-        print(
-            "flash: mpremote failed (is the dock plugged in? PORT=%s)" % args.port, file=sys.stderr
-        )
-    return proc.returncode
+        return _failed("copying", args.port)
+    return leave_safe_mode(args.port)
+
+
+def _failed(what: str, port: str) -> int:
+    print(
+        "flash: mpremote failed at %s (is the dock plugged in? PORT=%s)" % (what, port),
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

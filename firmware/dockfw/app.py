@@ -8,9 +8,20 @@ ticks_diff, ticks_add), ``board`` (``dockfw.board.Board``), ``store``
 (takes what the link accepts now, never blocks; returns the byte count),
 ``read_line() -> bytes or None`` (never blocks), ``wait_us(us) -> bool`` (sleeps
 at most ``us``, True early when host input is waiting), ``running()``,
-``charge(on)``, ``led(on)`` and ``temp_mc()`` (the dock's temperature in
-milli-°C, or None). ``dockfw.rp2040`` builds one from ``machine``; the simulator
-builds one from simulated chips.
+``charge(on)``, ``led(on)``, ``temp_mc()`` (the dock's temperature in
+milli-°C, or None), ``watchdog(timeout_ms) -> bool`` (starts the hardware
+watchdog; False where there is none) and ``feed()``. ``dockfw.rp2040`` builds one
+from ``machine``; the simulator builds one from simulated chips.
+
+Supervision (``run``): an exception from any stage (sampling, a detector, the
+reporter, a command) switches charging off first, goes out as a
+``firmware_error`` event naming the stage and the exception, and the loop carries
+on; charging comes back after ``CRASH_RETRY_S`` without another one.
+``MAX_CRASHES`` within ``CRASH_WINDOW_S`` reboot the dock (the reason is noted in
+the store, so the next ``hello`` says ``crash``); ``dockfw.rp2040.main`` parks a
+dock whose boots keep ending that way in safe mode. The watchdog is fed only
+while sampling cycles and reports keep completing on time, so a hang anywhere
+ends in a reset, and a reset leaves the charge switch off.
 
 Data flows one way: sampler (registers -> per-pin values) -> detectors (per
 cycle, then per report) -> health -> lines on the wire and the charge switch.
@@ -31,15 +42,30 @@ from dockfw.protection import Protection
 from dockfw.protocol import Fixed, Obj
 from dockfw.report import Report
 from dockfw.sampler import Sampler
-from dockfw.store import INT, need
+from dockfw.store import INT, OBJ, TEXT, StateError, need
 from dockfw.uptime import Uptime
 from dockfw.wear import Wear
 
-FIRMWARE_VERSION = "0.2.0"
+FIRMWARE_VERSION = "0.3.0"
 _MICROPYTHON_HEAP = hasattr(gc, "mem_free")
 HEALTH_MS = 1000
+# The watchdog's timeout. A hung loop leaves charging on for at most this long (a
+# reset drops the charge switch): the same order as the contact-heat trip's own
+# one second over its limit, and far below the seconds a pogo pin needs to heat
+# through at a few amperes. It must outlast the longest legitimate stall: a state
+# save, which can erase a couple of flash sectors (45 ms typical, 400 ms worst
+# each) with the CPU stalled, and the feed is given right before every save.
+WATCHDOG_MS = 2000
+_WAIT_SLICE_US = 250000  # the loop looks at the watchdog at least this often
+_LATE_MS = 1000  # a cycle or report this far past due means that part has stopped
+CRASH_RETRY_S = 5  # exception-free seconds before charging is allowed back
+MAX_CRASHES = 3
+CRASH_WINDOW_S = 60
+CLEAN_RUN_S = 600  # after this long without a crash reboot, earlier ones are forgiven
 CLOCK_STATE = "clock"
+BOOT_STATE = "boot"
 _STATE_VERSION = 1
+_ERROR_CHARS = 120  # an exception's text in an event: enough to find it, bounded
 
 
 def _mhz(hz):
@@ -67,6 +93,7 @@ class App:
         self.charging = False
         saved = self.store.load(CLOCK_STATE, _STATE_VERSION, _check_clock)
         self._epoch_s = saved["t_s"] if saved is not None else 0
+        self.reset_cause, self.crash_boots, self.last_error = self._read_boot_note()
         # Detectors, in the order they see each cycle: docking first, so the
         # others know whether a device is there; protection last, so it acts on
         # everything this cycle showed.
@@ -87,8 +114,44 @@ class App:
         self.health = Health(self)
         self.commands = Commands(self)
         self.reboot_requested = False
+        self.reboot_reason = None
         self._last_report_ms = 0
         self._last_health_ms = 0
+        self.stage = "boot"  # what the loop is doing: named in a firmware_error event
+        self.crashes = 0
+        self._crash_s = [0] * MAX_CRASHES  # dock times (s) of the latest crashes
+        self.crash_hold = False  # charging held off after a crash, until CRASH_RETRY_S pass
+        self._crash_at_s = 0
+        self._in = None  # the detector or handler running now, for a firmware_error's "where"
+        self._first_good_cycle = False
+        self._cycle_done_ms = 0
+        self._report_done_ms = 0
+        self.watchdog_on = False
+
+    # -- what survives a reboot besides the detectors' state ----------------
+    def _read_boot_note(self):
+        """Why the last boot ended, from the note ``_note_reboot`` leaves. On the
+        rp2 port a requested reset and a watchdog bite both read as a watchdog
+        reset: the note tells them apart. The note is spent once read."""
+        cause = self.hal.reset_cause
+        note = self.store.load(BOOT_STATE, _STATE_VERSION, _check_boot)
+        if note is None:
+            return cause, 0, None
+        reason = note["reason"]
+        if reason and cause in ("watchdog", "soft"):
+            cause = reason
+        error = note.get("error") if reason == "crash" else None
+        crash_boots = note["crash_boots"] if reason == "crash" else 0
+        if reason or crash_boots:
+            self.store.save(BOOT_STATE, _STATE_VERSION, {"reason": "", "crash_boots": crash_boots})
+        return cause, crash_boots, error
+
+    def _note_reboot(self, reason, error=None):
+        crash_boots = self.crash_boots + 1 if reason == "crash" else 0
+        note = {"reason": reason, "crash_boots": crash_boots}
+        if error is not None:
+            note["error"] = error
+        self.store.save(BOOT_STATE, _STATE_VERSION, note)
 
     def _report_storage_problems(self):
         for name, reason, action in self.store.take_problems():
@@ -105,6 +168,8 @@ class App:
         return self.hal.temp_mc()
 
     def set_charging(self, on):
+        if on and self.crash_hold:
+            return
         self.charging = bool(on)
         self.hal.charge(self.charging)
         self.hal.led(self.charging)
@@ -155,7 +220,9 @@ class App:
             ("fw", FIRMWARE_VERSION),
             ("board", self.board.name),
             ("uid", self.hal.uid),
-            ("reset_cause", self.hal.reset_cause),
+            ("reset_cause", self.reset_cause),
+            ("last_error", self.last_error),
+            ("watchdog_ms", WATCHDOG_MS if self.watchdog_on else None),
             ("sample_hz", Fixed(self.sample_mhz, 3)),
             ("idle_hz", Fixed(self.idle_mhz, 3)),
             ("report_hz", Fixed(self.report_mhz, 3)),
@@ -195,22 +262,32 @@ class App:
 
     # -- the loop -------------------------------------------------------
     def start(self):
+        """Monitors configured, ``hello`` out, the watchdog running. Charging stays
+        off until the first good sampling cycle."""
+        self.stage = "start"
+        self.store.before_write = self._feed  # a save may stall the CPU for a while
         self.sampler.start()
+        self.watchdog_on = self.hal.watchdog(WATCHDOG_MS)
         self.emit(protocol.HELLO, self.hello_fields())
         self._report_storage_problems()
-        self.set_charging(True)
         now = self.clock.ticks_ms()
         self._last_report_ms = now
         self._last_health_ms = now
+        self._cycle_done_ms = now
+        self._report_done_ms = now
 
     def cycle(self):
         """The per-cycle path: read, summarise, detect. Allocates nothing."""
         self.uptime.update()
         sampler = self.sampler
+        self.stage = "sample"
         sampler.cycle()
         now = self.clock.ticks_ms()
+        self.stage = "cycle"
         for d in self.detectors:
+            self._in = d
             d.cycle(sampler, now)
+        self._in = None
         # Resistances only once the contacts have settled: while a device lands
         # or leaves, the monitors' windows straddle the change and drop / current
         # pairs readings from different moments.
@@ -220,6 +297,11 @@ class App:
     def step(self):
         """One sampling cycle; a docking change, a report and a health line when due."""
         now = self.cycle()
+        self._cycle_done_ms = now
+        if not self._first_good_cycle:
+            self._first_good_cycle = True
+            if self.protection.may_charge(self):
+                self.set_charging(True)
         if self.docking.changed:
             self._docking_changed()
         if (
@@ -230,30 +312,45 @@ class App:
             self._report(now)
 
     def _docking_changed(self):
+        self.stage = "docking"
         arrived = self.docking.changed > 0
         self.docking.changed = 0
         for d in self.detectors:
+            self._in = d
             if arrived:
                 d.docked(self)
             else:
                 d.undocked(self)
+        self._in = None
         self.store.save(CLOCK_STATE, _STATE_VERSION, {"t_s": self.t_s()})
         self._report_storage_problems()
 
     def _report(self, now):
+        self.stage = "housekeeping"
         self.sampler.housekeeping()
+        self.stage = "report"
         for d in self.detectors:
+            self._in = d
             d.report(self)
+        self._in = None
+        self.stage = "sample line"
         self.send_sample()
         if self.clock.ticks_diff(now, self._last_health_ms) >= HEALTH_MS:
             self._last_health_ms = now
+            self.stage = "health line"
             self.emit(protocol.HEALTH, self.health.fields())
         self.report.clear()
+        self._release_crash_hold()
+        if self.crash_boots and self.uptime.s >= CLEAN_RUN_S:
+            self.crash_boots = 0
+            self.store.save(BOOT_STATE, _STATE_VERSION, {"reason": "", "crash_boots": 0})
+        self._report_done_ms = now
         # The report path allocates; collecting here, between two cycles, keeps GC
         # pauses out of the sampling rhythm and the heap from fragmenting.
         # (MicroPython only: CPython's generational collector needs no help, and
         # a full collection per report would slow the simulator tenfold.)
         if _MICROPYTHON_HEAP:
+            self.stage = "gc"
             gc.collect()
 
     def period_us(self):
@@ -261,17 +358,28 @@ class App:
         return 1000000000 // (self.sample_mhz if fast else self.idle_mhz)
 
     def run(self):
-        self.start()
+        try:
+            self.start()
+        except Exception as e:  # every failure must end in a known state
+            self._crashed(e)
         clock = self.clock
         due = clock.ticks_us()
         while self.hal.running() and not self.reboot_requested:
-            self.step()
+            try:
+                self.step()
+            except Exception as e:
+                self._crashed(e)
             period = self.period_us()
             due = clock.ticks_add(due, period)
             late = clock.ticks_diff(clock.ticks_us(), due)
             if late > period:
                 due = clock.ticks_us()  # fell behind a whole period: skip, do not burst
-            self._wait_until(due)
+            try:
+                self._wait_until(due)
+            except Exception as e:
+                self._crashed(e)
+        if self.reboot_requested:
+            self._note_reboot(self.reboot_reason or "reboot", self.last_error)
 
     def _wait_until(self, due):
         clock = self.clock
@@ -279,11 +387,82 @@ class App:
             left = clock.ticks_diff(due, clock.ticks_us())
             if left <= 0:
                 return
+            self._feed()
             if self.out.pending():
+                self.stage = "flush"
                 self.flush()
-            if self.hal.wait_us(left):
+            self.stage = "wait"
+            if self.hal.wait_us(left if left < _WAIT_SLICE_US else _WAIT_SLICE_US):
+                self.stage = "command"
+                self._in = self.commands
                 self.commands.poll()
+                self._in = None
+
+    # -- supervision ------------------------------------------------------
+    def _feed(self):
+        """Feed the watchdog, but only while cycles and reports keep completing."""
+        clock = self.clock
+        now = clock.ticks_ms()
+        if clock.ticks_diff(now, self._cycle_done_ms) > self.period_us() // 1000 + _LATE_MS:
+            return
+        if clock.ticks_diff(now, self._report_done_ms) > 1000000 // self.report_mhz + _LATE_MS:
+            return
+        self.hal.feed()
+
+    def _crashed(self, e):
+        """An exception escaped a stage: charging off first, then tell, then carry on."""
+        self.hal.charge(False)
+        was_charging = self.charging
+        self.charging = False
+        self.crash_hold = True
+        where = self.stage
+        if self._in is not None:
+            where += "/" + type(self._in).__name__
+        self._in = None
+        error = ("%s: %s" % (type(e).__name__, e))[:_ERROR_CHARS]
+        self.last_error = {"where": where, "error": error}
+        self.crashes += 1
+        t = self.t_s()
+        self._crash_s.pop(0)
+        self._crash_s.append(t)
+        self._crash_at_s = t
+        try:
+            self.hal.led(False)
+            self.event(
+                "firmware_error",
+                [],
+                "fault",
+                [("where", where), ("error", error), ("count", self.crashes)],
+            )
+            if was_charging:
+                self.event("charge_off", [], "fault", [("reason", "firmware error")])
+        except Exception:  # the report itself failing must not stop the loop
+            pass
+        if self.crashes >= MAX_CRASHES and t - self._crash_s[0] < CRASH_WINDOW_S:
+            self.reboot_requested = True
+            self.reboot_reason = "crash"
+        self.stage = "loop"
+
+    def _release_crash_hold(self):
+        if not self.crash_hold or self.t_s() - self._crash_at_s < CRASH_RETRY_S:
+            return
+        self.crash_hold = False
+        if self.protection.may_charge(self) and self._first_good_cycle:
+            self.set_charging(True)
+            self.event(
+                "charge_on", [], "info", [("reason", "no firmware error for %d s" % CRASH_RETRY_S)]
+            )
 
 
 def _check_clock(obj):
     need(obj, "t_s", CLOCK_STATE, INT, 0, 0x3FFFFFFF)
+
+
+def _check_boot(obj):
+    if need(obj, "reason", BOOT_STATE, TEXT, 0, 8) not in ("", "reboot", "crash"):
+        raise StateError("%s: 'reason' must be '', 'reboot' or 'crash'" % BOOT_STATE)
+    need(obj, "crash_boots", BOOT_STATE, INT, 0, 1000)
+    if "error" in obj:
+        error = need(obj, "error", BOOT_STATE, OBJ)
+        need(error, "where", BOOT_STATE + ".error", TEXT, 0, _ERROR_CHARS)
+        need(error, "error", BOOT_STATE + ".error", TEXT, 0, _ERROR_CHARS)

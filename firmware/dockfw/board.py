@@ -23,6 +23,7 @@ _TOP = {
     "i2c": ("obj", True, None),
     "charge_enable": ("obj", True, None),
     "status_led": ("obj", False, None),
+    "safe_mode": ("obj", False, None),
     "rail_mv": ("int", True, (1000, 26000)),
     "sample_hz": ("num", True, (0.002, 2000)),
     "idle_hz": ("num", True, (0.002, 2000)),
@@ -175,6 +176,11 @@ class Board:
         self.charge_active_high = d["charge_enable"].get("active_high", True)
         led = d.get("status_led")
         self.led_gpio = led["gpio"] if led else -1
+        # A pin that, held at its active level at boot, keeps the firmware (and its
+        # watchdog) from starting: the way back to the REPL without a host.
+        safe = d.get("safe_mode")
+        self.safe_gpio = safe["gpio"] if safe else -1
+        self.safe_active_high = safe.get("active_high", False) if safe else False
         self.rail_mv = d["rail_mv"]
         self.sample_hz = d["sample_hz"]
         self.idle_hz = d["idle_hz"]
@@ -197,8 +203,9 @@ def parse(obj, source="board"):
     _check(obj, _TOP, "", source)
     _check(obj["i2c"], _I2C, "i2c", source)
     _check(obj["charge_enable"], _GPIO, "charge_enable", source)
-    if "status_led" in obj:
-        _check(obj["status_led"], _GPIO, "status_led", source)
+    for key in ("status_led", "safe_mode"):
+        if key in obj:
+            _check(obj[key], _GPIO, key, source)
     if not obj["pins"]:
         raise BoardError("%s: pins: a dock needs at least one pin" % source)
     if not obj["sense"]:

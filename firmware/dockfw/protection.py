@@ -142,8 +142,12 @@ class Protection(Detector):
             self.hot[j] = 0
             self._hot_reports[j] = 0
 
+    def may_charge(self, ctx):
+        """Nothing protection knows of holds charging off (nor a firmware error)."""
+        return not (self.tripped or self.overheat_dock or self.host_off or ctx.crash_hold)
+
     def _charge_on_if_safe(self, ctx, reason):
-        if ctx.charging or self.tripped or self.overheat_dock or self.host_off:
+        if ctx.charging or not self.may_charge(ctx):
             return
         ctx.set_charging(True)
         ctx.event("charge_on", [], "info", [("reason", reason)])

@@ -1,8 +1,22 @@
 """The RP2040 HAL: the only firmware module that imports ``machine``.
 
 Builds the I2C bus, the charge-enable and LED pins, the clock (the ``time``
-module itself) and the USB serial link from the board file, and hands them to
-``App`` as one object (see ``dockfw.app`` for the interface).
+module itself), the watchdog and the USB serial link from the board file, and
+hands them to ``App`` as one object (see ``dockfw.app`` for the interface).
+
+``main()`` is what ``main.py`` runs at boot. Charging is off whenever the
+firmware is not in charge of it: the pin is driven off as soon as it is known,
+stays off until the first good sampling cycle, and is switched off again however
+``main()`` ends (a Ctrl-C, an error, a reboot). Between a reset and that first
+drive the RP2040's pads come up as inputs with their pull-downs on; the board
+adds an external pull-down on the switch's enable (docs/hardware.md), so the
+switch is off through resets, a bad board file and safe mode too.
+
+Safe mode: with a file ``/SAFE`` on the flash, or the board file's ``safe_mode``
+pin held at boot, the firmware does not start (nor its watchdog): charging off,
+one ``log`` line, and the REPL is free for mpremote (``make safe``; ``make flash``
+goes through it). A dock whose last ``CRASH_BOOTS_TO_SAFE`` boots each ended in
+the supervisor's crash reboot parks itself there too.
 """
 
 import os
@@ -13,10 +27,13 @@ import time
 import machine
 from micropython import const
 
+from dockfw import protocol
 from dockfw.protocol import MAX_COMMAND_BYTES
 from dockfw.store import FileStore
 
 _CAUSES = {machine.PWRON_RESET: "power_on", machine.WDT_RESET: "watchdog"}
+SAFE_FILE = "/SAFE"
+CRASH_BOOTS_TO_SAFE = 3
 _NL = const(10)
 _CHUNK = const(64)  # one USB full-speed packet
 
@@ -31,13 +48,14 @@ class RP2040:
             sda=machine.Pin(board.sda),
             freq=board.i2c_freq,
         )
-        self._charge = machine.Pin(board.charge_gpio, machine.Pin.OUT, value=0)
+        off = 0 if board.charge_active_high else 1
+        self._charge = machine.Pin(board.charge_gpio, machine.Pin.OUT, value=off)
         self._led = (
             machine.Pin(board.led_gpio, machine.Pin.OUT, value=0) if board.led_gpio >= 0 else None
         )
         # The flash chip's 64-bit id: names this dock to hosts that watch several.
         self.uid = "".join("%02x" % b for b in machine.unique_id())
-        self.boot_id = "%08x" % int.from_bytes(os.urandom(4), "big")
+        self.boot_id = _boot_id()
         self.reset_cause = _CAUSES.get(machine.reset_cause(), "other")
         self.store = FileStore("/state")
         self._adc = machine.ADC(4)  # the RP2040's own temperature sensor
@@ -49,6 +67,7 @@ class RP2040:
         self._tx.register(sys.stdout, select.POLLOUT)
         self._line = bytearray(MAX_COMMAND_BYTES)
         self._len = 0
+        self._wdt = None
 
     def write(self, buf):
         # Only what the USB CDC buffer takes now: a host that holds the port
@@ -97,12 +116,67 @@ class RP2040:
         if self._led is not None:
             self._led.value(1 if on else 0)
 
+    def watchdog(self, timeout_ms):
+        # Once started it cannot be stopped, and it survives a soft reset.
+        self._wdt = machine.WDT(timeout=timeout_ms)
+        return True
+
+    def feed(self):
+        if self._wdt is not None:
+            self._wdt.feed()
+
+
+def _safe_mode_reason(board):
+    try:
+        os.stat(SAFE_FILE)
+        return SAFE_FILE + " exists"
+    except OSError:
+        pass
+    if board.safe_gpio >= 0:
+        pull = machine.Pin.PULL_DOWN if board.safe_active_high else machine.Pin.PULL_UP
+        pin = machine.Pin(board.safe_gpio, machine.Pin.IN, pull)
+        time.sleep_ms(2)  # let the pull settle
+        if pin.value() == (1 if board.safe_active_high else 0):
+            return "GPIO%d held at boot" % board.safe_gpio
+    return None
+
+
+def _boot_id():
+    return "%08x" % int.from_bytes(os.urandom(4), "big")
+
+
+def _log(text, boot_id):
+    sys.stdout.buffer.write(protocol.encode(protocol.LOG, 0, boot_id, 0, [("msg", text)]))
+
 
 def main(board_path="board.json"):
     from dockfw.app import App
-    from dockfw.board import load
+    from dockfw.board import BoardError, load
 
-    app = App(RP2040(load(board_path)))
-    app.run()
+    try:
+        board = load(board_path)
+    except BoardError as e:
+        # The charge pin is not known: the pull-down holds the switch off.
+        _log("pogodock: bad board file, the firmware does not start: %s" % e, _boot_id())
+        return
+    hal = RP2040(board)  # drives the charge pin off first thing
+    reason = _safe_mode_reason(board)
+    if reason is None:
+        app = App(hal)
+        if app.crash_boots >= CRASH_BOOTS_TO_SAFE:
+            reason = "the last %d boots ended in firmware errors" % app.crash_boots
+    if reason is not None:
+        hal.charge(False)
+        _log(
+            "pogodock: safe mode (%s): firmware not running, charging off; `make resume` "
+            "leaves it (removes %s and the crash count, then resets)" % (reason, SAFE_FILE),
+            hal.boot_id,
+        )
+        return
+    try:
+        app.run()
+    finally:
+        hal.charge(False)
+        hal.led(False)
     if app.reboot_requested:
         machine.reset()

@@ -113,6 +113,9 @@ class Hardware:
     def level(self, gpio):
         return self._gpio.get(gpio, 0)
 
+    def driven(self, gpio):
+        return gpio in self._gpio
+
     def temp_adc_u16(self):
         """ADC channel 4, the die temperature sensor, as ``read_u16`` returns it."""
         t_mc = int(self.circuit.temp_c(self.clock.now_us) * 1000)

@@ -80,7 +80,11 @@ class Pin:
 
     def value(self, v=None):
         if v is None:
-            return _hardware().level(self.id)
+            hw = _hardware()
+            if self._mode == self.IN and not hw.driven(self.id):
+                # Nothing on the dock drives this pin: it reads what its pull makes it.
+                return 1 if self._pull == self.PULL_UP else 0
+            return hw.level(self.id)
         _hardware().drive(self.id, 1 if v else 0)
         return None
 
