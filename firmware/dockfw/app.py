@@ -9,9 +9,10 @@ ticks_diff, ticks_add), ``board`` (``dockfw.board.Board``), ``store``
 ``read_line() -> bytes or None`` (never blocks), ``wait_us(us) -> bool`` (sleeps
 at most ``us``, True early when host input is waiting), ``running()``,
 ``charge(on)``, ``led(on)``, ``temp_mc()`` (the dock's temperature in
-milli-°C, or None), ``watchdog(timeout_ms) -> bool`` (starts the hardware
-watchdog; False where there is none) and ``feed()``. ``dockfw.rp2040`` builds one
-from ``machine``; the simulator builds one from simulated chips.
+milli-°C, or None), ``feed()`` (the watchdog) and ``watchdog_ms`` (its timeout
+while it runs, else None: whoever runs the App starts it, ``dockfw.rp2040.main``
+on the board). ``dockfw.rp2040`` builds one from ``machine``; the simulator builds
+one from simulated chips.
 
 Supervision (``run``): an exception from any stage (sampling, a detector, the
 reporter, a command) switches charging off first, goes out as a
@@ -126,7 +127,6 @@ class App:
         self._first_good_cycle = False
         self._cycle_done_ms = 0
         self._report_done_ms = 0
-        self.watchdog_on = False
 
     # -- what survives a reboot besides the detectors' state ----------------
     def _read_boot_note(self):
@@ -222,7 +222,7 @@ class App:
             ("uid", self.hal.uid),
             ("reset_cause", self.reset_cause),
             ("last_error", self.last_error),
-            ("watchdog_ms", WATCHDOG_MS if self.watchdog_on else None),
+            ("watchdog_ms", self.hal.watchdog_ms),
             ("sample_hz", Fixed(self.sample_mhz, 3)),
             ("idle_hz", Fixed(self.idle_mhz, 3)),
             ("report_hz", Fixed(self.report_mhz, 3)),
@@ -262,12 +262,11 @@ class App:
 
     # -- the loop -------------------------------------------------------
     def start(self):
-        """Monitors configured, ``hello`` out, the watchdog running. Charging stays
-        off until the first good sampling cycle."""
+        """Monitors configured, ``hello`` out. Charging stays off until the first
+        good sampling cycle."""
         self.stage = "start"
         self.store.before_write = self._feed  # a save may stall the CPU for a while
         self.sampler.start()
-        self.watchdog_on = self.hal.watchdog(WATCHDOG_MS)
         self.emit(protocol.HELLO, self.hello_fields())
         self._report_storage_problems()
         now = self.clock.ticks_ms()

@@ -32,6 +32,8 @@ from dockfw.protocol import MAX_COMMAND_BYTES
 from dockfw.store import FileStore
 
 _CAUSES = {machine.PWRON_RESET: "power_on", machine.WDT_RESET: "watchdog"}
+_WATCHDOG_CTRL = const(0x40058000)  # RP2040 datasheet 4.7.6: WATCHDOG_BASE + CTRL
+_WATCHDOG_ENABLE = 1 << 30
 SAFE_FILE = "/SAFE"
 CRASH_BOOTS_TO_SAFE = 3
 _NL = const(10)
@@ -68,6 +70,7 @@ class RP2040:
         self._line = bytearray(MAX_COMMAND_BYTES)
         self._len = 0
         self._wdt = None
+        self.watchdog_ms = None
 
     def write(self, buf):
         # Only what the USB CDC buffer takes now: a host that holds the port
@@ -116,10 +119,18 @@ class RP2040:
         if self._led is not None:
             self._led.value(1 if on else 0)
 
-    def watchdog(self, timeout_ms):
-        # Once started it cannot be stopped, and it survives a soft reset.
+    def start_watchdog(self, timeout_ms):
+        # Once started, rp2's machine.WDT survives a soft reset and has no stop.
         self._wdt = machine.WDT(timeout=timeout_ms)
-        return True
+        self.watchdog_ms = timeout_ms
+
+    def stop_watchdog(self):
+        # For a person at the REPL after Ctrl-C (charging is off, the firmware is not
+        # running): the RP2040 pauses its watchdog when CTRL.ENABLE is cleared.
+        if self._wdt is not None:
+            machine.mem32[_WATCHDOG_CTRL] &= ~_WATCHDOG_ENABLE
+            self._wdt = None
+            self.watchdog_ms = None
 
     def feed(self):
         if self._wdt is not None:
@@ -173,8 +184,16 @@ def main(board_path="board.json"):
             hal.boot_id,
         )
         return
+    from dockfw.app import WATCHDOG_MS
+
+    hal.start_watchdog(WATCHDOG_MS)
     try:
         app.run()
+    except KeyboardInterrupt:
+        # Ctrl-C: a person (or mpremote) wants the REPL. Charging goes off below and
+        # the firmware stops, so the watchdog has nothing left to guard.
+        hal.stop_watchdog()
+        raise
     finally:
         hal.charge(False)
         hal.led(False)

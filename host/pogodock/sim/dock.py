@@ -80,8 +80,9 @@ class SimDock:
 
     def run_firmware(self, sample_hz=None, idle_hz=None):
         """Run the firmware until the scenario ends, through any reboots the host asks for."""
-        from dockfw.app import App
+        from dockfw.app import WATCHDOG_MS, App
 
+        self.start_watchdog(WATCHDOG_MS)  # as dockfw.rp2040.main does on the board
         while True:
             app = App(self, sample_hz=sample_hz, idle_hz=idle_hz)
             app.run()
@@ -122,12 +123,11 @@ class SimDock:
     def led(self, on):
         self.led_on = bool(on)
 
-    def watchdog(self, timeout_ms):
+    def start_watchdog(self, timeout_ms):
         # Simulated time has no hang to catch; the gaps between feeds are kept so
         # that tests can hold them against the timeout.
         self.watchdog_ms = timeout_ms
         self._fed_us = self.clock.now_us
-        return True
 
     def feed(self):
         now = self.clock.now_us
