@@ -51,18 +51,38 @@ CMD_CHARGE = "charge"  # "on": true/false
 CMD_CLEANED = "cleaned"  # optional "pins": the user cleaned the pins (all by default)
 CMD_REBOOT = "reboot"  # the ack goes out, then the dock restarts
 COMMANDS = (CMD_INFO, CMD_GET, CMD_SET, CMD_CLEAR, CMD_CHARGE, CMD_CLEANED, CMD_REBOOT)
+# The arguments each command takes besides "cmd" and "id"; any other key is refused, so
+# a misspelt argument (``"pin"`` for ``"pins"``) never falls back to a default.
+COMMAND_ARGS = {
+    CMD_INFO: (),
+    CMD_GET: ("key",),
+    CMD_SET: ("key", "value"),
+    CMD_CLEAR: (),
+    CMD_CHARGE: ("on",),
+    CMD_CLEANED: ("pins",),
+    CMD_REBOOT: (),
+}
 
 # Settings the host may read and change: name -> (lowest, highest, unit). Protection
-# limits can be tuned within these bounds but never switched off.
+# limits can be tuned within these bounds but never switched off, and no rate leaves a
+# docked device unchecked for more than a second: docking and overcurrent are seen at
+# ``idle_hz`` until a device is known, at ``sample_hz`` after. Rates have a resolution of
+# 0.001 Hz; the other settings are whole numbers. ``dockfw.settings`` checks them, and
+# the rules that tie two settings together.
 SETTINGS = {
     "sample_hz": (1, 1000, "Hz"),
-    "idle_hz": (0.002, 100, "Hz"),
+    "idle_hz": (1, 100, "Hz"),
     "report_hz": (0.1, 20, "Hz"),
-    "min_current_ma": (10, 1000, "mA"),
+    "min_current_ma": (10, 500, "mA"),  # and at most contact_mw_limit (see dockfw.settings)
     "max_total_ma": (100, 20000, "mA"),  # and never above the board file's value
     "contact_mw_limit": (50, 500, "mW"),
     "temp_limit_c": (40, 85, "degC"),
 }
+# The rule between two settings: min_current_ma * UNSEEN_DROP_MV / 1000 <= contact_mw_limit.
+# Below min_current_ma no contact drop is measured, so a contact's heat there goes unseen;
+# a device stops charging before its contacts drop a volt of a 5 V rail, so the unseen
+# heat stays under the limit.
+UNSEEN_DROP_MV = 1000
 
 # Error codes carried by ``error`` lines in ``code``.
 E_BAD_JSON = "bad_json"
@@ -71,8 +91,18 @@ E_UNKNOWN_COMMAND = "unknown_command"
 E_BAD_VALUE = "bad_value"
 E_UNSAFE = "unsafe"
 E_TOO_LONG = "too_long"
-ERROR_CODES = (E_BAD_JSON, E_BAD_COMMAND, E_UNKNOWN_COMMAND, E_BAD_VALUE, E_UNSAFE, E_TOO_LONG)
+E_INTERNAL = "internal"
+ERROR_CODES = (
+    E_BAD_JSON,
+    E_BAD_COMMAND,
+    E_UNKNOWN_COMMAND,
+    E_BAD_VALUE,
+    E_UNSAFE,
+    E_TOO_LONG,
+    E_INTERNAL,
+)
 
+# The longest command line, newline not counted. A longer one is refused whole.
 MAX_COMMAND_BYTES = 256
 
 
@@ -129,7 +159,7 @@ def _value(v, put):
     elif isinstance(v, int):
         put("%d" % v)
     elif isinstance(v, str):
-        put(json.dumps(v))
+        _string(v, put)
     elif isinstance(v, Obj):
         _object(v.pairs, put)
     elif isinstance(v, dict):
@@ -143,8 +173,11 @@ def _value(v, put):
             first = False
             _value(item, put)
         put("]")
+    elif isinstance(v, float):
+        # Finite floats as Python writes them (valid JSON); inf and nan have no JSON form.
+        put(repr(v) if v - v == 0 else "null")
     else:
-        put(json.dumps(v))
+        _string(str(v), put)
 
 
 def _object(pairs, put):
@@ -154,10 +187,46 @@ def _object(pairs, put):
         if not first:
             put(",")
         first = False
-        put(json.dumps(k))
+        _string(k if isinstance(k, str) else str(k), put)
         put(":")
         _value(v, put)
     put("}")
+
+
+def _string(s, put):
+    """A JSON string that is valid JSON and plain ASCII whatever ``s`` holds."""
+    try:
+        b = s.encode()
+    except UnicodeError:  # CPython: a lone surrogate has no UTF-8 form
+        put(_escaped(s))
+        return
+    # The common case (names, kinds, ids): printable ASCII with nothing to escape, found
+    # by bytes methods in C rather than a loop over the characters.
+    if len(b) == len(s) and (not b or min(b) >= 0x20) and b'"' not in b and b"\\" not in b:
+        put('"' + s + '"')
+    else:
+        put(_escaped(s))
+
+
+def _escaped(s):
+    # Everything outside printable ASCII as \uXXXX: the line stays ASCII, so it is valid
+    # UTF-8 even where the str is not (a lone surrogate: MicroPython stores one as
+    # bytes that are not UTF-8). A lone surrogate becomes U+FFFD, which every host decodes.
+    out = ['"']
+    for c in s:
+        o = ord(c)
+        if 0x20 <= o < 0x7F:
+            out.append("\\" + c if o == 0x22 or o == 0x5C else c)
+            continue
+        if 0xD800 <= o <= 0xDFFF:
+            o = 0xFFFD
+        elif o > 0xFFFF:
+            o -= 0x10000
+            out.append("\\u%04x" % (0xD800 + (o >> 10)))
+            o = 0xDC00 + (o & 0x3FF)
+        out.append("\\u%04x" % o)
+    out.append('"')
+    return "".join(out)
 
 
 def write(put, kind, seq, boot, t_ms, fields=()):
