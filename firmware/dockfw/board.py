@@ -5,6 +5,9 @@ returns a ``Board``; any problem raises ``BoardError`` naming the file and the
 field, so a bad board file on the dock's flash is reported, never half-used.
 """
 
+from dockfw.protection import CONTACT_MW_LIMIT
+from dockfw.protocol import SETTINGS, UNSEEN_DROP_MV
+
 SUPPLY = "supply"
 GROUND = "ground"
 PAD = "pad"  # sense pad on the device's node: drop = sense - own shunt drop
@@ -14,6 +17,13 @@ KELVIN = "kelvin"  # monitor across the contact itself: drop = sense
 class BoardError(ValueError):
     pass
 
+
+# The settings a board file sets are held to the bounds a host's ``set`` is held to;
+# min_current_ma also to the rule it has with the default contact heat limit.
+_MIN_CURRENT_MA = (
+    SETTINGS["min_current_ma"][0],
+    min(SETTINGS["min_current_ma"][1], CONTACT_MW_LIMIT * 1000 // UNSEEN_DROP_MV),
+)
 
 # The schema: field -> (kind, required, extra). Kinds are checked by _check().
 _TOP = {
@@ -25,11 +35,11 @@ _TOP = {
     "status_led": ("obj", False, None),
     "safe_mode": ("obj", False, None),
     "rail_mv": ("int", True, (1000, 26000)),
-    "sample_hz": ("num", True, (0.002, 2000)),
-    "idle_hz": ("num", True, (0.002, 2000)),
-    "report_hz": ("num", True, (0.01, 50)),
-    "min_current_ma": ("int", True, (1, 5000)),
-    "max_total_ma": ("int", True, (1, 50000)),
+    "sample_hz": ("num", True, SETTINGS["sample_hz"][:2]),
+    "idle_hz": ("num", True, SETTINGS["idle_hz"][:2]),
+    "report_hz": ("num", True, SETTINGS["report_hz"][:2]),
+    "min_current_ma": ("int", True, _MIN_CURRENT_MA),
+    "max_total_ma": ("int", True, SETTINGS["max_total_ma"][:2]),
     "pins": ("list", True, None),
     "sense": ("list", True, None),
 }
