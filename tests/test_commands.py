@@ -4,6 +4,7 @@ import itertools
 import json
 
 import pytest
+from dockfw import protocol
 from host_fakedock import wait_for
 from pogodock.reader import Reader
 from pogodock.records import Ack, Error
@@ -12,7 +13,8 @@ from test_host_sim_pty import sim_pty  # noqa: F401  (the fixture: sim --pty on 
 
 
 class ScriptedInbox:
-    """Host command lines that arrive at given simulated times."""
+    """Host command lines that arrive at given simulated times, handed out as the HAL
+    contract says (a line too long: its first MAX_COMMAND_BYTES + 1 bytes)."""
 
     def __init__(self, script, clock):
         self.script = sorted(script, key=lambda s: s[0])
@@ -22,7 +24,9 @@ class ScriptedInbox:
         return bool(self.script) and self.clock.now_us >= self.script[0][0] * 1_000_000
 
     def read_line(self):
-        return self.script.pop(0)[1] if self.pending() else None
+        if not self.pending():
+            return None
+        return self.script.pop(0)[1][: protocol.MAX_COMMAND_BYTES + 1]
 
 
 def run_with(commands, scenario="misalign", **overrides):

@@ -6,7 +6,11 @@ ticks_diff, ticks_add), ``board`` (``dockfw.board.Board``), ``store``
 (``dockfw.store``), ``uid`` (the board's unique id, hex), ``boot_id`` and
 ``reset_cause`` (str), ``write(buf) -> int``
 (takes what the link accepts now, never blocks; returns the byte count),
-``read_line() -> bytes or None`` (never blocks), ``wait_us(us) -> bool`` (sleeps
+``read_line() -> bytes or None`` (never blocks: a complete line from the host
+without its newline, or None while none is complete; a line longer than
+``protocol.MAX_COMMAND_BYTES`` comes back as its first ``MAX_COMMAND_BYTES + 1``
+bytes, the rest discarded up to its newline, so that it is refused whole as
+``too_long``, never executed in part), ``wait_us(us) -> bool`` (sleeps
 at most ``us``, True early when host input is waiting), ``running()``,
 ``charge(on)``, ``led(on)``, ``temp_mc()`` (the dock's temperature in
 milli-°C, or None), ``feed()`` (the watchdog) and ``watchdog_ms`` (its timeout
@@ -390,12 +394,14 @@ class App:
             if self.out.pending():
                 self.stage = "flush"
                 self.flush()
-            self.stage = "wait"
-            if self.hal.wait_us(left if left < _WAIT_SLICE_US else _WAIT_SLICE_US):
-                self.stage = "command"
-                self._in = self.commands
-                self.commands.poll()
-                self._in = None
+            # One command line at a time, each only if time and room allow (Commands.poll).
+            self.stage = "command"
+            self._in = self.commands
+            taken = self.commands.poll(due)
+            self._in = None
+            if not taken:
+                self.stage = "wait"
+                self.hal.wait_us(left if left < _WAIT_SLICE_US else _WAIT_SLICE_US)
 
     # -- supervision ------------------------------------------------------
     def _feed(self):

@@ -58,6 +58,10 @@ class OutQueue:
     def pending(self):
         return self._tail - self._head
 
+    def room(self):
+        """Bytes a new line can take now (a line may wait for the link in the rest)."""
+        return len(self._buf) - (self._tail - self._head)
+
     def peek(self):
         """The committed bytes not yet sent (a view into the buffer)."""
         return self._mv[self._head : self._tail]

@@ -38,6 +38,7 @@ SAFE_FILE = "/SAFE"
 CRASH_BOOTS_TO_SAFE = 3
 _NL = const(10)
 _CHUNK = const(64)  # one USB full-speed packet
+_READ_BUDGET = const(64)  # bytes read per read_line call: a long line never holds up sampling
 
 
 class RP2040:
@@ -67,8 +68,11 @@ class RP2040:
         self._poll.register(sys.stdin, select.POLLIN)
         self._tx = select.poll()
         self._tx.register(sys.stdout, select.POLLOUT)
-        self._line = bytearray(MAX_COMMAND_BYTES)
+        # One byte more than a command may have: a line that fills it is too long, and
+        # is returned cut there (the rest discarded up to its newline) to be refused whole.
+        self._line = bytearray(MAX_COMMAND_BYTES + 1)
         self._len = 0
+        self._byte = bytearray(1)
         self._wdt = None
         self.watchdog_ms = None
 
@@ -83,18 +87,24 @@ class RP2040:
             sent += n
         return sent
 
+    def _input_waiting(self):
+        for _ in self._poll.ipoll(0):  # ipoll: no list allocated per look
+            return True
+        return False
+
     def read_line(self):
-        # Byte by byte: a whole-line read could block the sampling loop.
-        while self._poll.poll(0):
-            ch = self._in.read(1)
-            if not ch:
+        # Byte by byte: reading more than poll() promised would block the sampling loop.
+        line = self._line
+        byte = self._byte
+        for _ in range(_READ_BUDGET):
+            if not self._input_waiting() or not self._in.readinto(byte):
                 return None
-            if ch[0] == _NL:
-                line = bytes(self._line[: self._len])
+            if byte[0] == _NL:
+                n = self._len
                 self._len = 0
-                return line
-            if self._len < len(self._line):
-                self._line[self._len] = ch[0]
+                return bytes(line[:n])
+            if self._len < len(line):
+                line[self._len] = byte[0]
                 self._len += 1
         return None
 

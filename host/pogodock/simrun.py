@@ -10,6 +10,7 @@ import time
 from typing import BinaryIO
 
 from dockfw.app import App
+from dockfw.protocol import MAX_COMMAND_BYTES
 
 import pogodock  # noqa: F401  (installs the micropython shim before dockfw loads)
 from pogodock.paths import BOARDS_DIR
@@ -19,25 +20,31 @@ from pogodock.sim.dock import SimDock
 
 class FdInbox:
     """Host commands arriving on a file descriptor (stdin, or a pty's master side),
-    read without blocking; the firmware takes them a line at a time."""
+    read without blocking, handed out as the firmware's HAL hands them (``read_line``
+    in ``dockfw.app``): whole lines without their newline; a line longer than
+    ``MAX_COMMAND_BYTES`` as its first ``MAX_COMMAND_BYTES + 1`` bytes, the rest
+    discarded up to its newline. The descriptor is read only while no whole line
+    waits here, so a host that sends faster than the firmware takes lines is held
+    back by the terminal's buffer, as a dock's USB link holds it back."""
 
-    MAX_PARTIAL = 65536  # bytes without a newline: garbage, dropped so it never grows
+    CHUNK = 4096
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-        self.buf = b""
+        self.buf = b""  # read, not yet handed out: at most a chunk and a line's start
+        self.cut: bytes | None = None  # the start of a line too long, while its rest goes
+        self.ready: bytes | None = None  # the next whole line
         self.eof = False
 
-    def pending(self) -> bool:
-        if b"\n" in self.buf:
-            return True
+    def _read(self) -> bool:
+        """Read what the descriptor has now; False when nothing came."""
         if self.eof:
             return False
         try:
             ready, _, _ = select.select([self.fd], [], [], 0)
             if not ready:
                 return False
-            data = os.read(self.fd, 4096)
+            data = os.read(self.fd, self.CHUNK)
         except BlockingIOError:
             return False
         except OSError as e:
@@ -48,14 +55,32 @@ class FdInbox:
             self.eof = True
             return False
         self.buf += data
-        if len(self.buf) > self.MAX_PARTIAL and b"\n" not in self.buf:
-            self.buf = b""
-        return b"\n" in self.buf
+        return True
+
+    def pending(self) -> bool:
+        """True when a whole line is waiting."""
+        limit = MAX_COMMAND_BYTES + 1
+        while self.ready is None:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line = self.buf[:nl]
+                self.buf = self.buf[nl + 1 :]
+                if self.cut is not None:
+                    line, self.cut = self.cut, None
+                self.ready = line[:limit]
+                break
+            if self.cut is None and len(self.buf) >= limit:
+                self.cut = self.buf[:limit]
+            if self.cut is not None:
+                self.buf = b""  # the rest of a line too long: it will be refused anyway
+            if not self._read():
+                break
+        return self.ready is not None
 
     def read_line(self) -> bytes | None:
         if not self.pending():
             return None
-        line, _, self.buf = self.buf.partition(b"\n")
+        line, self.ready = self.ready, None
         return line
 
 

@@ -1,0 +1,64 @@
+# Host bytes for a SimDock, released at simulated times and handed out as lines under the
+# HAL contract (dockfw.app): a whole line without its newline, or None; a line longer
+# than MAX_COMMAND_BYTES as its first MAX_COMMAND_BYTES + 1 bytes, the rest discarded up
+# to its newline. Runs under CPython and MicroPython.
+#
+# ``cost_us``: simulated time each line the firmware takes costs, as command handling
+# costs a real CPU time (the simulator's own clock stands still while the firmware
+# works). ``taken``: the lines handed out.
+
+from dockfw.protocol import MAX_COMMAND_BYTES
+
+
+class LineInbox:
+    def __init__(self, clock, cost_us=0):
+        self.clock = clock
+        self.cost_us = cost_us
+        self.sends = []  # (t_us, bytes), in time order
+        self.next = 0  # the first send not yet arrived
+        self.buf = b""
+        self.cut = None
+        self.ready = None
+        self.taken = 0
+
+    def send(self, t_s, data):
+        """Bytes the host writes at ``t_s`` (simulated seconds)."""
+        self.sends.append((int(t_s * 1000000), data))
+
+    def send_lines(self, t_s, lines):
+        for line in lines:
+            self.send(t_s, line + b"\n")
+
+    def pending(self):
+        limit = MAX_COMMAND_BYTES + 1
+        now = self.clock.now_us
+        while self.ready is None:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line = self.buf[:nl]
+                self.buf = self.buf[nl + 1 :]
+                if self.cut is not None:
+                    line = self.cut
+                    self.cut = None
+                self.ready = line[:limit]
+                break
+            if self.cut is None and len(self.buf) >= limit:
+                self.cut = self.buf[:limit]
+            if self.cut is not None:
+                self.buf = b""
+            if self.next >= len(self.sends) or self.sends[self.next][0] > now:
+                break
+            self.buf += self.sends[self.next][1]
+            self.sends[self.next] = None  # let it go: a long corpus would hold the heap
+            self.next += 1
+        return self.ready is not None
+
+    def read_line(self):
+        if not self.pending():
+            return None
+        line = self.ready
+        self.ready = None
+        self.taken += 1
+        if self.cost_us:
+            self.clock.advance_us(self.cost_us)
+        return line
