@@ -453,3 +453,14 @@ def test_the_largest_answers_fit_the_bound_the_output_queue_reserves():
         app.commands.handle(line)
         assert len(raw[-1]) <= _ANSWER_BYTES, (line, raw[-1])
         assert sum(len(x) for x in raw) <= app.commands.answer_room
+
+
+def test_a_board_file_sets_what_a_host_could_set_and_nothing_beyond():
+    from dockfw import board
+    from dockfw.protection import CONTACT_MW_LIMIT
+
+    for key in ("sample_hz", "idle_hz", "report_hz", "max_total_ma"):
+        assert board._TOP[key][2] == protocol.SETTINGS[key][:2], key
+    lo, hi = board._TOP["min_current_ma"][2]
+    assert lo == protocol.SETTINGS["min_current_ma"][0]
+    assert hi == CONTACT_MW_LIMIT * 1000 // protocol.UNSEEN_DROP_MV  # the settings' rule

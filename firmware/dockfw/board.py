@@ -5,9 +5,6 @@ returns a ``Board``; any problem raises ``BoardError`` naming the file and the
 field, so a bad board file on the dock's flash is reported, never half-used.
 """
 
-from dockfw.protection import CONTACT_MW_LIMIT
-from dockfw.protocol import SETTINGS, UNSEEN_DROP_MV
-
 SUPPLY = "supply"
 GROUND = "ground"
 PAD = "pad"  # sense pad on the device's node: drop = sense - own shunt drop
@@ -17,13 +14,6 @@ KELVIN = "kelvin"  # monitor across the contact itself: drop = sense
 class BoardError(ValueError):
     pass
 
-
-# The settings a board file sets are held to the bounds a host's ``set`` is held to;
-# min_current_ma also to the rule it has with the default contact heat limit.
-_MIN_CURRENT_MA = (
-    SETTINGS["min_current_ma"][0],
-    min(SETTINGS["min_current_ma"][1], CONTACT_MW_LIMIT * 1000 // UNSEEN_DROP_MV),
-)
 
 # The schema: field -> (kind, required, extra). Kinds are checked by _check().
 _TOP = {
@@ -35,11 +25,15 @@ _TOP = {
     "status_led": ("obj", False, None),
     "safe_mode": ("obj", False, None),
     "rail_mv": ("int", True, (1000, 26000)),
-    "sample_hz": ("num", True, SETTINGS["sample_hz"][:2]),
-    "idle_hz": ("num", True, SETTINGS["idle_hz"][:2]),
-    "report_hz": ("num", True, SETTINGS["report_hz"][:2]),
-    "min_current_ma": ("int", True, _MIN_CURRENT_MA),
-    "max_total_ma": ("int", True, SETTINGS["max_total_ma"][:2]),
+    # The settings a board file sets: held to the bounds of a host's ``set``
+    # (protocol.SETTINGS; tests/test_commands_total.py checks they agree), min_current_ma also to
+    # its rule with the default contact heat limit (250 mW at 1 V: dockfw.settings).
+    # This module imports no other: the virtual board loads it on its own.
+    "sample_hz": ("num", True, (1, 1000)),
+    "idle_hz": ("num", True, (1, 100)),
+    "report_hz": ("num", True, (0.1, 20)),
+    "min_current_ma": ("int", True, (10, 250)),
+    "max_total_ma": ("int", True, (100, 20000)),
     "pins": ("list", True, None),
     "sense": ("list", True, None),
 }
