@@ -164,9 +164,7 @@ def run_corpus(
         "config_kept": before == after,
         "boots": sorted({r["boot"] for _, r in records}),
         "charging_off": [  # what a host's "charge off" would have left
-            r
-            for t, r in records
-            if t0 <= t and r["type"] == "event" and r["kind"] == "charge_off"
+            r for t, r in records if t0 <= t and r["type"] == "event" and r["kind"] == "charge_off"
         ],
         "wall_s": t1 - t0,
         "sampling": sampling(records, t0, time.monotonic()),
