@@ -68,7 +68,7 @@ def answers(r):
 
 def strict_lines(raw):
     """Every line the dock sent, read strictly: ASCII-clean UTF-8 and strict JSON."""
-    return [reference(line) for line in b"".join(raw).splitlines()]
+    return [reference(line, command=False) for line in b"".join(raw).splitlines()]
 
 
 def cycles_between(r, t0_ms, t1_ms):

@@ -122,13 +122,21 @@ def test_any_string_is_written_as_ascii_json_that_reads_back(text):
     assert rec["msg"] == want and rec["k"] == {want: want}
 
 
-def test_plain_ascii_strings_take_the_fast_path_unchanged():
+def test_strings_are_checked_once_and_host_text_is_never_remembered(monkeypatch):
+    monkeypatch.setattr(protocol, "_PLAIN", set())  # not what earlier tests left
     out = []
-    protocol._string("VBUS1 ok-0.5", out.append)
-    assert out == ['"VBUS1 ok-0.5"']
-    out = []
-    protocol._string('say "hi"\n', out.append)
-    assert out == ['"say \\"hi\\"\\u000a"']
+    protocol._value("VBUS1 ok-0.5", out.append)
+    protocol._value('say "hi"\n', out.append)
+    assert out == ['"VBUS1 ok-0.5"', '"say \\"hi\\"\\u000a"']
+    assert "VBUS1 ok-0.5" in protocol._PLAIN  # the next time: a lookup
+    assert 'say "hi"\n' not in protocol._PLAIN
+    line = protocol.encode("ack", 1, "0badcafe", 5, [("id", protocol.Text("host-id-77"))])
+    assert json.loads(line)["id"] == "host-id-77"
+    assert "host-id-77" not in protocol._PLAIN
+    # However many strings come, what is kept stays bounded.
+    for k in range(500):
+        protocol._value("s%d" % k, out.append)
+    assert len(protocol._PLAIN) <= protocol._REMEMBERED
 
 
 def test_floats_that_json_cannot_hold_are_written_as_null():

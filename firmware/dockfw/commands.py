@@ -93,12 +93,16 @@ class Commands:
                 except Exception:  # not even an error line could go out: nothing more to do
                     pass
 
+    def _id(self):
+        cid = self._cid
+        return P.Text(cid) if type(cid) is str else cid  # the host's: never remembered
+
     def _error(self, code, message):
-        self.app.emit(P.ERROR, [("id", self._cid), ("code", code), ("message", message)])
+        self.app.emit(P.ERROR, [("id", self._id()), ("code", code), ("message", message)])
         self._answered = True
 
     def _ack(self, name, fields=()):
-        self.app.emit(P.ACK, [("id", self._cid), ("cmd", name)] + list(fields))
+        self.app.emit(P.ACK, [("id", self._id()), ("cmd", name)] + list(fields))
         self._answered = True
 
     def _handle(self, line):

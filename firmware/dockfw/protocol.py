@@ -147,6 +147,16 @@ class Obj:
         self.pairs = pairs
 
 
+class Text:
+    """A string from the host (an id): written as safely as any, but never remembered
+    (see ``_PLAIN``), so a host cannot fill the dock's memory of names."""
+
+    __slots__ = ("s",)
+
+    def __init__(self, s):
+        self.s = s
+
+
 def _value(v, put):
     if v is None:
         put("null")
@@ -159,7 +169,7 @@ def _value(v, put):
     elif isinstance(v, int):
         put("%d" % v)
     elif isinstance(v, str):
-        _string(v, put)
+        put('"%s"' % v if v in _PLAIN else _quoted(v, True))
     elif isinstance(v, Obj):
         _object(v.pairs, put)
     elif isinstance(v, dict):
@@ -173,11 +183,13 @@ def _value(v, put):
             first = False
             _value(item, put)
         put("]")
+    elif isinstance(v, Text):
+        put(_quoted(v.s, False))
     elif isinstance(v, float):
         # Finite floats as Python writes them (valid JSON); inf and nan have no JSON form.
         put(repr(v) if v - v == 0 else "null")
     else:
-        _string(str(v), put)
+        put(_quoted(str(v), False))
 
 
 def _object(pairs, put):
@@ -187,25 +199,35 @@ def _object(pairs, put):
         if not first:
             put(",")
         first = False
-        _string(k if isinstance(k, str) else str(k), put)
-        put(":")
+        if not isinstance(k, str):
+            k = str(k)
+        put('"%s":' % k if k in _PLAIN else _quoted(k, True) + ":")
         _value(v, put)
     put("}")
 
 
-def _string(s, put):
-    """A JSON string that is valid JSON and plain ASCII whatever ``s`` holds."""
+# The dock writes the same few strings in every line (pin names, field names, kinds,
+# states): each is checked once and remembered as plain (a reference in a set: nothing
+# allocated per string, nothing left scattered in the heap), so writing it again costs
+# a lookup and a format, less than the json.dumps it replaces. Bounded: past
+# _REMEMBERED strings, the rest are checked each time.
+_PLAIN = set()
+_REMEMBERED = 96
+
+
+def _quoted(s, remember):
+    """``s`` as a JSON string: valid JSON in plain ASCII whatever ``s`` holds."""
     try:
         b = s.encode()
     except UnicodeError:  # CPython: a lone surrogate has no UTF-8 form
-        put(_escaped(s))
-        return
-    # The common case (names, kinds, ids): printable ASCII with nothing to escape, found
-    # by bytes methods in C rather than a loop over the characters.
+        return _escaped(s)
+    # Printable ASCII with nothing to escape, found by bytes methods in C rather than a
+    # loop over the characters.
     if len(b) == len(s) and (not b or min(b) >= 0x20) and b'"' not in b and b"\\" not in b:
-        put('"' + s + '"')
-    else:
-        put(_escaped(s))
+        if remember and len(_PLAIN) < _REMEMBERED and len(s) <= 32:
+            _PLAIN.add(s)
+        return '"%s"' % s
+    return _escaped(s)
 
 
 def _escaped(s):
@@ -234,8 +256,8 @@ def write(put, kind, seq, boot, t_ms, fields=()):
     the envelope, then ``fields``.
 
     ``fields`` is a sequence of (key, value) pairs, kept in order so that lines
-    read well; values may be None, bools, ints, strings, ``Fixed``, lists, dicts and
-    ``Obj`` of those. Fragments rather than one string: the dock copies them into
+    read well; values may be None, bools, ints, strings, ``Text``, ``Fixed``, lists,
+    dicts and ``Obj`` of those. Fragments rather than one string: the dock copies them into
     its preallocated output queue, so a line never needs one large heap block.
     """
     put('{"v":%d,"type":"%s","seq":%d,"boot":"%s","t_ms":%d' % (VERSION, kind, seq, boot, t_ms))

@@ -5,9 +5,9 @@ malformed text, and its ``bytes.decode`` takes any bytes. ``parse(line)`` reads 
 line (bytes) and returns its value, or raises ``JSONError``. It accepts RFC 8259 JSON
 in strict UTF-8 and nothing else, and refuses what RFC 8259 leaves open and a
 command never needs: duplicate keys, escaped lone surrogates, numbers that are not
-finite (1e400), nesting deeper than ``MAX_DEPTH``. Strings are found and checked with
-bytes methods (``find``, ``min``, ``max``), which run at C speed on the board; only
-escapes and non-ASCII text are walked byte by byte.
+finite (1e400), nesting deeper than ``MAX_DEPTH``, more than ``MAX_VALUES`` values.
+Strings are found and checked with bytes methods (``find``, ``min``, ``max``), which
+run at C speed on the board; only escapes and non-ASCII text are walked byte by byte.
 
 When the line is an object and its top-level ``"id"`` was read before the error,
 the error carries that value (``JSONError.cid``), so the answer can still name it.
@@ -16,6 +16,9 @@ the error carries that value (``JSONError.cid``), so the answer can still name i
 from micropython import const
 
 MAX_DEPTH = const(4)  # an object holding a list is all a command needs
+# A command has a dozen values at most (cleaned with every pin of a board); a line packed
+# with hundreds of tiny ones would cost the board tens of milliseconds to read.
+MAX_VALUES = const(32)
 
 _WORDS = ((b"true", True), (b"false", False), (b"null", None))
 _ESCAPES = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x62: "\b", 0x66: "\f", 0x6E: "\n", 0x72: "\r"}
@@ -35,14 +38,14 @@ def _bad(i, why):
 
 def parse(line):
     """The value of one JSON text (bytes); raises ``JSONError``."""
-    top = [None]  # the top-level "id", once read
+    st = [0, None, 0]  # where reading is, the top-level "id" once read, values read
     try:
-        value, i = _value(line, 0, 0, top)
-        i = _ws(line, i)
+        value = _value(line, st, 0)
+        i = _ws(line, st[0])
         if i < len(line):
             raise _bad(i, "text after the value")
     except JSONError as e:
-        e.cid = top[0]
+        e.cid = st[1]
         raise
     return value
 
@@ -54,31 +57,37 @@ def _ws(s, i):
     return i
 
 
-def _digits(s, i):
+# Each reader takes the line and ``st`` (st[0]: the position, moved past what it read)
+# and returns the value: no tuple per value, which costs an allocation on the board.
+
+
+def _value(s, st, depth):
+    i = st[0]
     n = len(s)
-    while i < n and 0x30 <= s[i] <= 0x39:
-        i += 1
-    return i
-
-
-def _value(s, i, depth, top):
-    i = _ws(s, i)
-    if i >= len(s):
+    st[2] += 1
+    if st[2] > MAX_VALUES:
+        raise _bad(i, "more than %d values" % MAX_VALUES)
+    if i < n and s[i] in b" \t\n\r":
+        i = _ws(s, i)
+    if i >= n:
         raise _bad(i, "a value is missing")
+    st[0] = i
     c = s[i]
     if c == 0x22:  # "
-        return _string(s, i)
-    if c == 0x7B or c == 0x5B:  # { [
-        return _container(s, i, depth + 1, top)
+        return _string(s, st)
     if c == 0x2D or 0x30 <= c <= 0x39:
-        return _number(s, i)
+        return _number(s, st)
+    if c == 0x7B or c == 0x5B:  # { [
+        return _container(s, st, depth + 1)
     for word, v in _WORDS:
         if s.startswith(word, i):
-            return v, i + len(word)
+            st[0] = i + len(word)
+            return v
     raise _bad(i, "unexpected byte 0x%02x" % c)
 
 
-def _container(s, i, depth, top):
+def _container(s, st, depth):
+    i = st[0]
     if depth > MAX_DEPTH:
         raise _bad(i, "nested deeper than %d" % MAX_DEPTH)
     is_object = s[i] == 0x7B
@@ -88,89 +97,105 @@ def _container(s, i, depth, top):
     n = len(s)
     i = _ws(s, i + 1)
     if i < n and s[i] == close:
-        return (obj if is_object else items), i + 1
+        st[0] = i + 1
+        return obj if is_object else items
     while True:
         if is_object:
-            i = _ws(s, i)
+            if i < n and s[i] in b" \t\n\r":
+                i = _ws(s, i)
             if i >= n or s[i] != 0x22:
                 raise _bad(i, "a key string is missing")
-            key, j = _string(s, i)
+            st[0] = i
+            key = _string(s, st)
             if key in obj:
                 if depth == 1 and key == "id":
-                    top[0] = None  # two ids: which one the host meant is unknown
+                    st[1] = None  # two ids: which one the host meant is unknown
                 raise _bad(i, "a key given twice")
-            i = _ws(s, j)
+            i = st[0]
+            if i < n and s[i] in b" \t\n\r":
+                i = _ws(s, i)
             if i >= n or s[i] != 0x3A:  # :
                 raise _bad(i, "':' is missing")
-            v, i = _value(s, i + 1, depth, top)
+            st[0] = i + 1
+            v = _value(s, st, depth)
             obj[key] = v
             if depth == 1 and key == "id":
-                top[0] = v
+                st[1] = v
         else:
-            v, i = _value(s, i, depth, top)
-            items.append(v)
-        i = _ws(s, i)
+            st[0] = i
+            items.append(_value(s, st, depth))
+        i = st[0]
+        if i < n and s[i] in b" \t\n\r":
+            i = _ws(s, i)
         if i >= n:
             raise _bad(i, "not closed")
         c = s[i]
         if c == close:
-            return (obj if is_object else items), i + 1
+            st[0] = i + 1
+            return obj if is_object else items
         if c != 0x2C:  # ,
             raise _bad(i, "a ',' is missing")
         i += 1
 
 
-def _number(s, i):
+def _number(s, st):
+    i = st[0]
     n = len(s)
     start = i
     if s[i] == 0x2D:  # -
         i += 1
-    j = _digits(s, i)
-    if j == i or (s[i] == 0x30 and j > i + 1):  # no digit, or a leading zero
-        raise _bad(i, "a bad number")
-    i = j
-    whole = True
-    if i < n and s[i] == 0x2E:  # .
+    first = i
+    v = 0
+    while i < n:
+        c = s[i]
+        if c < 0x30 or c > 0x39:
+            break
+        v = v * 10 + c - 0x30  # small ints: no allocation, no slice
         i += 1
-        j = _digits(s, i)
-        if j == i:
+    if i == first or (s[first] == 0x30 and i > first + 1):  # no digit, or a leading zero
+        raise _bad(first, "a bad number")
+    if i >= n or s[i] not in b".eE":
+        st[0] = i
+        return -v if first > start else v
+    if s[i] == 0x2E:  # .
+        i += 1
+        j = i
+        while i < n and 0x30 <= s[i] <= 0x39:
+            i += 1
+        if i == j:
             raise _bad(i, "a digit is missing")
-        i = j
-        whole = False
     if i < n and s[i] in b"eE":
         i += 1
         if i < n and s[i] in b"+-":
             i += 1
-        j = _digits(s, i)
-        if j == i:
+        j = i
+        while i < n and 0x30 <= s[i] <= 0x39:
+            i += 1
+        if i == j:
             raise _bad(i, "a digit is missing")
-        i = j
-        whole = False
-    if whole:
-        try:
-            return int(s[start:i]), i
-        except ValueError:  # CPython limits the digits int() takes (4300)
-            raise _bad(start, "a number too long")
+    st[0] = i
     v = float(s[start:i])
     if v - v != 0:  # inf: beyond the float range (1e400)
         raise _bad(start, "a number out of range")
-    return v, i
+    return v
 
 
-def _string(s, i):
-    """The string whose opening quote is at ``i``, and the index after its end."""
-    i += 1
+def _string(s, st):
+    """The string whose opening quote is at ``st[0]``."""
+    i = st[0] + 1
     end = s.find(b'"', i)
     if end < 0:
         raise _bad(i, "a string not closed")
     if s.find(b"\\", i, end) < 0:  # no escapes: the common case, one slice
-        return _text(s, i, end), end + 1
+        st[0] = end + 1
+        return _text(s, i, end)
     parts = []
     while True:
         bs = s.find(b"\\", i, end)
         if bs < 0:
             parts.append(_text(s, i, end))
-            return "".join(parts), end + 1
+            st[0] = end + 1
+            return "".join(parts)
         parts.append(_text(s, i, bs))
         e = s[bs + 1]  # end > bs: there is a byte after the backslash
         i = bs + 2

@@ -208,6 +208,9 @@ def _controls(r, k):
 
 
 def _deep(r, k):
+    if r.below(2):  # wide instead: more values than any command holds
+        many = ",".join(["1"] * (30 + r.below(90)))
+        return '{"id":%d,"cmd":"clear","x":[%s]}' % (k, many), BAD_JSON, k
     depth = 5 + r.below(120)
     nest = "[" * depth + "1" + "]" * depth
     line = '{"id":%d,"cmd":"info","x":%s}' % (k, nest)

@@ -58,7 +58,7 @@ class Link:
                 self.console.append(raw)
             return
         try:
-            reference(raw)
+            reference(raw, command=False)
         except ValueError:
             with self.lock:
                 self.not_strict.append(raw)

@@ -3,9 +3,9 @@
 ``reference(line)`` accepts exactly what ``dockfw.strictjson.parse`` must accept, and
 returns the same value: CPython's parser (strict about control characters, whitespace
 and grammar) on text decoded as strict UTF-8, refusing on top what the dock refuses:
-NaN and Infinity, numbers beyond the float range, duplicate keys, lone surrogates and
-nesting deeper than ``MAX_DEPTH``. ``same(a, b)`` compares two parsed values by type
-and value (1 and 1.0 differ, so do 0.0 and -0.0).
+NaN and Infinity, numbers beyond the float range, duplicate keys, lone surrogates,
+nesting deeper than ``MAX_DEPTH`` and more than ``MAX_VALUES`` values. ``same(a, b)``
+compares two parsed values by type and value (1 and 1.0 differ, so do 0.0 and -0.0).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import math
 from typing import Any
 
-from dockfw.strictjson import MAX_DEPTH
+from dockfw.strictjson import MAX_DEPTH, MAX_VALUES
 
 
 class Refused(ValueError):
@@ -59,13 +59,25 @@ def _check(v: Any, depth: int) -> None:
             _check(x, depth + 1)
 
 
-def reference(line: bytes) -> Any:
-    """The value of ``line`` read strictly; raises ValueError when it is refused."""
+def _count(v: Any) -> int:
+    if isinstance(v, dict):
+        return 1 + sum(_count(x) for x in v.values())
+    if isinstance(v, list):
+        return 1 + sum(_count(x) for x in v)
+    return 1
+
+
+def reference(line: bytes, command: bool = True) -> Any:
+    """The value of ``line`` read strictly; raises ValueError when it is refused.
+    ``command=False`` reads a line from the dock: strict JSON in strict UTF-8, without
+    the limits of depth and value count that only command lines have."""
     text = line.decode("utf-8")  # strict: no overlong forms, surrogates or > U+10FFFF
     value = json.loads(
         text, object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_finite
     )
-    _check(value, 0)
+    _check(value, 0 if command else -100)
+    if command and _count(value) > MAX_VALUES:
+        raise Refused("more than %d values" % MAX_VALUES)
     return value
 
 
