@@ -177,11 +177,11 @@ def test_a_command_flood_never_starves_sampling_and_an_overload_in_it_is_cut():
     scn = dock_scenario(12, events=[{"t": 6, "type": "overload", "ma": 4000, "until": 8}])
     r = run_host(scn, script, cost_us=8000)
     rate = cycles_between(r, 4000, 10000) / 6
-    assert rate >= 0.85 * 200, rate  # commands take at most about 1/8 of the time
+    assert rate >= 0.9 * 200, rate  # commands take about 1/16 of the time
     cut = [x for x in r.of_type("event") if x["kind"] == "overcurrent"]
     assert cut and 6000 < cut[0]["t_ms"] < 6000 + 50, cut
     a = answers(r)
-    assert len(a) == r.inbox.taken and len(a) >= 12 * 7  # each taken line answered
+    assert len(a) == r.inbox.taken and len(a) >= 6 * 7  # each taken line answered
     assert [x["id"] for x in a] == list(range(len(a)))  # in order, none lost or doubled
 
 
