@@ -309,6 +309,7 @@ def over_link(kind: str, seed: int, n: int, flood_s: float) -> dict:
                 fig["flood_sent_per_s"] = round(fl["send_rate"])
                 fig["flood_answered_per_s"] = round(fl["answer_rate"])
                 fig["flood_all_answered_in_order"] = fl["in_order"] and fl["answered"] == fl["sent"]
+                fig["flood_lines_lost_on_the_link"] = fl["lost_lines"]
                 fig["flood_sampling_hz"] = round(fl["sampling"]["rate_hz"], 1)
                 fig["flood_sample_lines_per_s"] = round(fl["sampling"]["lines"] / flood_s, 1)
                 # Seen by the host, on the wall clock: sim --pty's own clock falls behind it

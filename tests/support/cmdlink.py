@@ -9,6 +9,7 @@ as a dict of figures. Used by the link tests and tools/reliability_commands.py.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -134,6 +135,18 @@ def sampling(records, t0: float, t1: float) -> dict[str, float]:
     }
 
 
+def lost_lines(records) -> int:
+    """Lines the dock numbered that never arrived: the gaps in ``seq`` within each boot."""
+    lost = 0
+    last: dict[str, int] = {}
+    for _, r in records:
+        prev = last.get(r["boot"])
+        if prev is not None and r["seq"] > prev + 1:
+            lost += r["seq"] - prev - 1
+        last[r["boot"]] = r["seq"]
+    return lost
+
+
 def run_corpus(
     link: Link, items: list[tuple[bytes, tuple[str, ...], Any]], timeout: float = 120
 ) -> dict[str, Any]:
@@ -201,6 +214,10 @@ def flood(link: Link, seconds: float, first_id: int = 1_000_000) -> dict[str, An
         "answered": len(answers),
         "answer_rate": len(answers) / (t2 - t0),
         "in_order": ids == list(range(first_id, first_id + len(ids))),
+        # Each id once, rising: what the link lost (a seq gap) can be missing, no more.
+        "rising": all(a < b for a, b in itertools.pairwise(ids))
+        and set(ids) <= set(range(first_id, first_id + sent[0])),
+        "lost_lines": lost_lines(records),
         "all_acks": all(a["type"] == "ack" for a in answers),
         "t0": t0,
         "t1": t1,
