@@ -13,6 +13,7 @@ from dockfw import protocol
 from dockfw import settings as S
 from dockfw.app import App
 from dockfw.commands import _ANSWER_BYTES
+from dockfw.drift import Drift
 from dockfw.strictjson import JSONError, parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -208,23 +209,29 @@ def test_commands_wait_in_the_link_while_the_host_does_not_read_and_none_is_lost
     assert app.out.dropped > 0  # samples were dropped meanwhile, never an answer
 
 
-def test_an_exception_inside_a_command_is_an_internal_error_not_a_dead_dock():
-    scn = dock_scenario(4)
-    raw = []
-    dock = SimDock(scn, raw.append)
-    app = App(dock, sample_hz=200)
-    app.start()
-
-    def broken(ctx, pins):
+def test_an_exception_inside_a_command_is_answered_then_handled_as_a_firmware_error():
+    def broken(self, ctx, pins):
         raise RuntimeError("a bug")
 
-    app.drift.cleaned_by_user = broken
-    app.commands.handle(b'{"cmd":"cleaned","id":"c1"}')
-    app.commands.handle(b'{"cmd":"get","id":"c2","key":"idle_hz"}')
-    out = [json.loads(x) for x in b"".join(raw).splitlines()]
-    a = [x for x in out if x["type"] in ("ack", "error")]
+    script = [
+        (2.0, b'{"cmd":"cleaned","id":"c1"}\n'),
+        (2.5, b'{"cmd":"get","id":"c2","key":"idle_hz"}\n'),
+    ]
+    original = Drift.cleaned_by_user
+    Drift.cleaned_by_user = broken
+    try:
+        r = run_host(dock_scenario(10), script)
+    finally:
+        Drift.cleaned_by_user = original
+    a = answers(r)
     assert [(x["id"], x.get("code")) for x in a] == [("c1", "internal"), ("c2", None)]
     assert "RuntimeError" in a[0]["message"]
+    # Then the App's supervision: charging off at once, said, and back after a quiet spell.
+    ev = [(x["kind"], x.get("where"), x.get("reason")) for x in r.of_type("event")]
+    assert ("firmware_error", "command/Commands", None) in ev, ev
+    assert ("charge_off", None, "firmware error") in ev, ev
+    assert ev[-1][0] == "charge_on" and r.app.charging
+    assert cycles_between(r, 3000, 10000) >= 0.97 * 200 * 7  # sampling never stopped
 
 
 def test_an_argument_the_command_does_not_take_is_refused():

@@ -394,14 +394,15 @@ class App:
             if self.out.pending():
                 self.stage = "flush"
                 self.flush()
-            # One command line at a time, each only if time and room allow (Commands.poll).
-            self.stage = "command"
-            self._in = self.commands
-            taken = self.commands.poll(due)
-            self._in = None
-            if not taken:
-                self.stage = "wait"
-                self.hal.wait_us(left if left < _WAIT_SLICE_US else _WAIT_SLICE_US)
+            self.stage = "wait"
+            if self.hal.wait_us(left if left < _WAIT_SLICE_US else _WAIT_SLICE_US):
+                # Host input: one line at a time, each only while time and room allow
+                # (Commands.poll); the rest waits in the link.
+                self.stage = "command"
+                self._in = self.commands
+                while self.commands.poll(due):
+                    pass
+                self._in = None
 
     # -- supervision ------------------------------------------------------
     def _feed(self):

@@ -4,7 +4,8 @@ The command names, their arguments, settings and error codes live in
 ``dockfw.protocol``; settings are checked and changed through ``dockfw.settings``;
 lines are read as strict JSON by ``dockfw.strictjson``. A line longer than
 ``MAX_COMMAND_BYTES`` is refused whole, a line that is not strict JSON is never
-executed, and an unexpected exception inside a command becomes an ``internal`` error.
+executed, and an unexpected exception inside a command is answered as an ``internal``
+error before the App's supervision takes it (charging off, a ``firmware_error`` event).
 
 Commands run between sampling cycles and never starve them (``poll``): a line is
 taken only when its answer has room in the output queue and when it fits in the time
@@ -90,12 +91,16 @@ class Commands:
         self._answered = False
         try:
             self._handle(line)
-        except Exception as e:  # a bug in a command must cost that command, not the dock
+        except Exception as e:
+            # A bug in a command: the line still gets its answer, then the exception goes
+            # on to the App's supervision as from any stage (``App.run``: charging off, a
+            # ``firmware_error`` event, and the loop carries on).
             if not self._answered:
                 try:
                     self._error(P.E_INTERNAL, "internal error (%s)" % type(e).__name__)
-                except Exception:  # not even an error line could go out: nothing more to do
+                except Exception:  # not even an error line could go out
                     pass
+            raise e
 
     def _id(self):
         cid = self._cid

@@ -31,6 +31,7 @@ class Link:
         self.console: list[bytes] = []  # anything that was not a protocol line
         self.not_strict: list[bytes] = []  # JSON lines a strict reader refuses
         self._rest = b""
+        self._synced = False
         self._stop = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -46,6 +47,9 @@ class Link:
             now = time.monotonic()
             lines = (self._rest + data).split(b"\n")
             self._rest = lines.pop()
+            if not self._synced and lines:  # joined mid-line: that line's start is gone
+                lines.pop(0)
+                self._synced = True
             for raw in lines:
                 self._take(now, raw)
 
@@ -177,16 +181,28 @@ def run_corpus(
         "config_kept": before == after,
         "boots": sorted({r["boot"] for _, r in records}),
         "charging_off": [  # what a host's "charge off" would have left
-            r for t, r in records if t0 <= t and r["type"] == "event" and r["kind"] == "charge_off"
+            r
+            for t, r in records
+            if t0 <= t
+            and r["type"] == "event"
+            and r["kind"] == "charge_off"
+            and r.get("reason") == "host"
         ],
         "wall_s": t1 - t0,
         "sampling": sampling(records, t0, time.monotonic()),
     }
 
 
-def flood(link: Link, seconds: float, first_id: int = 1_000_000) -> dict[str, Any]:
-    """``get`` commands as fast as the link takes them for ``seconds``, then wait for
-    every answer. Returns the rates and what sampling did meanwhile."""
+def dock_ms(link: Link) -> int:
+    """The dock's time in its latest sample line (0 before the first)."""
+    samples = [r["t_ms"] for _, r in link.snapshot() if r["type"] == "sample"]
+    return samples[-1] if samples else 0
+
+
+def flood(link: Link, seconds: float, first_id: int = 1_000_000, until=None) -> dict[str, Any]:
+    """``get`` commands as fast as the link takes them for ``seconds`` (or sooner, once
+    ``until()`` is true), then wait for every answer. Returns the rates and what
+    sampling did meanwhile."""
     sent = [0]
     stop = [False]
 
@@ -199,7 +215,9 @@ def flood(link: Link, seconds: float, first_id: int = 1_000_000) -> dict[str, An
     start_answers = len(link.answers())
     t0 = time.monotonic()
     writer = _writer(link, lines(), sent)
-    time.sleep(seconds)
+    end = t0 + seconds
+    while time.monotonic() < end and not (until is not None and until()):
+        time.sleep(0.05)
     stop[0] = True
     writer.join(30)
     t1 = time.monotonic()
