@@ -20,8 +20,8 @@ from dockfw import protocol as P
 
 # Commands that do not fit between two cycles get 1/16 of the time. On the emulated
 # RP2040 at 200 samples/s a cycle leaves nothing to spare and a get costs 8-16 ms; a
-# flood of gets took sampling from 134 to 117 cycles/s and was answered 4.7 times a
-# second (with 1/8: 105 cycles/s, 8.6 answers). The old loop answered none there.
+# flood of gets took sampling from 131 to 116 cycles/s and was answered 4.2 times a
+# second (with 1/8: 134 -> 105 cycles/s, 8.6 answers). The old loop answered none there.
 _SHARE = const(16)
 _CREDIT_MAX_US = const(100000)  # a burst after a quiet spell: at most 100 ms of it
 _LINES_PER_WAIT = const(8)  # where a clock cannot see a command's cost (the simulator's)
