@@ -7,6 +7,7 @@ simulated time reaches them. Runs under CPython and MicroPython.
 """
 
 import gc
+import os
 
 from dockfw.docking import STATE as DOCKING_STATE
 from dockfw.store import MemoryStore
@@ -17,15 +18,27 @@ from pogodock.sim.i2cbus import SimI2C
 from pogodock.sim.ina219_model import INA219Model
 from pogodock.sim.wiring import apply_fault, fault_actions, monitors, unique_id
 
+# Simulated time one host command line costs the firmware: what the RP2040 spends reading
+# the line byte by byte, parsing it, acting and sending the answer. Measured on the
+# official rp2 image (MicroPython v1.28.0) in the emulated RP2040 of ``../shared/rp2040``
+# with ``tools/rp2_command_cost.py`` (``mpremote run``, firmware 0.2.0, device docked):
+# ``set`` 9.2 ms, ``get`` of one key 8.4 ms, ``get`` of every setting 13.6 ms, ``info``
+# 42 ms per line; a burst of 200 ``get`` lines over the USB port stalled sampling for
+# 1.73 s (8.7 ms a line). Re-measure with that script when command handling changes.
+COMMAND_COST_US = 9000
+
 
 class SimDock:
-    def __init__(self, scenario, write, inbox=None, sleep=None, views=False):
-        """``write(bytes)`` receives the serial stream (whole lines, as the
-        firmware flushes after each; with ``views``, a memoryview into the
-        firmware's output queue, valid only during the call: it saves a copy per
-        line where heap is scarce, under MicroPython); ``inbox`` (optional) has
-        ``pending() -> bool`` and ``read_line() -> bytes or None`` for host
-        commands; ``sleep(seconds)`` makes simulated time follow real time."""
+    def __init__(self, scenario, write, inbox=None, sleep=None, views=False, boot_seed=None):
+        """``write(bytes)`` receives the serial stream (the firmware's queued
+        bytes; with ``views``, a memoryview into the firmware's output queue,
+        valid only during the call: it saves a copy per line where heap is
+        scarce, under MicroPython) and returns how many bytes the link took
+        (None: all of them); ``inbox`` (optional) has ``pending() -> bool`` and
+        ``read_line() -> bytes or None`` for host commands; ``sleep(seconds)``
+        makes simulated time follow real time. Boot ids are random at every
+        boot, as ``os.urandom`` makes them on the board; ``boot_seed`` (an int)
+        derives them from it instead, for runs that must repeat exactly."""
         self.scenario = scenario
         board = scenario.board
         self.board = board
@@ -38,6 +51,7 @@ class SimDock:
             self.chips[addr] = chip
             self.i2c.attach(addr, chip)
         self.boots = 0
+        self._boot_seed = boot_seed
         self.uid = "%016x" % int.from_bytes(unique_id(scenario), "big")
         self.boot_id = self._boot_id()
         self.reset_cause = "power_on"
@@ -59,6 +73,8 @@ class SimDock:
         self._views = views
         self._inbox = inbox
         self._actions = fault_actions(scenario)
+        self.app = None  # the firmware's App of this boot, once run_firmware built it
+        self._dropped_earlier = 0
         gc.collect()  # under MicroPython: the setup garbage gone before the firmware allocates
 
     def attach_inbox(self, inbox):
@@ -67,9 +83,9 @@ class SimDock:
         self._inbox = inbox
 
     def _boot_id(self):
-        return "%08x" % (
-            (self.scenario.seed * 2654435761 + 12345 + self.boots * 40503) & 0xFFFFFFFF
-        )
+        if self._boot_seed is None:
+            return "%08x" % int.from_bytes(os.urandom(4), "big")
+        return "%08x" % ((self._boot_seed * 2654435761 + 12345 + self.boots * 40503) & 0xFFFFFFFF)
 
     def reboot(self):
         """What a soft reset leaves: the chips keep power and state, the firmware restarts."""
@@ -84,11 +100,17 @@ class SimDock:
 
         self.start_watchdog(WATCHDOG_MS)  # as dockfw.rp2040.main does on the board
         while True:
-            app = App(self, sample_hz=sample_hz, idle_hz=idle_hz)
+            if self.app is not None:
+                self._dropped_earlier += self.app.out.dropped
+            app = self.app = App(self, sample_hz=sample_hz, idle_hz=idle_hz)
             app.run()
             if not app.reboot_requested or self.clock.now_us >= self.end_us:
                 return app
             self.reboot()
+
+    def dropped_lines(self):
+        """Lines the firmware's output queue dropped, over every boot so far."""
+        return self._dropped_earlier + (self.app.out.dropped if self.app is not None else 0)
 
     def _apply_due(self):
         now = self.clock.now_us
@@ -104,7 +126,10 @@ class SimDock:
     def read_line(self):
         if self._inbox is None:
             return None
-        return self._inbox.read_line()
+        line = self._inbox.read_line()
+        if line is not None:
+            self.clock.advance_us(COMMAND_COST_US)
+        return line
 
     def wait_us(self, us):
         left = self.end_us - self.clock.now_us
