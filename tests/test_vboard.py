@@ -46,7 +46,10 @@ def scenario(tmp_path: Path, dock_at: float = 0.3, **extra) -> str:
 
 
 @contextmanager
-def vboard(scenario_path: str, flash: Path | None = None) -> Iterator[str]:
+def vboard(
+    scenario_path: str, flash: Path | None = None, stderr: list[str] | None = None
+) -> Iterator[str]:
+    """A vboard on its port; its stderr lines are added to ``stderr`` at the end."""
     args = ["vboard", "--scenario", scenario_path]
     if flash is not None:
         args += ["--flash", str(flash)]
@@ -66,6 +69,8 @@ def vboard(scenario_path: str, flash: Path | None = None) -> Iterator[str]:
     finally:
         interrupt(proc)
         _, err = proc.communicate()
+        if stderr is not None:
+            stderr += err.splitlines()
     assert proc.returncode == 130
     assert "Traceback" not in err
     assert "interpreter ended" not in err, err  # no crash and restart on the way
@@ -92,6 +97,11 @@ class Terminal:
             self.seen += self.ser.read(4096)
         before, _, self.seen = self.seen.partition(marker)
         return before + marker
+
+    def wait_for(self, marker: bytes, timeout: float = 10) -> tuple[bytes, float]:
+        """``read_until``, and the moment the marker was seen (``time.monotonic()``)."""
+        out = self.read_until(marker, timeout)
+        return out, time.monotonic()
 
     def send(self, data: bytes) -> None:
         self.ser.write(data)
@@ -312,6 +322,95 @@ def test_input_right_behind_a_soft_reset_reaches_the_next_boot(tmp_path):
             term.send(b"\x04print(6*9)\x04")  # mpremote's soft reset, then code at once
             term.read_until(b"OK\r\nMPY: soft reboot\r\nraw REPL; CTRL-B to exit\r\n>")
             assert term.read_until(b"\x04>") == b"OK54\r\n\x04\x04>"
+        finally:
+            term.close()
+
+
+# -- the watchdog -------------------------------------------------------------------------
+
+# main.py for the watchdog tests: waits for the host's "g" (the first boot's output would
+# go to no host), then runs STEP. After the watchdog's reset it only says how it booted.
+WDT_MAIN = """\
+import machine, sys, time
+cause = machine.reset_cause()
+if cause == machine.WDT_RESET:
+    print("boot", cause)
+else:
+    sys.stdin.buffer.read(1)
+    print("boot", cause)
+    for bad in ({"timeout": 8389}, {"timeout": -1}, {"id": 1}):
+        try:
+            machine.WDT(**bad)
+        except ValueError as e:
+            print("refused", e)
+STEP
+"""
+
+FEED_THEN_STICK = """\
+    w = machine.WDT(timeout=5000)
+    w = machine.WDT(timeout=800)  # a second call starts it again with the new timeout
+    for i in range(30):  # 1.5 s of feeding, twice the timeout: it keeps running
+        w.feed()
+        time.sleep_ms(50)
+    print("stuck")
+    STUCK
+"""
+
+WDT_MARGIN_S = 2.5  # the host's view of the bite: pipes, a loaded machine
+
+
+def wdt_flash(tmp_path: Path, step: str) -> Path:
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "main.py").write_text(WDT_MAIN.replace("STEP", step))
+    return flash
+
+
+@pytest.mark.parametrize(
+    "stuck", ["while True:\n        pass", "sys.stdin.buffer.read(1)"], ids=["loop", "read"]
+)
+def test_the_watchdog_bites_a_program_that_stops_feeding_it(tmp_path, stuck):
+    flash = wdt_flash(tmp_path, FEED_THEN_STICK.replace("STUCK", stuck))
+    err: list[str] = []
+    with vboard(scenario(tmp_path), flash, err) as port:
+        term = Terminal(port)
+        try:
+            term.send(b"g")
+            out, _ = term.wait_for(b"stuck\r\n")
+            assert out.startswith(b"boot 1\r\n"), out  # a power-on, then no reset while fed
+            assert out.count(b"refused") == 3
+            assert b"refused timeout exceeds 8388" in out and b"refused WDT(1) doesn't exist" in out
+            stuck_at = time.monotonic()
+            out, bitten_at = term.wait_for(b">>> ", timeout=10)
+            assert b"boot 3\r\n" in out  # WDT_RESET, and main.py ran again
+            assert b"Raspberry Pi Pico with RP2040" in out  # a fresh boot, not a Ctrl-C
+            # The last feed was 50 ms before "stuck": the bite is 750 ms after it, never
+            # sooner; the interpreter reports feeds at most every 20 ms.
+            assert 0.5 < bitten_at - stuck_at < 0.8 + WDT_MARGIN_S
+        finally:
+            term.close()
+    assert "pogodock vboard: the watchdog ran out (800 ms without a feed): hard reset" in err
+
+
+def test_the_watchdog_runs_on_through_a_soft_reset_and_the_repl_does_not_feed_it(tmp_path):
+    flash = wdt_flash(tmp_path, "    machine.WDT(timeout=1000)\n    print('armed')\n")
+    with vboard(scenario(tmp_path), flash) as port:
+        term = Terminal(port)
+        try:
+            term.send(b"g")
+            _, armed_at = term.wait_for(b"armed\r\n")
+            term.read_until(b">>> ")  # main.py ended: the REPL, the watchdog running
+            term.send(b"\x01")
+            term.read_until(b"raw REPL; CTRL-B to exit\r\n>")
+            term.send(b"\x04")  # mpremote's soft reset: back to the raw REPL, no main.py
+            term.read_until(b"OK\r\nMPY: soft reboot\r\nraw REPL; CTRL-B to exit\r\n>")
+            out, bitten_at = term.wait_for(b">>> ", timeout=10)
+            assert b"boot 3\r\n" in out
+            assert 0.9 < bitten_at - armed_at < 1.0 + WDT_MARGIN_S
+            # A hard reset stops it: this boot's REPL stays up past the old timeout.
+            time.sleep(1.5)
+            term.send(b"print(machine.reset_cause())\r")
+            assert term.read_until(b">>> ").endswith(b"\r\n3\r\n>>> ")
         finally:
             term.close()
 

@@ -82,6 +82,7 @@ class Board:
             os.set_blocking(fd, False)
         self.closed = False
         self.spoke = False  # has it said anything on its control line yet
+        self.control_buf = bytearray()  # the start of a control message still coming
         self.tail = bytearray()  # the end of its output, to explain a crash at boot
 
     def interrupt(self) -> None:

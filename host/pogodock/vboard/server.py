@@ -13,6 +13,11 @@ stdout are pipes to this process, which relays them to the pseudo-terminal
   that runs ``main.py``, ``machine.reset_cause()`` then says ``WDT_RESET``; what the host
   had sent is lost, as when a Pico's USB goes away. The port stays (a Pico's port
   vanishes for a moment; hosts that reconnect cope with both);
+* the watchdog (``machine.WDT``): the interpreter reports when it is started and fed
+  (``W<ms>;`` and ``F`` on its control line); the deadline is kept here, so it runs on
+  across soft resets, and when it passes the interpreter is killed wherever it is (a
+  tight loop, a blocking read) and the board boots as after a hard reset, with
+  ``reset_cause()`` ``WDT_RESET``. A hard reset stops the watchdog, as on the RP2040;
 * the interpreter ending on its own (a crash): restarted like a power-on, and said on
   stderr.
 
@@ -47,6 +52,10 @@ OUT_LIMIT = 16384  # interpreter output waiting for the host; beyond it the boar
 IN_LIMIT = 65536  # host input waiting for the interpreter; beyond it the host waits
 HOST_CHECK_S = 0.05  # how often to look for a host while none has the port open
 QUICK_CRASHES = 3  # interpreters ending before they boot, in a row, before giving up
+# The interpreter reports a watchdog feed at most this often (vb_console's constant of
+# the same name): a feed it left unsaid was at most this long after the last one said,
+# so the watchdog bites this much after the timeout, at most, and never before it.
+WDT_FEED_REPORT_MS = 20
 
 
 class VboardError(Exception):
@@ -67,6 +76,8 @@ class Supervisor:
         self.quick_crashes = 0
         self.cause = PWRON_RESET  # what machine.reset_cause() says until the next hard reset
         self.stdin = StdinPipe()
+        self.wdt_timeout_s: float | None = None  # the watchdog's, while it runs
+        self.wdt_deadline = 0.0  # time.monotonic() when it bites
         # None only between one interpreter's end and the next one's start.
         self.board: Board | None = None
         try:
@@ -83,13 +94,17 @@ class Supervisor:
                 "cannot start %s: %s" % (self.interp.micropython, e.strerror or e)
             ) from None
 
-    def _restart(self, board: Board, mode: str, cause: int, keep_input: bool) -> None:
+    def _restart(self, board: Board, mode: str, cause: int, soft: bool) -> None:
+        """The next interpreter. A soft reset keeps what the host sent and the watchdog
+        running; anything else resets the chip: both are lost."""
         self.board = None
+        if not soft:
+            self.wdt_timeout_s = None
         rest = board.stop()
         if self.host:
             self.to_host += rest
-        self.gate.restart(keep_input)
-        if not keep_input:
+        self.gate.restart(keep_input=soft)
+        if not soft:
             self.stdin.close()
             self.stdin = StdinPipe()
         self.cause = cause
@@ -114,26 +129,73 @@ class Supervisor:
             "a power cut\n" % code
         )
         self.err.flush()
-        self._restart(board, FRIENDLY, PWRON_RESET, keep_input=False)
+        self._restart(board, FRIENDLY, PWRON_RESET, soft=False)
 
     def _control(self, board: Board, data: bytes, now: float) -> bool:
         """Act on the interpreter's control line; False when it was replaced."""
         board.spoke = True
         self.quick_crashes = 0
-        for i in range(len(data)):
-            code = data[i : i + 1]
+        buf = board.control_buf
+        buf += data
+        i = 0
+        while i < len(buf):
+            code = bytes(buf[i : i + 1])
+            if code == b"W":
+                end = buf.find(b";", i)
+                if end < 0:
+                    break  # the rest of it comes with the next read
+                self.wdt_timeout_s = int(buf[i + 1 : end]) / 1000
+                self._watchdog_fed(now)
+                i = end + 1
+                continue
+            i += 1
             if code in (b"E", b"I"):
                 if self.gate.child_says(code, now):
                     board.interrupt()
+            elif code == b"F":
+                self._watchdog_fed(now)
             elif code == b"s":
-                self._restart(board, FRIENDLY, self.cause, keep_input=True)
+                self._restart(board, FRIENDLY, self.cause, soft=True)
                 return False
             elif code == b"r":
-                self._restart(board, RAW, self.cause, keep_input=True)
+                self._restart(board, RAW, self.cause, soft=True)
                 return False
             elif code == b"h":
-                self._restart(board, FRIENDLY, WDT_RESET, keep_input=False)
+                self._restart(board, FRIENDLY, WDT_RESET, soft=False)
                 return False
+        del buf[:i]
+        return True
+
+    def _watchdog_fed(self, now: float) -> None:
+        if self.wdt_timeout_s is not None:
+            self.wdt_deadline = now + self.wdt_timeout_s + WDT_FEED_REPORT_MS / 1000
+
+    def _read_control(self, board: Board, now: float) -> bool:
+        """Take what the control line holds; False when the interpreter was replaced."""
+        try:
+            data = os.read(board.control, 256)
+        except BlockingIOError:
+            return True
+        if data == b"":  # the interpreter is gone without asking for a reset
+            self._crashed(board)
+            return False
+        return self._control(board, data, now)
+
+    def _watchdog_bites(self, board: Board, now: float) -> bool:
+        """Reset the board if its watchdog has run out (after a last look at the control
+        line: a feed may be waiting there); True when it did."""
+        if self.wdt_timeout_s is None or now < self.wdt_deadline:
+            return False
+        if not self._read_control(board, now) or self.board is not board:
+            return True
+        if self.wdt_timeout_s is None or now < self.wdt_deadline:
+            return False
+        self.err.write(
+            "pogodock vboard: the watchdog ran out (%d ms without a feed): hard reset\n"
+            % round(self.wdt_timeout_s * 1000)
+        )
+        self.err.flush()
+        self._restart(board, FRIENDLY, WDT_RESET, soft=False)
         return True
 
     def _check_host(self) -> None:
@@ -162,19 +224,16 @@ class Supervisor:
         timeout = None
         if not self.host or self.gate.waiting_for_child():
             timeout = HOST_CHECK_S * 1000
+        if self.wdt_timeout_s is not None:
+            left_ms = max(0.0, (self.wdt_deadline - now) * 1000)
+            timeout = left_ms if timeout is None else min(timeout, left_ms)
         events = dict(poller.poll(timeout))
         now = time.monotonic()
 
-        if events.get(board.control):
-            try:
-                data = os.read(board.control, 256)
-            except BlockingIOError:
-                data = None
-            if data == b"":  # the interpreter is gone without asking for a reset
-                self._crashed(board)
-                return
-            if data and not self._control(board, data, now):
-                return
+        if events.get(board.control) and not self._read_control(board, now):
+            return
+        if self._watchdog_bites(board, now):
+            return
         if self.host and events.get(self.port.master, 0) & select.POLLIN:
             data = self.port.read()
             if data and self.gate.from_host(data, now):

@@ -67,7 +67,7 @@ def main():
     def hard_reset():
         console.request_reset(b"h")
 
-    vb_machine.attach(hardware, int(cause), hard_reset)
+    vb_machine.attach(hardware, int(cause), hard_reset, console)
     sys.modules["machine"] = vb_machine
     vb_micropython.attach(console)
     sys.modules["micropython"] = vb_micropython
