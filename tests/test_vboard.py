@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,6 +104,19 @@ class Terminal:
         """``read_until``, and the moment the marker was seen (``time.monotonic()``)."""
         out = self.read_until(marker, timeout)
         return out, time.monotonic()
+
+    def wait_for_silence(self, quiet_s: float, timeout: float = 10) -> float:
+        """Read until nothing has come for ``quiet_s``; when the last byte came."""
+        end = time.monotonic() + timeout
+        last = time.monotonic()
+        while time.monotonic() - last < quiet_s:
+            if time.monotonic() > end:
+                raise AssertionError("never quiet for %s s: %r" % (quiet_s, self.seen[-200:]))
+            data = self.ser.read(4096)
+            if data:
+                self.seen += data
+                last = time.monotonic()
+        return last
 
     def send(self, data: bytes) -> None:
         self.ser.write(data)
@@ -413,6 +428,97 @@ def test_the_watchdog_runs_on_through_a_soft_reset_and_the_repl_does_not_feed_it
             assert term.read_until(b">>> ").endswith(b"\r\n3\r\n>>> ")
         finally:
             term.close()
+
+
+# -- power cuts ---------------------------------------------------------------------------
+
+# main.py for the power-cut test: says how it booted, then ticks; "s" soft-resets, "r"
+# hard-resets, any other byte is echoed.
+TICKER = """\
+import machine, select, sys, time
+print("boot", machine.reset_cause())
+p = select.poll()
+p.register(sys.stdin, select.POLLIN)
+while True:
+    if p.poll(100):
+        c = sys.stdin.buffer.read(1)
+        if c == b"s":
+            sys.exit()
+        if c == b"r":
+            machine.reset()
+        print("got", c)
+    print("tick")
+"""
+
+
+def test_a_timed_power_cut_falls_through_resets_and_the_board_boots_from_power_on(tmp_path):
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "main.py").write_text(TICKER)
+    cut = {"t": 4, "type": "power_cut", "off_s": 3}
+    err: list[str] = []
+    with vboard(scenario(tmp_path, events=[cut]), flash, err) as port:
+        term = Terminal(port)
+        try:
+            term.read_until(b"tick\r\n")
+            term.send(b"s")  # a soft reset...
+            term.read_until(b"boot 1\r\n")
+            term.send(b"r")  # ...and a hard one: neither cancels the cut to come
+            term.read_until(b"boot 3\r\n")
+            last_tick = term.wait_for_silence(1.0)  # it ticks 10 times a second: the cut
+            term.seen = b""
+            term.send(b"x")  # the dock is dead: this goes nowhere
+            out, back = term.wait_for(b"boot 1\r\n", timeout=10)
+            assert back - last_tick > 2.7  # dark for off_s, give or take the host's view
+            assert out == b"boot 1\r\n" or out.endswith(b"\r\nboot 1\r\n")
+            term.send(b"y")
+            assert b"got b'x'" not in term.read_until(b"got b'y'")
+        finally:
+            term.close()
+    cuts = [x for x in err if "power cut" in x]
+    assert len(cuts) == 1 and cuts[0].startswith("pogodock vboard: power cut 0 at t=4.0")
+    assert cuts[0].endswith("; off for 3 s")
+
+
+@pytest.fixture(scope="module")
+def firmware_image(tmp_path_factory) -> Path:
+    sys.path.insert(0, str(ROOT / "tools"))
+    import flash as flash_tool  # tools/flash.py: what make flash copies
+
+    return flash_tool.build_image("pico-dock-4", tmp_path_factory.mktemp("image") / "img")
+
+
+def test_a_cut_during_a_write_leaves_the_old_state_whole_and_part_of_the_new(
+    tmp_path, firmware_image
+):
+    """The dock docks at 0.3 s and saves its mating cycles: half of that write lands in
+    the store's ``.tmp`` file, the rename over the old file never happens, and the
+    board stays dark (``off_s`` outlasts the test)."""
+    flash = tmp_path / "flash"
+    shutil.copytree(firmware_image, flash)
+    cut = {"t": 0.1, "type": "power_cut", "off_s": 600, "during": "write", "fraction": 0.5}
+    path = scenario(
+        tmp_path, events=[{"t": 0.3, "type": "dock"}, cut], pins={"VBUS1": {"cycles": 40}}
+    )
+    from pogodock.sim.scenario import load
+    from pogodock.vboard.server import _seed_mating_cycles
+
+    _seed_mating_cycles(flash, load(path, str(ROOT / "boards")))  # as the vboard will
+    state = flash / "state"
+    before = {x.name: x.read_bytes() for x in state.iterdir()}
+    assert before  # the earlier life's mating cycles
+    err: list[str] = []
+    with vboard(path, flash, err):
+        assert wait_for(lambda: any(x.stat().st_size for x in state.glob("*.tmp")), 15)
+        time.sleep(0.3)  # a board that ran on would rename it away
+    [tmp] = state.glob("*.tmp")
+    [said] = [x for x in err if "power cut" in x]
+    match = re.search(r"during a write of /state/(\S+) \((\d+) of (\d+) bytes landed\)", said)
+    assert match and match.group(1) == tmp.name, said
+    landed, size = int(match.group(2)), int(match.group(3))
+    assert landed == (size + 1) // 2 and tmp.stat().st_size == landed
+    after = {x.name: x.read_bytes() for x in state.iterdir() if x != tmp}
+    assert after == before  # the old state whole, nothing renamed over it
 
 
 # -- errors -------------------------------------------------------------------------------

@@ -18,6 +18,13 @@ stdout are pipes to this process, which relays them to the pseudo-terminal
   across soft resets, and when it passes the interpreter is killed wherever it is (a
   tight loop, a blocking read) and the board boots as after a hard reset, with
   ``reset_cause()`` ``WDT_RESET``. A hard reset stops the watchdog, as on the RP2040;
+* power cuts (the scenario's ``power_cut`` events, ``pogodock.sim.power``): a timed
+  one at its scenario time, one during a flash write when the interpreter's flash
+  layer reports it (``P...;``, once part of the write has landed). The interpreter
+  is killed wherever it is, nothing is said and what the host sends is thrown away
+  for ``off_s``, then the board boots from power-on. A reset never cancels a pending
+  cut: the cuts still to fall during a write are handed to every interpreter, and
+  it reports each write it lets through (``K<k>;``). Each cut is said on stderr;
 * the interpreter ending on its own (a crash): restarted like a power-on, and said on
   stderr.
 
@@ -38,6 +45,7 @@ from typing import TextIO
 from pogodock.interrupts import sigterm_as_interrupt
 from pogodock.paths import BOARDS_DIR
 from pogodock.sim import scenario as scenario_mod
+from pogodock.sim.power import WriteCuts, power_cuts
 from pogodock.vboard.gate import InputGate
 from pogodock.vboard.interp import Interpreter, InterpreterError
 from pogodock.vboard.port import PtyPort
@@ -64,12 +72,22 @@ class VboardError(Exception):
 
 class Supervisor:
     def __init__(
-        self, interp: Interpreter, port: PtyPort, board_args: list[str], err: TextIO
+        self,
+        interp: Interpreter,
+        port: PtyPort,
+        board_args: list[str],
+        err: TextIO,
+        scenario,
+        power_on: float,
     ) -> None:
         self.interp = interp
         self.port = port
         self.board_args = board_args  # scenario, boards folder, flash folder, power-on
         self.err = err
+        self.power_on = power_on  # time.monotonic() of scenario time 0
+        self.timed_cuts = [c for c in power_cuts(scenario) if not c.during_write]
+        self.write_cuts = WriteCuts(scenario)  # what is left of them, across interpreters
+        self.dark_until: float | None = None  # while the power is off: when it is back
         self.gate = InputGate()
         self.to_host = bytearray()
         self.host = False
@@ -87,8 +105,9 @@ class Supervisor:
             raise
 
     def _start(self, mode: str, cause: int) -> Board:
+        args = [*self.board_args, mode, str(cause), self.write_cuts.encode()]
         try:
-            return Board(self.interp, [*self.board_args, mode, str(cause)], self.stdin)
+            return Board(self.interp, args, self.stdin)
         except OSError as e:
             raise VboardError(
                 "cannot start %s: %s" % (self.interp.micropython, e.strerror or e)
@@ -140,13 +159,22 @@ class Supervisor:
         i = 0
         while i < len(buf):
             code = bytes(buf[i : i + 1])
-            if code == b"W":
+            if code in (b"W", b"K", b"P"):
                 end = buf.find(b";", i)
                 if end < 0:
                     break  # the rest of it comes with the next read
-                self.wdt_timeout_s = int(buf[i + 1 : end]) / 1000
-                self._watchdog_fed(now)
+                arg = bytes(buf[i + 1 : end]).decode("utf-8", "replace")
                 i = end + 1
+                if code == b"W":
+                    self.wdt_timeout_s = int(arg) / 1000
+                    self._watchdog_fed(now)
+                elif code == b"K":
+                    k = int(arg)
+                    if self.write_cuts.pending.get(k, 0) > 0:
+                        self.write_cuts.pending[k] -= 1
+                else:
+                    self._write_cut(board, arg, now)
+                    return False
                 continue
             i += 1
             if code in (b"E", b"I"):
@@ -165,6 +193,74 @@ class Supervisor:
                 return False
         del buf[:i]
         return True
+
+    # -- power cuts -----------------------------------------------------------------
+    def _write_cut(self, board: Board, report: str, now: float) -> None:
+        """``P<k>,<bytes landed>,<bytes of the write>,<path>;``: the power fails in a
+        write, part of which has landed."""
+        k, kept, size, path = report.split(",", 3)
+        cut = self.write_cuts.cuts[int(k)]
+        self.write_cuts.pending.pop(cut.index, None)
+        self._power_off(
+            board,
+            cut,
+            now,
+            ", during a write of %s (%s of %s bytes landed)" % (path, kept, size),
+        )
+
+    def _power_off(self, board: Board, cut, now: float, how: str = "") -> None:
+        self.board = None
+        self.wdt_timeout_s = None
+        board.stop()  # what it had not sent yet dies with it
+        self.gate.restart(keep_input=False)
+        self.stdin.close()
+        self.stdin = StdinPipe()
+        self.dark_until = now + cut.off_us / 1e6
+        self.err.write(
+            "pogodock vboard: power cut %d at t=%.3f s%s; off for %g s\n"
+            % (cut.index, now - self.power_on, how, cut.off_us / 1e6)
+        )
+        self.err.flush()
+
+    def _timed_cut_due(self, now: float) -> float | None:
+        """The next timed cut's instant (time.monotonic()); due ones are handled."""
+        while self.timed_cuts:
+            cut = self.timed_cuts[0]
+            at = self.power_on + cut.t_us / 1e6
+            if now < at:
+                return at
+            self.timed_cuts.pop(0)
+            board = self.board
+            if board is not None:
+                self._power_off(board, cut, now)
+            # (One that falls while the power is off already changes nothing.)
+        return None
+
+    def _dark_step(self, until: float) -> None:
+        """While the power is off: the host's input goes nowhere, until the power is
+        back and the board boots from power-on."""
+        self._check_host()
+        now = time.monotonic()
+        if now >= until:
+            self.dark_until = None
+            self.cause = PWRON_RESET
+            self.board = self._start(FRIENDLY, PWRON_RESET)
+            return
+        poller = select.poll()
+        if self.host:  # what the board said before the cut is still on its way
+            out = select.POLLOUT if self.to_host else 0
+            poller.register(self.port.master, select.POLLIN | out)
+        left = until - now
+        due = self._timed_cut_due(now)
+        if due is not None:
+            left = min(left, due - now)
+        if not self.host:
+            left = min(left, HOST_CHECK_S)
+        events = dict(poller.poll(max(0.0, left) * 1000))
+        if self.host and events.get(self.port.master, 0) & select.POLLIN:
+            self.port.read()
+        if self.to_host and self.host:
+            del self.to_host[: self.port.write(bytes(self.to_host))]
 
     def _watchdog_fed(self, now: float) -> None:
         if self.wdt_timeout_s is not None:
@@ -207,10 +303,16 @@ class Supervisor:
 
     def step(self) -> None:
         """Wait for something to happen on the port or the interpreter, and handle it."""
+        if self.dark_until is not None:
+            self._dark_step(self.dark_until)
+            return
         board = self.board
         assert board is not None, "no interpreter: a restart failed"
         self._check_host()
         now = time.monotonic()
+        cut_at = self._timed_cut_due(now)
+        if self.board is not board:
+            return
         self.gate.tick(now)
         poller = select.poll()
         if self.host:
@@ -224,9 +326,10 @@ class Supervisor:
         timeout = None
         if not self.host or self.gate.waiting_for_child():
             timeout = HOST_CHECK_S * 1000
-        if self.wdt_timeout_s is not None:
-            left_ms = max(0.0, (self.wdt_deadline - now) * 1000)
-            timeout = left_ms if timeout is None else min(timeout, left_ms)
+        for deadline in (self.wdt_deadline if self.wdt_timeout_s is not None else None, cut_at):
+            if deadline is not None:
+                left_ms = max(0.0, (deadline - now) * 1000)
+                timeout = left_ms if timeout is None else min(timeout, left_ms)
         events = dict(poller.poll(timeout))
         now = time.monotonic()
 
@@ -310,7 +413,9 @@ def serve(
         power_on_us = time.monotonic_ns() // 1000
         supervisor = None
         try:
-            supervisor = Supervisor(interp, port, [*args, str(power_on_us)], stderr)
+            supervisor = Supervisor(
+                interp, port, [*args, str(power_on_us)], stderr, scenario, power_on_us / 1e6
+            )
             stdout.write(port.path + "\n")
             stdout.flush()
             while True:

@@ -14,8 +14,10 @@ third descriptor (the control line) what this side is doing:
 * ``W<ms>;``: the watchdog is started, or started again, with this timeout;
 * ``F``: the watchdog was fed (at most every ``WDT_FEED_REPORT_MS``: the supervisor
   allows that much beyond the timeout, so a feed left unsaid never makes it bite early);
-* ``P<k>;``: the power fails now, in the middle of a flash write (the scenario's
-  ``power_cut`` event ``k``).
+* ``P<k>,<landed>,<size>,<path>;``: the power fails now, in the middle of a flash
+  write of ``size`` bytes to ``path``, ``landed`` of them on the flash (the scenario's
+  power cut ``k``);
+* ``K<k>;``: a flash write went through that power cut ``k`` lets pass.
 
 After a reset request or a power cut this process waits to be ended by the supervisor, which then
 starts a fresh interpreter: a reset frees everything, as on the board.
@@ -76,10 +78,14 @@ class Console:
         self._control.write(code)
         self._wait_for_the_end()
 
-    def power_cut(self, index):
+    def power_cut(self, index, path, landed, size):
         """The power fails now, in the middle of a flash write; never returns."""
-        self._control.write(b"P%d;" % index)
+        path = path.replace(";", "?").replace(",", "?")
+        self._control.write(b"P%d,%d,%d,%s;" % (index, landed, size, path.encode()))
         self._wait_for_the_end()
+
+    def write_let_through(self, index):
+        self._control.write(b"K%d;" % index)
 
     def _wait_for_the_end(self):
         while True:  # ended by the supervisor; a Ctrl-C cannot stop a reset
