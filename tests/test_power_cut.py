@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from simrig import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARDS = str(ROOT / "boards")
+sys.path.insert(0, str(ROOT / "tools"))
+
+import powercuts  # noqa: E402  (tools/powercuts.py)
 
 
 def base(*events: dict) -> dict:
@@ -195,3 +199,61 @@ def test_what_the_host_sends_while_the_power_is_off_is_lost():
     scn = S.parse(base({"t": 8, "type": "power_cut", "off_s": 2}) | {"duration_s": 12}, "x", BOARDS)
     r = Run(scn, inbox_for=lambda dock: Timed(dock.clock))
     assert [x["id"] for x in r.of_type("ack")] == [2]
+
+
+# -- the random power-cut rig (tools/powercuts.py) -------------------------------------
+
+
+def test_truth_counts_what_a_firmware_could_have_seen():
+    obj = base(
+        {"t": 10, "type": "undock"},  # seen
+        {"t": 12.5, "type": "dock"},  # inside the outage 12..14, device absent before: seen
+        {"t": 20, "type": "undock"},  # inside the outage 19..23 ...
+        {"t": 21, "type": "dock"},  # ... and back: looks as if it never left
+        {"t": 30, "type": "undock"},
+    )
+    got = powercuts.truth(obj, [(12.0, 14.0), (19.0, 23.0)])
+    assert got == {"dockings": 3, "countable": 2}
+    assert powercuts.truth(obj, []) == {"dockings": 3, "countable": 3}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_power_cut_scenarios_are_valid_for_any_seed(seed):
+    obj = powercuts.random_scenario(seed, 30)
+    sc = S.parse(obj, "random", BOARDS)
+    kinds = [e["type"] for e in sc.events]
+    assert kinds.count("power_cut") == 30 and kinds.count("dock") == 15
+    assert any(e.get("during") == "write" for e in sc.events)
+
+
+def check_outcome(out: dict) -> None:
+    cuts = out["cuts"]
+    assert cuts and len(cuts) <= out["planned_cuts"]
+    assert all(c["t_s"] < c["back_s"] for c in cuts)
+    assert [c["t_s"] for c in cuts] == sorted(c["t_s"] for c in cuts)
+    assert any(c["path"] and c["landed"] < c["size"] for c in cuts)  # some left half a file
+    assert {b["reset_cause"] for b in out["boots"]} == {"power_on"}
+    assert len({b["boot"] for b in out["boots"]}) == len(out["boots"])
+    assert out["damaged_files"] == []  # a cut leaves a .tmp, never a broken .json
+    assert out["cycles"] is not None
+    t = out["truth"]
+    assert 0 < t["countable"] <= t["dockings"]
+
+
+def test_random_power_cuts_in_the_simulator():
+    obj = powercuts.random_scenario(5, 16)
+    out = powercuts.run_sim(obj)
+    check_outcome(out)
+    assert len(out["boots"]) == len(out["cuts"]) + 1  # every cut ends in a boot
+    assert out["truth"]["dockings"] == 8
+
+
+def test_random_power_cuts_on_the_virtual_board_fall_as_in_the_simulator(tmp_path):
+    obj = powercuts.random_scenario(7, 4)
+    sim = powercuts.run_sim(obj)
+    board = powercuts.run_vboard(obj, tmp_path)
+    check_outcome(board)
+    assert [c["cut"] for c in board["cuts"]] == [c["cut"] for c in sim["cuts"]]
+    # The same cuts caught a write (which one of a docking's writes depends on timing).
+    caught = [(c["cut"], bool(c["path"] and c["path"].endswith(".tmp"))) for c in board["cuts"]]
+    assert caught == [(c["cut"], bool(c["path"])) for c in sim["cuts"]]
