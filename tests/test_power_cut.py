@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -257,3 +258,27 @@ def test_random_power_cuts_on_the_virtual_board_fall_as_in_the_simulator(tmp_pat
     # The same cuts caught a write (which one of a docking's writes depends on timing).
     caught = [(c["cut"], bool(c["path"] and c["path"].endswith(".tmp"))) for c in board["cuts"]]
     assert caught == [(c["cut"], bool(c["path"])) for c in sim["cuts"]]
+
+
+@pytest.mark.parametrize("pty", [False, True], ids=["stdio", "pty"])
+def test_the_cli_plays_power_cuts_and_may_end_in_the_dark(tmp_path, pty):
+    obj = base(
+        {"t": 2, "type": "power_cut", "off_s": 1},
+        {"t": 7, "type": "power_cut", "off_s": 60, "during": "write"},  # the undock's
+        {"t": 8, "type": "undock"},
+    ) | {"duration_s": 12}
+    path = tmp_path / "cuts.json"
+    path.write_text(json.dumps(obj))
+    args = [sys.executable, "-m", "pogodock.cli", "sim", "--scenario", str(path), "--fast"]
+    proc = subprocess.run(
+        args + (["--pty"] if pty else []),
+        cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    if not pty:
+        lines = [json.loads(x) for x in proc.stdout.splitlines()]
+        hellos = [x for x in lines if x["type"] == "hello"]
+        assert [h["reset_cause"] for h in hellos] == ["power_on", "power_on"]
+        # The second boot started at 3 s and went dark at the undock's write (8.3 s).
+        assert 5_000 < lines[-1]["t_ms"] < 5_500

@@ -76,10 +76,15 @@ def serve(
         app = None
         try:
             app = run.run()
-            # Give a client a moment to read what is still queued.
+            # Give a client a moment to read what is still queued (a dock whose power
+            # is off at the end has nothing more to say).
             end = time.monotonic() + LINGER_S
-            while (app.out.pending() or unread_bytes(slave)) and time.monotonic() < end:
-                app.flush()
+            while time.monotonic() < end:
+                queued = app is not None and run.dock.powered and app.out.pending()
+                if not queued and not unread_bytes(slave):
+                    break
+                if queued and app is not None:
+                    app.flush()
                 time.sleep(0.02)
         finally:
             dropped = run.dock.dropped_lines()

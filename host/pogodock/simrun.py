@@ -80,11 +80,19 @@ class SimRun:
             self.scenario, write, inbox, sleep=None if fast else sleep, boot_seed=boot_seed
         )
 
-    def run(self) -> App:
-        """Run the firmware, through any reboots the host asks for; the last App."""
-        return self.dock.run_firmware(
-            sample_hz=self.scenario.sample_hz, idle_hz=self.scenario.idle_hz
-        )
+    def run(self) -> App | None:
+        """Run the firmware, through any reboots the host asks for and any power cuts;
+        the last App (None when the power failed while the firmware was starting and
+        stayed off to the scenario's end)."""
+        power = self.dock.power
+        try:
+            return self.dock.run_firmware(
+                sample_hz=self.scenario.sample_hz, idle_hz=self.scenario.idle_hz
+            )
+        except BaseException as e:
+            if power is not None and isinstance(e, power.PowerCut):
+                return None
+            raise
 
 
 def build(
