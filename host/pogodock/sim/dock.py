@@ -176,7 +176,7 @@ class SimDock:
     def _dead(self):
         # Firmware that caught the PowerCut and went on finds a dock without power.
         if not self.powered:
-            from pogodock.sim.flash import PowerCut
+            from pogodock.sim.power import PowerCut
 
             raise PowerCut()
 

@@ -24,6 +24,8 @@ from dockfw.docking import STATE as DOCKING_STATE
 from dockfw.docking import STATE_VERSION as DOCKING_VERSION
 from dockfw.store import BAD_SUFFIX, MAX_BYTES, FileStore, _Store
 
+from pogodock.sim.power import PowerCut
+
 _ENOENT = 2
 _EEXIST = 17
 _ENOTDIR = 20
@@ -35,14 +37,6 @@ _S_IFREG = 0x8000
 # one. CPython's IOBase would close (and so commit) a dropped file when it is
 # collected, which a file cut by a power failure must never do.
 _FileBase = io.IOBase if sys.implementation.name == "micropython" else object
-
-
-class PowerCut(BaseException):
-    """The dock's power failed: the running firmware is abandoned where it stands.
-
-    A BaseException, so that the firmware's own ``except Exception`` (its supervision
-    of a failing stage) does not catch a power failure as a firmware error.
-    """
 
 
 def _parent(path):

@@ -11,10 +11,18 @@ whatever would have followed (the store's rename of ``x.tmp`` over ``x.json``) n
 happens.
 """
 
-from pogodock.sim.flash import FlashStore, MemFlash, PowerCut, earlier_life
 from pogodock.sim.rand import mix
 
 _FRACTION_SALT = 0xC075
+
+
+class PowerCut(BaseException):
+    """The dock's power failed: the running firmware is abandoned where it stands.
+
+    A BaseException, so that the firmware's own ``except Exception`` (its supervision
+    of a failing stage, its store's "never raise") does not take a power failure for
+    a firmware error.
+    """
 
 
 class Cut:
@@ -121,6 +129,9 @@ class PowerSupply:
     PowerCut = PowerCut
 
     def __init__(self, dock):
+        # Here, not at the top: the virtual board uses this module without the firmware.
+        from pogodock.sim.flash import FlashStore, MemFlash, earlier_life
+
         self.dock = dock
         scenario = dock.scenario
         self.flash = MemFlash(self._cut_write)

@@ -363,19 +363,16 @@ class Supervisor:
 
 def _seed_mating_cycles(flash: Path, scenario) -> None:
     """The scenario's per-pin ``cycles`` are what an earlier life of the dock counted: put
-    them where the firmware keeps them (``/state/docking.json``, its ``FileStore``) unless
-    the flash has its own state already. ``pogodock sim`` does the same in memory."""
-    import json
+    them where the firmware keeps them (``sim.flash.earlier_life``, as ``pogodock sim``
+    does) unless the flash has its own state there already."""
+    from pogodock.sim.flash import earlier_life
 
-    from dockfw.docking import STATE, STATE_VERSION
-
-    cycles = {name: p.get("cycles", 0) for name, p in scenario.pins.items()}
-    target = flash / "state" / ("%s.json" % STATE)
-    if not any(cycles.values()) or target.exists():
-        return
-    target.parent.mkdir(exist_ok=True)
-    state = {"version": STATE_VERSION, "present": False, "cycles": cycles}
-    target.write_text(json.dumps(state))
+    files = earlier_life(scenario)
+    for path in files:
+        target = flash / path.lstrip("/")
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(files[path])
 
 
 def serve(
