@@ -218,9 +218,19 @@ def test_truth_counts_what_a_firmware_could_have_seen():
         {"t": 21, "type": "dock"},  # ... and back: looks as if it never left
         {"t": 30, "type": "undock"},
     )
-    got = powercuts.truth(obj, [(12.0, 14.0), (19.0, 23.0)])
-    assert got == {"dockings": 3, "countable": 2}
-    assert powercuts.truth(obj, []) == {"dockings": 3, "countable": 3}
+
+    def countable(*outages: tuple[float, float]) -> int:
+        cuts = [{"t_s": a, "back_s": b} for a, b in outages]
+        got = powercuts.truth(obj, cuts)
+        assert got["dockings"] == 3
+        assert [t for t, _ in got["each"]] == [5, 12.5, 21]
+        return got["countable"]
+
+    assert countable() == 3
+    assert countable((12.0, 14.0), (19.0, 23.0)) == 2
+    # Empty for 0.3 s between two outages: too short to confirm the departure.
+    assert countable((12.0, 14.0), (19.0, 20.2), (20.5, 23.0)) == 2
+    assert countable((12.0, 14.0), (19.0, 20.2), (21.5, 23.0)) == 3  # empty 20.2 to 21
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -228,7 +238,7 @@ def test_random_power_cut_scenarios_are_valid_for_any_seed(seed):
     obj = powercuts.random_scenario(seed, 30)
     sc = S.parse(obj, "random", BOARDS)
     kinds = [e["type"] for e in sc.events]
-    assert kinds.count("power_cut") == 30 and kinds.count("dock") == 15
+    assert kinds.count("power_cut") == 30 and kinds.count("dock") >= 15
     assert any(e.get("during") == "write" for e in sc.events)
 
 
@@ -251,7 +261,7 @@ def test_random_power_cuts_in_the_simulator():
     out = powercuts.run_sim(obj)
     check_outcome(out)
     assert len(out["boots"]) == len(out["cuts"]) + 1  # every cut ends in a boot
-    assert out["truth"]["dockings"] == 8
+    assert out["truth"]["dockings"] == sum(e["type"] == "dock" for e in obj["events"])
 
 
 def test_random_power_cuts_on_the_virtual_board_fall_as_in_the_simulator(tmp_path):
