@@ -456,8 +456,12 @@ def test_a_timed_power_cut_falls_through_resets_and_the_board_boots_from_power_o
     flash.mkdir()
     (flash / "main.py").write_text(TICKER)
     cut = {"t": 4, "type": "power_cut", "off_s": 3}
+    # Many cuts still to come in writes: more than a command line of the unix port takes.
+    later = [
+        {"t": 500 + k, "type": "power_cut", "off_s": 1, "during": "write"} for k in range(80)
+    ]
     err: list[str] = []
-    with vboard(scenario(tmp_path, events=[cut]), flash, err) as port:
+    with vboard(scenario(tmp_path, events=[cut, *later]), flash, err) as port:
         term = Terminal(port)
         try:
             term.read_until(b"tick\r\n")

@@ -64,6 +64,9 @@ QUICK_CRASHES = 3  # interpreters ending before they boot, in a row, before givi
 # the same name): a feed it left unsaid was at most this long after the last one said,
 # so the watchdog bites this much after the timeout, at most, and never before it.
 WDT_FEED_REPORT_MS = 20
+# The power cuts still to fall during a flash write, for the next interpreter (vb_main's
+# constant of the same name).
+POWER_CUTS_ENV = "POGODOCK_VBOARD_WRITE_CUTS"
 
 
 class VboardError(Exception):
@@ -105,9 +108,10 @@ class Supervisor:
             raise
 
     def _start(self, mode: str, cause: int) -> Board:
-        args = [*self.board_args, mode, str(cause), self.write_cuts.encode()]
+        args = [*self.board_args, mode, str(cause)]
+        env = {POWER_CUTS_ENV: self.write_cuts.encode()}
         try:
-            return Board(self.interp, args, self.stdin)
+            return Board(self.interp, args, self.stdin, env)
         except OSError as e:
             raise VboardError(
                 "cannot start %s: %s" % (self.interp.micropython, e.strerror or e)

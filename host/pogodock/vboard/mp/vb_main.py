@@ -2,8 +2,10 @@
 
 Arguments: scenario file, boards folder, flash folder, power-on instant (µs of
 ``CLOCK_MONOTONIC``, which is ``ticks_us`` here), boot mode (``friendly`` or ``raw``), reset cause
-(``machine.PWRON_RESET`` or ``machine.WDT_RESET`` as a number), the power cuts still to fall
-during a flash write (``sim.power.WriteCuts.encode``), control descriptor.
+(``machine.PWRON_RESET`` or ``machine.WDT_RESET`` as a number), control descriptor. The power
+cuts still to fall during a flash write (``sim.power.WriteCuts.encode``) come in the
+environment variable ``POGODOCK_VBOARD_WRITE_CUTS``: the unix port dies on a command-line
+argument of 256 bytes or more.
 
 What a Pico does from reset, in order: the hardware is there (the scenario's circuit
 and monitors, the ``machine`` module over them), the flash is mounted at ``/``,
@@ -16,6 +18,8 @@ nothing.
 import gc
 import os
 import sys
+
+POWER_CUTS_ENV = "POGODOCK_VBOARD_WRITE_CUTS"
 
 
 def _cooked_print():
@@ -88,7 +92,8 @@ class _WriteCuts:
 
 
 def main():
-    scenario_path, boards, flash, power_on_us, mode, cause, cuts, control_fd = sys.argv[1:9]
+    scenario_path, boards, flash, power_on_us, mode, cause, control_fd = sys.argv[1:8]
+    cuts = os.getenv(POWER_CUTS_ENV) or "-"
     import vb_machine
     import vb_micropython
     from pogodock.sim.scenario import load
