@@ -184,6 +184,18 @@ def test_mpremote_exec_ls_and_tracebacks_on_an_empty_board(tmp_path):
         assert "b'%s'" % expected in out.stdout, out.stdout + out.stderr
 
 
+def test_a_flash_folder_with_a_long_path(tmp_path):
+    """The unix port dies on a command-line argument of 256 bytes or more: the board's
+    paths reach it another way."""
+    flash = tmp_path / ("d" * 120) / ("e" * 120) / "flash"
+    flash.mkdir(parents=True)
+    (flash / "hello.txt").write_text("hi")
+    assert len(str(flash)) > 256
+    with vboard(scenario(tmp_path), flash) as port:
+        out = mpremote(port, "exec", "import os; print(os.listdir('/'))")
+        assert out.stdout.strip() == "['hello.txt']", out.stdout + out.stderr
+
+
 def test_scenario_time_runs_from_power_on_across_resets(tmp_path):
     """The supply sense pad reads the whole rail (clipped) until a device docks at 6 s
     (scenario time 0: when the port appears); every mpremote command soft-resets the
@@ -457,9 +469,7 @@ def test_a_timed_power_cut_falls_through_resets_and_the_board_boots_from_power_o
     (flash / "main.py").write_text(TICKER)
     cut = {"t": 4, "type": "power_cut", "off_s": 3}
     # Many cuts still to come in writes: more than a command line of the unix port takes.
-    later = [
-        {"t": 500 + k, "type": "power_cut", "off_s": 1, "during": "write"} for k in range(80)
-    ]
+    later = [{"t": 500 + k, "type": "power_cut", "off_s": 1, "during": "write"} for k in range(80)]
     err: list[str] = []
     with vboard(scenario(tmp_path, events=[cut, *later]), flash, err) as port:
         term = Terminal(port)

@@ -65,7 +65,8 @@ QUICK_CRASHES = 3  # interpreters ending before they boot, in a row, before givi
 # so the watchdog bites this much after the timeout, at most, and never before it.
 WDT_FEED_REPORT_MS = 20
 # The power cuts still to fall during a flash write, for the next interpreter (vb_main's
-# constant of the same name).
+# constant of the same name). It and the board's paths go in the environment: the unix
+# port interns every command-line argument and dies on one of 256 bytes or more.
 POWER_CUTS_ENV = "POGODOCK_VBOARD_WRITE_CUTS"
 
 
@@ -86,6 +87,7 @@ class Supervisor:
         self.interp = interp
         self.port = port
         self.board_args = board_args  # scenario, boards folder, flash folder, power-on
+        # (in the environment: the unix port dies on an argument of 256 bytes or more)
         self.err = err
         self.power_on = power_on  # time.monotonic() of scenario time 0
         self.timed_cuts = [c for c in power_cuts(scenario) if not c.during_write]
@@ -108,8 +110,10 @@ class Supervisor:
             raise
 
     def _start(self, mode: str, cause: int) -> Board:
-        args = [*self.board_args, mode, str(cause)]
         env = {POWER_CUTS_ENV: self.write_cuts.encode()}
+        for k, value in enumerate(self.board_args):
+            env["POGODOCK_VBOARD_ARG%d" % k] = value
+        args = [mode, str(cause)]
         try:
             return Board(self.interp, args, self.stdin, env)
         except OSError as e:

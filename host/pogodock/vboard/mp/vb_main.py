@@ -1,11 +1,12 @@
 """The virtual board's boot: run as ``micropython -m vb_main`` by the supervisor.
 
-Arguments: scenario file, boards folder, flash folder, power-on instant (µs of
-``CLOCK_MONOTONIC``, which is ``ticks_us`` here), boot mode (``friendly`` or ``raw``), reset cause
-(``machine.PWRON_RESET`` or ``machine.WDT_RESET`` as a number), control descriptor. The power
-cuts still to fall during a flash write (``sim.power.WriteCuts.encode``) come in the
-environment variable ``POGODOCK_VBOARD_WRITE_CUTS``: the unix port dies on a command-line
-argument of 256 bytes or more.
+Arguments: boot mode (``friendly`` or ``raw``), reset cause (``machine.PWRON_RESET`` or
+``machine.WDT_RESET`` as a number), control descriptor. In the environment (the unix port
+dies on a command-line argument of 256 bytes or more, and paths can be that long):
+``POGODOCK_VBOARD_ARG0`` to ``ARG3``, the scenario file, boards folder, flash folder and
+power-on instant (µs of ``CLOCK_MONOTONIC``, which is ``ticks_us`` here), and
+``POGODOCK_VBOARD_WRITE_CUTS``, the power cuts still to fall during a flash write
+(``sim.power.WriteCuts.encode``).
 
 What a Pico does from reset, in order: the hardware is there (the scenario's circuit
 and monitors, the ``machine`` module over them), the flash is mounted at ``/``,
@@ -92,7 +93,10 @@ class _WriteCuts:
 
 
 def main():
-    scenario_path, boards, flash, power_on_us, mode, cause, control_fd = sys.argv[1:8]
+    mode, cause, control_fd = sys.argv[1:4]
+    scenario_path, boards, flash, power_on_us = [
+        os.getenv("POGODOCK_VBOARD_ARG%d" % k) or "" for k in range(4)
+    ]
     cuts = os.getenv(POWER_CUTS_ENV) or "-"
     import vb_machine
     import vb_micropython
