@@ -442,6 +442,25 @@ def test_the_watchdog_runs_on_through_a_soft_reset_and_the_repl_does_not_feed_it
             term.close()
 
 
+def test_clearing_the_watchdogs_enable_bit_stops_it(tmp_path):
+    """What ``dockfw.rp2040`` does after a Ctrl-C: CTRL.ENABLE cleared through mem32."""
+    step = (
+        "    machine.WDT(timeout=500)\n"
+        "    machine.mem32[0x40058000] &= ~(1 << 30)\n"
+        "    print('stopped')\n"
+        "    time.sleep_ms(1500)\n"
+        "    print('alive', machine.mem32[0x40058000])\n"
+    )
+    with vboard(scenario(tmp_path), wdt_flash(tmp_path, step)) as port:
+        term = Terminal(port)
+        try:
+            term.send(b"g")
+            out = term.read_until(b">>> ")
+            assert b"stopped\r\nalive 0\r\n" in out and b"boot 3" not in out, out
+        finally:
+            term.close()
+
+
 # -- power cuts ---------------------------------------------------------------------------
 
 # main.py for the power-cut test: says how it booted, then ticks; "s" soft-resets, "r"

@@ -13,11 +13,12 @@ stdout are pipes to this process, which relays them to the pseudo-terminal
   that runs ``main.py``, ``machine.reset_cause()`` then says ``WDT_RESET``; what the host
   had sent is lost, as when a Pico's USB goes away. The port stays (a Pico's port
   vanishes for a moment; hosts that reconnect cope with both);
-* the watchdog (``machine.WDT``): the interpreter reports when it is started and fed
-  (``W<ms>;`` and ``F`` on its control line); the deadline is kept here, so it runs on
-  across soft resets, and when it passes the interpreter is killed wherever it is (a
-  tight loop, a blocking read) and the board boots as after a hard reset, with
-  ``reset_cause()`` ``WDT_RESET``. A hard reset stops the watchdog, as on the RP2040;
+* the watchdog (``machine.WDT``): the interpreter reports when it is started, fed and
+  stopped (``W<ms>;``, ``F``, and ``X`` for its CTRL.ENABLE cleared through
+  ``mem32``); the deadline is kept here, so it runs on across soft resets, and when
+  it passes the interpreter is killed wherever it is (a tight loop, a blocking read)
+  and the board boots as after a hard reset, with ``reset_cause()`` ``WDT_RESET``.
+  A hard reset stops the watchdog, as on the RP2040;
 * power cuts (the scenario's ``power_cut`` events, ``pogodock.sim.power``): a timed
   one at its scenario time, one during a flash write when the interpreter's flash
   layer reports it (``P...;``, once part of the write has landed). The interpreter
@@ -190,6 +191,8 @@ class Supervisor:
                     board.interrupt()
             elif code == b"F":
                 self._watchdog_fed(now)
+            elif code == b"X":
+                self.wdt_timeout_s = None
             elif code == b"s":
                 self._restart(board, FRIENDLY, self.cause, soft=True)
                 return False

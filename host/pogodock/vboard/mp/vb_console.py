@@ -12,6 +12,7 @@ third descriptor (the control line) what this side is doing:
 * ``s`` / ``r``: soft reset wanted, the next boot in the friendly / raw REPL;
 * ``h``: hard reset wanted (``machine.reset()``);
 * ``W<ms>;``: the watchdog is started, or started again, with this timeout;
+* ``X``: the watchdog was stopped (its CTRL.ENABLE cleared through ``machine.mem32``);
 * ``F``: the watchdog was fed (at most every ``WDT_FEED_REPORT_MS``: the supervisor
   allows that much beyond the timeout, so a feed left unsaid never makes it bite early);
 * ``P<k>,<landed>,<size>,<path>;``: the power fails now, in the middle of a flash
@@ -97,6 +98,9 @@ class Console:
     def watchdog_started(self, timeout_ms):
         self._fed_told = time.ticks_ms()
         self._control.write(b"W%d;" % timeout_ms)
+
+    def watchdog_stopped(self):
+        self._control.write(b"X")
 
     def watchdog_fed(self):
         now = time.ticks_ms()

@@ -9,8 +9,9 @@ switches the simulated rail), ``ADC(4)`` (the die temperature, from the scenario
 then says ``WDT_RESET`` as the rp2 port's watchdog reboot does), ``soft_reset``,
 ``reset_cause``, ``unique_id``, ``freq``, ``RTC``, and ``WDT``, the rp2 port's watchdog
 (``ports/rp2/machine_wdt.c``): the supervisor enforces it, so it bites a program stuck
-in a loop or a blocking call too. Not there: ``PWM``, ``UART``, ``SPI``, ``Timer``,
-``mem32``.
+in a loop or a blocking call too; ``mem32`` has the watchdog's CTRL register only
+(clearing its ENABLE bit stops the watchdog, as on the RP2040). Not there: ``PWM``,
+``UART``, ``SPI``, ``Timer``, the other registers.
 """
 
 import time
@@ -189,6 +190,9 @@ def _int_arg(v):
 
 
 _WDT_TIMEOUT_MAX = 8388  # ms: the RP2040's 24-bit counter, decremented twice per µs
+_WATCHDOG_CTRL = 0x40058000  # RP2040 datasheet 4.7.6: WATCHDOG_BASE + CTRL
+_WATCHDOG_ENABLE = 1 << 30
+_wdt_timeout = None  # ms, while this interpreter's WDT runs
 
 
 class WDT:
@@ -210,12 +214,46 @@ class WDT:
             raise ValueError("timeout exceeds %d" % _WDT_TIMEOUT_MAX)
         if timeout == 0:
             reset()
+        global _wdt_timeout
+        _wdt_timeout = timeout
         if _console is not None:
             _console.watchdog_started(timeout)
 
     def feed(self):
         if _console is not None:
             _console.watchdog_fed()
+
+
+class _Mem32:
+    """``machine.mem32``: the RP2040's watchdog CTRL register, nothing else. Clearing
+    its ENABLE bit stops the watchdog (what ``dockfw.rp2040`` does after a Ctrl-C);
+    setting it again starts it with its last timeout."""
+
+    def _check(self, addr):
+        if addr != _WATCHDOG_CTRL:
+            raise ValueError(
+                "the virtual board's mem32 has only the watchdog's CTRL (0x%08x), not 0x%08x"
+                % (_WATCHDOG_CTRL, addr)
+            )
+
+    def __getitem__(self, addr):
+        self._check(addr)
+        return _WATCHDOG_ENABLE if _wdt_timeout is not None else 0
+
+    def __setitem__(self, addr, value):
+        global _wdt_timeout
+        self._check(addr)
+        if _console is None:
+            return
+        if value & _WATCHDOG_ENABLE:
+            if _wdt_timeout is not None:
+                _console.watchdog_started(_wdt_timeout)
+        else:
+            _wdt_timeout = None
+            _console.watchdog_stopped()
+
+
+mem32 = _Mem32()
 
 
 class RTC:
