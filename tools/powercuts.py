@@ -43,9 +43,9 @@ SETTLE_S = 1.2
 LEAVE_S = 0.35  # the firmware's departure confirmation, and a little more
 # From power-on until the dock sees what is on it: the firmware starts, switches charging
 # on after its first good cycle (the pads see nothing while the rail is off) and the
-# monitors convert. The virtual board's interpreter adds its own start (about 0.1 s
-# measured, 0.3 s on a busy machine).
-BOOT_S = {"sim": 0.01, "vboard": 0.4}
+# monitors convert. The virtual board's interpreter adds its own start (about 0.1 s,
+# 0.2 s on a busy machine).
+BOOT_S = {"sim": 0.01, "vboard": 0.25}
 
 
 def random_scenario(seed: int, cuts: int, board: str = "pico-dock-4") -> dict:
