@@ -7,10 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import serial
 from host_fakedock import wait_for
 from pogodock.reader import Reader
 from pogodock.records import Ack, Error, Hello, Record, Sample
@@ -70,8 +72,36 @@ def test_fast_sim_with_nobody_reading_finishes_and_counts_drops():
     assert out.splitlines()[0].startswith("/dev/pts/")
     assert len(out.splitlines()) == 1
     # The terminal buffer takes a part of the 300 lines; the rest is dropped and counted.
-    assert "dropped because nobody read them" in err
+    assert "the dock dropped" in err and "lines because nobody read them" in err
     assert "Traceback" not in err
+
+
+def test_a_host_that_stops_reading_sees_exactly_the_drops_the_dock_counts():
+    """The firmware's output queue, not the simulator, decides what is dropped: every line
+    missing from the stream (a gap in ``seq``) is counted in the ``dropped_lines`` of the
+    ``health`` lines that follow, as on a board whose host holds the port without reading."""
+    proc = pogodock("sim", "--scenario", MISALIGN, "--pty", "--speed", "8")
+    try:
+        assert proc.stdout is not None
+        path = proc.stdout.readline().strip()
+        with serial.Serial(path, timeout=0.05) as port:
+            time.sleep(3.0)  # 24 simulated seconds of lines against a ~20 kB terminal buffer
+            data = b""
+            end = time.monotonic() + 3.0
+            while time.monotonic() < end:
+                data += port.read(65536)
+    finally:
+        interrupt(proc)
+    lines = [json.loads(x) for x in data.split(b"\n")[:-1]]
+    assert len({x["boot"] for x in lines}) == 1
+    seqs = [x["seq"] for x in lines]
+    assert seqs == sorted(seqs) and seqs[0] == 0  # nothing lost before the host stopped
+    healths = [x for x in lines if x["type"] == "health"]
+    last = healths[-1]
+    missing = last["seq"] + 1 - sum(1 for s in seqs if s <= last["seq"])
+    assert missing > 10  # the host's stall did overflow the terminal and the queue
+    assert last["dropped_lines"] == missing
+    # Whole lines were dropped, never parts of one: every line above decoded.
 
 
 def test_fast_sim_with_a_reader_delivers_the_stream():

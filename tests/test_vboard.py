@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -46,7 +48,10 @@ def scenario(tmp_path: Path, dock_at: float = 0.3, **extra) -> str:
 
 
 @contextmanager
-def vboard(scenario_path: str, flash: Path | None = None) -> Iterator[str]:
+def vboard(
+    scenario_path: str, flash: Path | None = None, stderr: list[str] | None = None
+) -> Iterator[str]:
+    """A vboard on its port; its stderr lines are added to ``stderr`` at the end."""
     args = ["vboard", "--scenario", scenario_path]
     if flash is not None:
         args += ["--flash", str(flash)]
@@ -66,6 +71,8 @@ def vboard(scenario_path: str, flash: Path | None = None) -> Iterator[str]:
     finally:
         interrupt(proc)
         _, err = proc.communicate()
+        if stderr is not None:
+            stderr += err.splitlines()
     assert proc.returncode == 130
     assert "Traceback" not in err
     assert "interpreter ended" not in err, err  # no crash and restart on the way
@@ -92,6 +99,24 @@ class Terminal:
             self.seen += self.ser.read(4096)
         before, _, self.seen = self.seen.partition(marker)
         return before + marker
+
+    def wait_for(self, marker: bytes, timeout: float = 10) -> tuple[bytes, float]:
+        """``read_until``, and the moment the marker was seen (``time.monotonic()``)."""
+        out = self.read_until(marker, timeout)
+        return out, time.monotonic()
+
+    def wait_for_silence(self, quiet_s: float, timeout: float = 10) -> float:
+        """Read until nothing has come for ``quiet_s``; when the last byte came."""
+        end = time.monotonic() + timeout
+        last = time.monotonic()
+        while time.monotonic() - last < quiet_s:
+            if time.monotonic() > end:
+                raise AssertionError("never quiet for %s s: %r" % (quiet_s, self.seen[-200:]))
+            data = self.ser.read(4096)
+            if data:
+                self.seen += data
+                last = time.monotonic()
+        return last
 
     def send(self, data: bytes) -> None:
         self.ser.write(data)
@@ -157,6 +182,18 @@ def test_mpremote_exec_ls_and_tracebacks_on_an_empty_board(tmp_path):
         )
         expected = hashlib.sha256(bytes(range(256)) * 8).hexdigest()
         assert "b'%s'" % expected in out.stdout, out.stdout + out.stderr
+
+
+def test_a_flash_folder_with_a_long_path(tmp_path):
+    """The unix port dies on a command-line argument of 256 bytes or more: the board's
+    paths reach it another way."""
+    flash = tmp_path / ("d" * 120) / ("e" * 120) / "flash"
+    flash.mkdir(parents=True)
+    (flash / "hello.txt").write_text("hi")
+    assert len(str(flash)) > 256
+    with vboard(scenario(tmp_path), flash) as port:
+        out = mpremote(port, "exec", "import os; print(os.listdir('/'))")
+        assert out.stdout.strip() == "['hello.txt']", out.stdout + out.stderr
 
 
 def test_scenario_time_runs_from_power_on_across_resets(tmp_path):
@@ -314,6 +351,207 @@ def test_input_right_behind_a_soft_reset_reaches_the_next_boot(tmp_path):
             assert term.read_until(b"\x04>") == b"OK54\r\n\x04\x04>"
         finally:
             term.close()
+
+
+# -- the watchdog -------------------------------------------------------------------------
+
+# main.py for the watchdog tests: waits for the host's "g" (the first boot's output would
+# go to no host), then runs STEP. After the watchdog's reset it only says how it booted.
+WDT_MAIN = """\
+import machine, sys, time
+cause = machine.reset_cause()
+if cause == machine.WDT_RESET:
+    print("boot", cause)
+else:
+    sys.stdin.buffer.read(1)
+    print("boot", cause)
+    for bad in ({"timeout": 8389}, {"timeout": -1}, {"id": 1}):
+        try:
+            machine.WDT(**bad)
+        except ValueError as e:
+            print("refused", e)
+STEP
+"""
+
+FEED_THEN_STICK = """\
+    w = machine.WDT(timeout=5000)
+    w = machine.WDT(timeout=800)  # a second call starts it again with the new timeout
+    for i in range(30):  # 1.5 s of feeding, twice the timeout: it keeps running
+        w.feed()
+        time.sleep_ms(50)
+    print("stuck")
+    STUCK
+"""
+
+WDT_MARGIN_S = 2.5  # the host's view of the bite: pipes, a loaded machine
+
+
+def wdt_flash(tmp_path: Path, step: str) -> Path:
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "main.py").write_text(WDT_MAIN.replace("STEP", step))
+    return flash
+
+
+@pytest.mark.parametrize(
+    "stuck", ["while True:\n        pass", "sys.stdin.buffer.read(1)"], ids=["loop", "read"]
+)
+def test_the_watchdog_bites_a_program_that_stops_feeding_it(tmp_path, stuck):
+    flash = wdt_flash(tmp_path, FEED_THEN_STICK.replace("STUCK", stuck))
+    err: list[str] = []
+    with vboard(scenario(tmp_path), flash, err) as port:
+        term = Terminal(port)
+        try:
+            term.send(b"g")
+            out, _ = term.wait_for(b"stuck\r\n")
+            assert out.startswith(b"boot 1\r\n"), out  # a power-on, then no reset while fed
+            assert out.count(b"refused") == 3
+            assert b"refused timeout exceeds 8388" in out and b"refused WDT(1) doesn't exist" in out
+            stuck_at = time.monotonic()
+            out, bitten_at = term.wait_for(b">>> ", timeout=10)
+            assert b"boot 3\r\n" in out  # WDT_RESET, and main.py ran again
+            assert b"Raspberry Pi Pico with RP2040" in out  # a fresh boot, not a Ctrl-C
+            # The last feed was 50 ms before "stuck": the bite is 750 ms after it, never
+            # sooner; the interpreter reports feeds at most every 20 ms.
+            assert 0.5 < bitten_at - stuck_at < 0.8 + WDT_MARGIN_S
+        finally:
+            term.close()
+    assert "pogodock vboard: the watchdog ran out (800 ms without a feed): hard reset" in err
+
+
+def test_the_watchdog_runs_on_through_a_soft_reset_and_the_repl_does_not_feed_it(tmp_path):
+    flash = wdt_flash(tmp_path, "    machine.WDT(timeout=1000)\n    print('armed')\n")
+    with vboard(scenario(tmp_path), flash) as port:
+        term = Terminal(port)
+        try:
+            term.send(b"g")
+            _, armed_at = term.wait_for(b"armed\r\n")
+            term.read_until(b">>> ")  # main.py ended: the REPL, the watchdog running
+            term.send(b"\x01")
+            term.read_until(b"raw REPL; CTRL-B to exit\r\n>")
+            term.send(b"\x04")  # mpremote's soft reset: back to the raw REPL, no main.py
+            term.read_until(b"OK\r\nMPY: soft reboot\r\nraw REPL; CTRL-B to exit\r\n>")
+            out, bitten_at = term.wait_for(b">>> ", timeout=10)
+            assert b"boot 3\r\n" in out
+            assert 0.9 < bitten_at - armed_at < 1.0 + WDT_MARGIN_S
+            # A hard reset stops it: this boot's REPL stays up past the old timeout.
+            time.sleep(1.5)
+            term.send(b"print(machine.reset_cause())\r")
+            assert term.read_until(b">>> ").endswith(b"\r\n3\r\n>>> ")
+        finally:
+            term.close()
+
+
+def test_clearing_the_watchdogs_enable_bit_stops_it(tmp_path):
+    """What ``dockfw.rp2040`` does after a Ctrl-C: CTRL.ENABLE cleared through mem32."""
+    step = (
+        "    machine.WDT(timeout=500)\n"
+        "    machine.mem32[0x40058000] &= ~(1 << 30)\n"
+        "    print('stopped')\n"
+        "    time.sleep_ms(1500)\n"
+        "    print('alive', machine.mem32[0x40058000])\n"
+    )
+    with vboard(scenario(tmp_path), wdt_flash(tmp_path, step)) as port:
+        term = Terminal(port)
+        try:
+            term.send(b"g")
+            out = term.read_until(b">>> ")
+            assert b"stopped\r\nalive 0\r\n" in out and b"boot 3" not in out, out
+        finally:
+            term.close()
+
+
+# -- power cuts ---------------------------------------------------------------------------
+
+# main.py for the power-cut test: says how it booted, then ticks; "s" soft-resets, "r"
+# hard-resets, any other byte is echoed.
+TICKER = """\
+import machine, select, sys, time
+print("boot", machine.reset_cause())
+p = select.poll()
+p.register(sys.stdin, select.POLLIN)
+while True:
+    if p.poll(100):
+        c = sys.stdin.buffer.read(1)
+        if c == b"s":
+            sys.exit()
+        if c == b"r":
+            machine.reset()
+        print("got", c)
+    print("tick")
+"""
+
+
+def test_a_timed_power_cut_falls_through_resets_and_the_board_boots_from_power_on(tmp_path):
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "main.py").write_text(TICKER)
+    cut = {"t": 4, "type": "power_cut", "off_s": 3}
+    # Many cuts still to come in writes: more than a command line of the unix port takes.
+    later = [{"t": 500 + k, "type": "power_cut", "off_s": 1, "during": "write"} for k in range(80)]
+    err: list[str] = []
+    with vboard(scenario(tmp_path, events=[cut, *later]), flash, err) as port:
+        term = Terminal(port)
+        try:
+            term.read_until(b"tick\r\n")
+            term.send(b"s")  # a soft reset...
+            term.read_until(b"boot 1\r\n")
+            term.send(b"r")  # ...and a hard one: neither cancels the cut to come
+            term.read_until(b"boot 3\r\n")
+            last_tick = term.wait_for_silence(1.0)  # it ticks 10 times a second: the cut
+            term.seen = b""
+            term.send(b"x")  # the dock is dead: this goes nowhere
+            out, back = term.wait_for(b"boot 1\r\n", timeout=10)
+            assert back - last_tick > 2.7  # dark for off_s, give or take the host's view
+            assert out == b"boot 1\r\n" or out.endswith(b"\r\nboot 1\r\n")
+            term.send(b"y")
+            assert b"got b'x'" not in term.read_until(b"got b'y'")
+        finally:
+            term.close()
+    cuts = [x for x in err if "power cut" in x]
+    assert len(cuts) == 1 and cuts[0].startswith("pogodock vboard: power cut 0 at t=4.0")
+    assert cuts[0].endswith("; off for 3 s")
+
+
+@pytest.fixture(scope="module")
+def firmware_image(tmp_path_factory) -> Path:
+    sys.path.insert(0, str(ROOT / "tools"))
+    import flash as flash_tool  # tools/flash.py: what make flash copies
+
+    return flash_tool.build_image("pico-dock-4", tmp_path_factory.mktemp("image") / "img")
+
+
+def test_a_cut_during_a_write_leaves_the_old_state_whole_and_part_of_the_new(
+    tmp_path, firmware_image
+):
+    """The dock docks at 0.3 s and saves its mating cycles: half of that write lands in
+    the store's ``.tmp`` file, the rename over the old file never happens, and the
+    board stays dark (``off_s`` outlasts the test)."""
+    flash = tmp_path / "flash"
+    shutil.copytree(firmware_image, flash)
+    cut = {"t": 0.1, "type": "power_cut", "off_s": 600, "during": "write", "fraction": 0.5}
+    path = scenario(
+        tmp_path, events=[{"t": 0.3, "type": "dock"}, cut], pins={"VBUS1": {"cycles": 40}}
+    )
+    from pogodock.sim.scenario import load
+    from pogodock.vboard.server import _seed_mating_cycles
+
+    _seed_mating_cycles(flash, load(path, str(ROOT / "boards")))  # as the vboard will
+    state = flash / "state"
+    before = {x.name: x.read_bytes() for x in state.iterdir()}
+    assert before  # the earlier life's mating cycles
+    err: list[str] = []
+    with vboard(path, flash, err):
+        assert wait_for(lambda: any(x.stat().st_size for x in state.glob("*.tmp")), 15)
+        time.sleep(0.3)  # a board that ran on would rename it away
+    [tmp] = state.glob("*.tmp")
+    [said] = [x for x in err if "power cut" in x]
+    match = re.search(r"during a write of /state/(\S+) \((\d+) of (\d+) bytes landed\)", said)
+    assert match and match.group(1) == tmp.name, said
+    landed, size = int(match.group(2)), int(match.group(3))
+    assert landed == (size + 1) // 2 and tmp.stat().st_size == landed
+    after = {x.name: x.read_bytes() for x in state.iterdir() if x != tmp}
+    assert after == before  # the old state whole, nothing renamed over it
 
 
 # -- errors -------------------------------------------------------------------------------

@@ -30,10 +30,14 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     if args.pty:
         from pogodock import pty_serve
 
-        return pty_serve.serve(args.scenario, fast=args.fast, speed=args.speed)
+        return pty_serve.serve(
+            args.scenario, fast=args.fast, speed=args.speed, boot_seed=args.boot_seed
+        )
     from pogodock import simrun
 
-    return simrun.run_stdio(args.scenario, fast=args.fast, speed=args.speed)
+    return simrun.run_stdio(
+        args.scenario, fast=args.fast, speed=args.speed, boot_seed=args.boot_seed
+    )
 
 
 def _cmd_ports(args: argparse.Namespace) -> int:
@@ -275,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="X",
         help="without --fast: run simulated time X times faster than real time (default 1)",
+    )
+    sim.add_argument(
+        "--boot-seed",
+        type=int,
+        metavar="N",
+        help="derive the boot ids from N, so that a run repeats exactly (default: a random "
+        "boot id at every boot, as a board's)",
     )
     sim.set_defaults(func=_cmd_sim)
 

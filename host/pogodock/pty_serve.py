@@ -8,9 +8,11 @@ master side and reads host commands from it.
 The slave is put in raw mode (no echo, no newline translation), and this
 process keeps its own descriptor of it open: the master then never reports a
 hang-up between two clients, and what the dock says while nobody listens
-queues in the terminal's buffer. Writes never block the simulator: when the
-buffer is full the line is dropped and counted, as the real dock does when
-the host does not read.
+queues in the terminal's buffer. Writes never block the simulator: the
+firmware's HAL is told how many bytes the terminal took (none while its buffer
+is full), so the firmware's own output queue holds the rest and drops whole
+lines when it overflows, counting them in its ``dropped_lines`` as on a board
+whose host does not read.
 """
 
 from __future__ import annotations
@@ -29,45 +31,17 @@ LINGER_S = 1.0
 
 
 class PtySink:
-    """Non-blocking writer on the master side: whole lines or nothing, never waits."""
+    """Non-blocking writer on the master side: takes what the terminal takes now."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-        self.rest = b""  # the tail of a line the terminal took only part of
-        self.lines = 0
-        self.dropped = 0
-
-    def _flush_rest(self) -> bool:
-        while self.rest:
-            try:
-                n = os.write(self.fd, self.rest)
-            except BlockingIOError:
-                return False
-            except OSError:
-                self.rest = b""
-                return False
-            self.rest = self.rest[n:]
-        return True
 
     def write(self, data: bytes) -> int:
-        """Send ``data`` (whole lines) or drop it; returns ``len(data)`` either way.
-
-        The chunk is always taken, sent or dropped, so a caller that honours
-        the return value (the firmware's output queue) never offers it again.
-        """
-        n_lines = data.count(b"\n") or 1
-        if not self._flush_rest():
-            self.dropped += n_lines
-            return len(data)
+        """Write what fits; the count of bytes the terminal took (0 while it is full)."""
         try:
-            n = os.write(self.fd, data)
-        except OSError:  # BlockingIOError: the terminal's buffer is full
-            self.dropped += n_lines
-            return len(data)
-        if n < len(data):
-            self.rest = data[n:]
-        self.lines += n_lines
-        return len(data)
+            return os.write(self.fd, data)
+        except (BlockingIOError, InterruptedError):
+            return 0
 
 
 def unread_bytes(fd: int) -> int:
@@ -85,6 +59,7 @@ def serve(
     out: TextIO | None = None,
     err: TextIO | None = None,
     speed: float = 1.0,
+    boot_seed: int | None = None,
 ) -> int:
     stdout: TextIO = out if out is not None else sys.stdout
     stderr: TextIO = err if err is not None else sys.stderr
@@ -95,21 +70,28 @@ def serve(
         path = os.ttyname(slave)
         sink = PtySink(master)
         inbox = simrun.FdInbox(master)
-        app = simrun.build(scenario_path, sink.write, inbox, fast, speed)
+        run = simrun.build(scenario_path, sink.write, inbox, fast, speed, boot_seed)
         stdout.write(path + "\n")
         stdout.flush()
+        app = None
         try:
-            app.run()
-            # Give a client a moment to read what is still queued.
+            app = run.run()
+            # Give a client a moment to read what is still queued (a dock whose power
+            # is off at the end has nothing more to say).
             end = time.monotonic() + LINGER_S
-            while (sink.rest or unread_bytes(slave)) and time.monotonic() < end:
-                sink._flush_rest()
+            while time.monotonic() < end:
+                queued = app is not None and run.dock.powered and app.out.pending()
+                if not queued and not unread_bytes(slave):
+                    break
+                if queued and app is not None:
+                    app.flush()
                 time.sleep(0.02)
         finally:
-            if sink.dropped:
+            dropped = run.dock.dropped_lines()
+            if dropped:
                 stderr.write(
-                    "pogodock sim: %d of %d lines dropped because nobody read them in time\n"
-                    % (sink.dropped, sink.dropped + sink.lines)
+                    "pogodock sim: the dock dropped %d lines because nobody read them in time\n"
+                    % dropped
                 )
     finally:
         os.close(master)

@@ -88,29 +88,56 @@ class SimRun:
     """A virtual dock and the firmware on it, ready to ``run()`` to the scenario's end."""
 
     def __init__(
-        self, scenario_path: str, write, inbox=None, fast: bool = True, speed: float = 1.0
+        self,
+        scenario_path: str,
+        write,
+        inbox=None,
+        fast: bool = True,
+        speed: float = 1.0,
+        boot_seed: int | None = None,
     ) -> None:
         self.scenario = scenario_mod.load(scenario_path, str(BOARDS_DIR))
 
         def sleep(seconds: float) -> None:
             time.sleep(seconds / speed)
 
-        self.dock = SimDock(self.scenario, write, inbox, sleep=None if fast else sleep)
-
-    def run(self) -> App:
-        """Run the firmware, through any reboots the host asks for; the last App."""
-        return self.dock.run_firmware(
-            sample_hz=self.scenario.sample_hz, idle_hz=self.scenario.idle_hz
+        self.dock = SimDock(
+            self.scenario, write, inbox, sleep=None if fast else sleep, boot_seed=boot_seed
         )
 
+    def run(self) -> App | None:
+        """Run the firmware, through any reboots the host asks for and any power cuts;
+        the last App (None when the power failed while the firmware was starting and
+        stayed off to the scenario's end)."""
+        power = self.dock.power
+        try:
+            return self.dock.run_firmware(
+                sample_hz=self.scenario.sample_hz, idle_hz=self.scenario.idle_hz
+            )
+        except BaseException as e:
+            if power is not None and isinstance(e, power.PowerCut):
+                return None
+            raise
 
-def build(scenario_path: str, write, inbox=None, fast: bool = True, speed: float = 1.0) -> SimRun:
+
+def build(
+    scenario_path: str,
+    write,
+    inbox=None,
+    fast: bool = True,
+    speed: float = 1.0,
+    boot_seed: int | None = None,
+) -> SimRun:
     """Load a scenario and wire the firmware to a simulated dock."""
-    return SimRun(scenario_path, write, inbox, fast, speed)
+    return SimRun(scenario_path, write, inbox, fast, speed, boot_seed)
 
 
 def run_stdio(
-    scenario_path: str, fast: bool, out: BinaryIO | None = None, speed: float = 1.0
+    scenario_path: str,
+    fast: bool,
+    out: BinaryIO | None = None,
+    speed: float = 1.0,
+    boot_seed: int | None = None,
 ) -> int:
     stream = out if out is not None else sys.stdout.buffer
 
@@ -124,7 +151,7 @@ def run_stdio(
         inbox = FdInbox(sys.stdin.fileno())
     except (OSError, ValueError, AttributeError):
         inbox = None
-    app = build(scenario_path, write, inbox, fast, speed)
+    app = build(scenario_path, write, inbox, fast, speed, boot_seed)
     app.run()
     stream.flush()
     return 0

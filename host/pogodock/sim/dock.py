@@ -3,10 +3,20 @@
 ``SimDock`` offers exactly what ``dockfw.app.App`` expects of a HAL (see its
 docstring), so the firmware modules run unchanged against simulated hardware.
 Sensor faults from the scenario are applied to the simulated chips when
-simulated time reaches them. Runs under CPython and MicroPython.
+simulated time reaches them.
+
+Power cuts (the scenario's ``power_cut`` events) are played by
+``sim.power.PowerSupply``, loaded only for a scenario that has them (the
+MicroPython tests' heap is tight): the running App is abandoned where the cut
+falls (``PowerCut``, which ``run_firmware`` catches) and a new one boots on the
+same flash when the power is back. Without cuts the store is a ``MemoryStore``;
+with them it is the firmware's file protocol on a simulated flash
+(``sim.flash``), which a cut can catch in the middle of a write.
+Runs under CPython and MicroPython.
 """
 
 import gc
+import os
 
 from dockfw.docking import STATE as DOCKING_STATE
 from dockfw.store import MemoryStore
@@ -17,15 +27,31 @@ from pogodock.sim.i2cbus import SimI2C
 from pogodock.sim.ina219_model import INA219Model
 from pogodock.sim.wiring import apply_fault, fault_actions, monitors, unique_id
 
+# Simulated time one host command line costs the firmware: what the RP2040 spends reading
+# the line byte by byte, parsing it, acting and sending the answer. Measured on the
+# official rp2 image (MicroPython v1.28.0) in the emulated RP2040 of ``../shared/rp2040``
+# with ``tools/rp2_command_cost.py`` (``mpremote run``, firmware 0.2.0, device docked):
+# ``set`` 9.2 ms, ``get`` of one key 8.4 ms, ``get`` of every setting 13.6 ms, ``info``
+# 42 ms per line; a burst of 200 ``get`` lines over the USB port stalled sampling for
+# 1.73 s (8.7 ms a line). Re-measure with that script when command handling changes.
+COMMAND_COST_US = 9000
+
+
+class _NeverCut(BaseException):
+    """What ``run_firmware`` catches for a dock whose power never fails: nothing."""
+
 
 class SimDock:
-    def __init__(self, scenario, write, inbox=None, sleep=None, views=False):
-        """``write(bytes)`` receives the serial stream (whole lines, as the
-        firmware flushes after each; with ``views``, a memoryview into the
-        firmware's output queue, valid only during the call: it saves a copy per
-        line where heap is scarce, under MicroPython); ``inbox`` (optional) has
-        ``pending() -> bool`` and ``read_line() -> bytes or None`` for host
-        commands; ``sleep(seconds)`` makes simulated time follow real time."""
+    def __init__(self, scenario, write, inbox=None, sleep=None, views=False, boot_seed=None):
+        """``write(bytes)`` receives the serial stream (the firmware's queued
+        bytes; with ``views``, a memoryview into the firmware's output queue,
+        valid only during the call: it saves a copy per line where heap is
+        scarce, under MicroPython) and returns how many bytes the link took
+        (None: all of them); ``inbox`` (optional) has ``pending() -> bool`` and
+        ``read_line() -> bytes or None`` for host commands; ``sleep(seconds)``
+        makes simulated time follow real time. Boot ids are random at every
+        boot, as ``os.urandom`` makes them on the board; ``boot_seed`` (an int)
+        derives them from it instead, for runs that must repeat exactly."""
         self.scenario = scenario
         board = scenario.board
         self.board = board
@@ -38,17 +64,30 @@ class SimDock:
             self.chips[addr] = chip
             self.i2c.attach(addr, chip)
         self.boots = 0
+        self._boot_seed = boot_seed
         self.uid = "%016x" % int.from_bytes(unique_id(scenario), "big")
         self.boot_id = self._boot_id()
         self.reset_cause = "power_on"
+        self.powered = True
+        self.power = None  # sim.power.PowerSupply, for a scenario that cuts power
+        self.flash = None  # its sim.flash.MemFlash
         # The dock's flash as the firmware left it: a scenario's pin cycles are
         # the mating cycles an earlier life of the dock had already counted.
-        cycles = {}
-        for name, p in scenario.pins.items():
-            cycles[name] = p.get("cycles", 0)
-        self.store = MemoryStore(
-            {DOCKING_STATE: {"version": 1, "present": False, "cycles": cycles}}
-        )
+        for ev in scenario.events:
+            if ev["type"] == "power_cut":
+                from pogodock.sim.power import PowerSupply
+
+                self.power = PowerSupply(self)
+                self.flash = self.power.flash
+                self.store = self.power.store
+                break
+        else:
+            cycles = {}
+            for name, p in scenario.pins.items():
+                cycles[name] = p.get("cycles", 0)
+            self.store = MemoryStore(
+                {DOCKING_STATE: {"version": 1, "present": False, "cycles": cycles}}
+            )
         self.watchdog_ms = None
         self._max_feed_gap_us = 0
         self._fed_us = 0
@@ -59,6 +98,8 @@ class SimDock:
         self._views = views
         self._inbox = inbox
         self._actions = fault_actions(scenario)
+        self.app = None  # the firmware's App of this boot, once run_firmware built it
+        self._dropped_earlier = 0
         gc.collect()  # under MicroPython: the setup garbage gone before the firmware allocates
 
     def attach_inbox(self, inbox):
@@ -67,9 +108,25 @@ class SimDock:
         self._inbox = inbox
 
     def _boot_id(self):
-        return "%08x" % (
-            (self.scenario.seed * 2654435761 + 12345 + self.boots * 40503) & 0xFFFFFFFF
-        )
+        if self._boot_seed is None:
+            return "%08x" % int.from_bytes(os.urandom(4), "big")
+        return "%08x" % ((self._boot_seed * 2654435761 + 12345 + self.boots * 40503) & 0xFFFFFFFF)
+
+    def power_on(self):
+        """The power is back after a cut: the monitors restart from their power-on
+        state, what the host sent meanwhile went nowhere, a new boot begins."""
+        self._apply_due()
+        for addr in self.chips:
+            self.chips[addr].power_on_reset()
+        if self._inbox is not None:
+            while self._inbox.read_line() is not None:
+                pass
+        self.powered = True
+        self.watchdog_ms = None  # the outage stopped it
+        self._fed_us = self.clock.now_us
+        self.boots += 1
+        self.boot_id = self._boot_id()
+        self.reset_cause = "power_on"
 
     def reboot(self):
         """What a soft reset leaves: the chips keep power and state, the firmware restarts."""
@@ -79,16 +136,36 @@ class SimDock:
         self.charge(False)  # a reset lets go of the charge-enable pin
 
     def run_firmware(self, sample_hz=None, idle_hz=None):
-        """Run the firmware until the scenario ends, through any reboots the host asks for."""
+        """Run the firmware until the scenario ends, through any reboots the host asks
+        for and any power cuts; the last App. (Only a power cut that falls while an
+        App is being built, and lasts to the scenario's end, leaves none: that
+        ``PowerCut`` is raised.)"""
         from dockfw.app import WATCHDOG_MS, App
 
         self.start_watchdog(WATCHDOG_MS)  # as dockfw.rp2040.main does on the board
+        power = self.power
+        cut = power.PowerCut if power is not None else _NeverCut
         while True:
-            app = App(self, sample_hz=sample_hz, idle_hz=idle_hz)
-            app.run()
-            if not app.reboot_requested or self.clock.now_us >= self.end_us:
-                return app
+            if self.app is not None:
+                self._dropped_earlier += self.app.out.dropped
+                self.app = None  # the next App's buffers need its heap (MicroPython)
+            try:
+                self.app = App(self, sample_hz=sample_hz, idle_hz=idle_hz)
+                self.app.run()
+            except cut:
+                if power is not None and power.back():
+                    self.start_watchdog(WATCHDOG_MS)  # main() at the new boot
+                    continue
+                if self.app is None:
+                    raise
+                return self.app
+            if not self.app.reboot_requested or self.clock.now_us >= self.end_us:
+                return self.app
             self.reboot()
+
+    def dropped_lines(self):
+        """Lines the firmware's output queue dropped, over every boot so far."""
+        return self._dropped_earlier + (self.app.out.dropped if self.app is not None else 0)
 
     def _apply_due(self):
         now = self.clock.now_us
@@ -96,40 +173,58 @@ class SimDock:
             _, addr, mode = self._actions.pop(0)
             apply_fault(self.chips[addr], mode)
 
+    def _dead(self):
+        # Firmware that caught the PowerCut and went on finds a dock without power.
+        if not self.powered:
+            from pogodock.sim.power import PowerCut
+
+            raise PowerCut()
+
     # -- the HAL interface ------------------------------------------------
     def write(self, buf):
+        self._dead()
         taken = self._write(buf if self._views else bytes(buf))
         return len(buf) if taken is None else taken
 
     def read_line(self):
+        self._dead()
         if self._inbox is None:
             return None
-        return self._inbox.read_line()
+        line = self._inbox.read_line()
+        if line is not None:
+            self.clock.advance_us(COMMAND_COST_US)
+        return line
 
     def wait_us(self, us):
+        self._dead()
         left = self.end_us - self.clock.now_us
         self.clock.sleep_us(us if us < left else max(left, 1))
         self._apply_due()
         return self._inbox is not None and self._inbox.pending()
 
     def running(self):
+        self._dead()
         self._apply_due()
         return self.clock.now_us < self.end_us
 
     def charge(self, on):
+        self._dead()
         self.charging = bool(on)
         self.circuit.set_rail(self.charging, self.clock.now_us)
 
     def led(self, on):
+        self._dead()
         self.led_on = bool(on)
 
     def start_watchdog(self, timeout_ms):
+        self._dead()
         # Simulated time has no hang to catch; the gaps between feeds are kept so
         # that tests can hold them against the timeout.
         self.watchdog_ms = timeout_ms
         self._fed_us = self.clock.now_us
 
     def feed(self):
+        self._dead()
         now = self.clock.now_us
         if now - self._fed_us > self._max_feed_gap_us:
             self._max_feed_gap_us = now - self._fed_us
@@ -141,4 +236,5 @@ class SimDock:
         return max(self._max_feed_gap_us, self.clock.now_us - self._fed_us)
 
     def temp_mc(self):
+        self._dead()
         return int(self.circuit.temp_c(self.clock.now_us) * 1000)

@@ -28,7 +28,14 @@ overload       ma > 0, [until > t]
 sensor_fault   pin (a pin or a sense monitor name), mode nak|reset|stuck,
                [until > t] (not for reset: a reset is instantaneous)
 heat           temp_c (-40 .. 150)
+power_cut      off_s > 0, [during: "write", skip_writes >= 0, fraction 0..1]
 =============  ===========================================================
+
+A ``power_cut`` switches the whole dock off at ``t`` for ``off_s`` (the device stays where
+the other events put it), then it boots as from power-on; with ``during: "write"`` it falls
+in the middle of the first flash write at or after ``t`` (after letting ``skip_writes``
+writes through), ``fraction`` of that write's data reaching the flash (default: drawn from
+the seed). Timed cuts may not fall while an earlier timed cut holds the power off.
 
 ``Scenario.events`` holds the validated event dicts (times in seconds, as in the
 file) sorted by ``t``; ties keep file order (``event_index[k]`` is the file index of
@@ -51,6 +58,7 @@ DEFAULT_R_MOHM_LO = 30.0
 DEFAULT_R_MOHM_HI = 40.0
 
 SENSOR_FAULT_MODES = ("nak", "reset", "stuck")
+POWER_CUT_DURING = ("write",)
 
 _TOP_FIELDS = (
     "board",
@@ -80,6 +88,7 @@ EVENT_FIELDS = {
     "overload": (("ma",), ("until",)),
     "sensor_fault": (("pin", "mode"), ("until",)),
     "heat": (("temp_c",), ()),
+    "power_cut": (("off_s",), ("during", "skip_writes", "fraction")),
 }
 _COMMON = ("t", "type", "note")
 
@@ -460,6 +469,25 @@ def _check_event(ev, sc):
         _check_until(ev, sc)
     elif kind == "heat":
         _num(ev, "temp_c", -40, False, 150)
+    elif kind == "power_cut":
+        _check_power_cut(ev)
+
+
+def _check_power_cut(ev):
+    _num(ev, "off_s", 0, True, 1e9)
+    if "during" not in ev:
+        for key in ("skip_writes", "fraction"):
+            if key in ev:
+                raise _Fail(key, 'only for a cut during a write (add "during": "write")')
+        return
+    if ev["during"] not in POWER_CUT_DURING:
+        raise _Fail(
+            "during",
+            "must be one of %s, got %r" % (_names_text(POWER_CUT_DURING), ev["during"]),
+        )
+    if "skip_writes" in ev and (not _is_int(ev["skip_writes"]) or ev["skip_writes"] < 0):
+        raise _Fail("skip_writes", "must be an integer >= 0, got %r" % (ev["skip_writes"],))
+    _opt_num(ev, "fraction", None, 0, False, 1)
 
 
 def _parse_events(events, sc, source):
@@ -484,11 +512,21 @@ def _parse_events(events, sc, source):
         checked.append((ev["t"], i, ev))
     # Not list.sort's stability (MicroPython's is not stable): the file index breaks ties.
     checked.sort(key=lambda e: (e[0], e[1]))
-    # The story must make sense: dock / undock alternate, misalignment needs a device.
+    # The story must make sense: dock / undock alternate, misalignment needs a device,
+    # a timed power cut needs the power on.
     docked_at = None
+    power_back = None  # (t the power is back, file index of the timed cut)
     for t, i, ev in checked:
         kind = ev["type"]
         try:
+            if kind == "power_cut" and "during" not in ev:
+                if power_back is not None and t < power_back[0]:
+                    raise _Fail(
+                        "t",
+                        "the power is off then: events[%d] cut it until t=%s"
+                        % (power_back[1], _fmt(power_back[0])),
+                    )
+                power_back = (t + ev["off_s"], i)
             if kind == "dock":
                 if docked_at is not None:
                     raise _Fail("t", "the device is already docked (since t=%s)" % _fmt(docked_at))

@@ -15,8 +15,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="a virtual board: MicroPython with simulated hardware, on a pseudo-terminal",
         description="Run the real MicroPython interpreter as a dock on a pseudo-terminal "
         "(its path is the first line of stdout): REPL and raw REPL for mpremote, soft and "
-        "hard reset, and whatever was flashed onto it (make flash PORT=...) runs at boot "
-        "against the scenario's simulated monitors. Stop it with Ctrl-C.",
+        "hard reset, a watchdog that bites, and whatever was flashed onto it (make flash "
+        "PORT=...) runs at boot against the scenario's simulated monitors, through the "
+        "scenario's power cuts. Stop it with Ctrl-C.",
     )
     p.add_argument("--scenario", required=True, metavar="FILE", help="scenario JSON file")
     p.add_argument(

@@ -47,7 +47,12 @@ class StdinPipe:
 class Board:
     """One interpreter process: its stdin (lent by the supervisor), stdout and control."""
 
-    def __init__(self, interp: Interpreter, args: list[str], stdin: StdinPipe) -> None:
+    def __init__(
+        self, interp: Interpreter, args: list[str], stdin: StdinPipe, env: dict[str, str]
+    ) -> None:
+        """``env``: added to the interpreter's environment (what is too long for its
+        command line: MicroPython's unix port dies on an argument of 256 bytes or
+        more, it interns each one)."""
         own: list[int] = []  # this side's ends, closed here if the interpreter never starts
         theirs: list[int] = []  # the interpreter's ends, closed here once it has them
         try:
@@ -62,7 +67,7 @@ class Board:
                 stdout=stdout_w,
                 stderr=stdout_w,  # one console, as on the board
                 pass_fds=(control_w,),
-                env=interp.env(),
+                env={**interp.env(), **env},
                 cwd=interp.lib,
                 # Its own session: a Ctrl-C typed at the vboard's terminal stops the
                 # vboard, it is not an interrupt on the board's serial port.
@@ -82,6 +87,7 @@ class Board:
             os.set_blocking(fd, False)
         self.closed = False
         self.spoke = False  # has it said anything on its control line yet
+        self.control_buf = bytearray()  # the start of a control message still coming
         self.tail = bytearray()  # the end of its output, to explain a crash at boot
 
     def interrupt(self) -> None:

@@ -10,9 +10,17 @@ third descriptor (the control line) what this side is doing:
 * ``I``: the REPL reads input, or the code has switched Ctrl-C off with
   ``micropython.kbd_intr(-1)``: Ctrl-C is an ordinary byte;
 * ``s`` / ``r``: soft reset wanted, the next boot in the friendly / raw REPL;
-* ``h``: hard reset wanted (``machine.reset()``).
+* ``h``: hard reset wanted (``machine.reset()``);
+* ``W<ms>;``: the watchdog is started, or started again, with this timeout;
+* ``X``: the watchdog was stopped (its CTRL.ENABLE cleared through ``machine.mem32``);
+* ``F``: the watchdog was fed (at most every ``WDT_FEED_REPORT_MS``: the supervisor
+  allows that much beyond the timeout, so a feed left unsaid never makes it bite early);
+* ``P<k>,<landed>,<size>,<path>;``: the power fails now, in the middle of a flash
+  write of ``size`` bytes to ``path``, ``landed`` of them on the flash (the scenario's
+  power cut ``k``);
+* ``K<k>;``: a flash write went through that power cut ``k`` lets pass.
 
-After a reset request this process waits to be ended by the supervisor, which then
+After a reset request or a power cut this process waits to be ended by the supervisor, which then
 starts a fresh interpreter: a reset frees everything, as on the board.
 
 Text written through ``write_text`` is "cooked" (``\\n`` -> ``\\r\\n``) as the rp2
@@ -25,6 +33,9 @@ import sys
 import time
 
 CTRL_C = 3
+# How often a feed is reported at most; the supervisor's grace beyond the timeout
+# (server.WDT_FEED_REPORT_MS, the same number).
+WDT_FEED_REPORT_MS = 20
 
 
 class Unplugged(Exception):
@@ -41,6 +52,7 @@ class Console:
         self._told = None
         self._running = False
         self._kbd_intr = True
+        self._fed_told = 0
 
     # -- the control line -------------------------------------------------------------
     def _tell(self):
@@ -65,11 +77,36 @@ class Console:
         """Ask the supervisor for a reset (``b"s"``, ``b"r"`` or ``b"h"``); never returns."""
         self._told = None
         self._control.write(code)
+        self._wait_for_the_end()
+
+    def power_cut(self, index, path, landed, size):
+        """The power fails now, in the middle of a flash write; never returns."""
+        path = path.replace(";", "?").replace(",", "?")
+        self._control.write(b"P%d,%d,%d,%s;" % (index, landed, size, path.encode()))
+        self._wait_for_the_end()
+
+    def write_let_through(self, index):
+        self._control.write(b"K%d;" % index)
+
+    def _wait_for_the_end(self):
         while True:  # ended by the supervisor; a Ctrl-C cannot stop a reset
             try:
                 time.sleep(1)
             except KeyboardInterrupt:
                 pass
+
+    def watchdog_started(self, timeout_ms):
+        self._fed_told = time.ticks_ms()
+        self._control.write(b"W%d;" % timeout_ms)
+
+    def watchdog_stopped(self):
+        self._control.write(b"X")
+
+    def watchdog_fed(self):
+        now = time.ticks_ms()
+        if time.ticks_diff(now, self._fed_told) >= WDT_FEED_REPORT_MS:
+            self._fed_told = now
+            self._control.write(b"F")
 
     # -- the serial link --------------------------------------------------------------
     def read_byte(self):

@@ -9,7 +9,18 @@ A thin VFS around ``vfs.VfsPosix(folder)``, for two reasons:
   1.29 builds both host paths in one buffer), which fails with ENOENT. The firmware's
   store renames ``/state/x.tmp`` over ``/state/x.json``, as it must on littlefs; the
   second path is handed over relative to the folder's root instead, which works.
+* A power cut can fall in a write. When a file opened for writing is closed (the
+  moment littlefs commits its data), the scenario's power cuts during a write are
+  asked (``cuts.landing``); one that falls there leaves the file holding only the
+  first part of what was written to it, and the power fails (``cuts.fail``: the
+  supervisor ends this interpreter before anything else runs, so whatever the
+  writer meant to do next, such as renaming it over the old file, never happens).
+  Data is written through as it comes (a file never closed still holds it, as a
+  board's does once the collector has finalised it), and a copy is kept for the
+  cut only while a cut is still to fall. Files opened to append are not cut.
 """
+
+import io
 
 import vfs
 
@@ -33,12 +44,57 @@ def normalise(cwd, path):
     return "/" + "/".join(parts)
 
 
+class _CutFile(io.IOBase):
+    """A file opened for writing while a power cut may fall in a write: written
+    through, its data also kept, so that the cut at ``close`` can leave only a part
+    (an ``io.IOBase``, so that ``json.dump`` and ``print(file=)`` can write to it)."""
+
+    def __init__(self, fs, path, binary, cuts):
+        self._fs = fs
+        self._path = path
+        self._file = fs.open(path, binary)
+        self._cuts = cuts
+        self._data = bytearray()
+        self._closed = False
+
+    def write(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        n = self._file.write(data)
+        self._data += data
+        return n
+
+    def flush(self):
+        self._file.flush()
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        self._file.close()
+        size = len(self._data)
+        landed = self._cuts.landing(self._path, size)
+        if landed is None:
+            return
+        with self._fs.open(self._path, "wb") as f:
+            f.write(self._data[:landed])
+        self._cuts.fail(self._path, landed, size)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class FlashVfs:
-    def __init__(self, folder):
+    def __init__(self, folder, cuts=None):
+        """``cuts``: the scenario's power cuts during a write (vb_main's ``_WriteCuts``)."""
         # The unix port's VFS; the rp2 stubs the firmware is checked against lack it.
         self._fs = vfs.VfsPosix(folder)  # pyright: ignore[reportAttributeAccessIssue]
         self._fs.chdir("/")  # the process's working directory: the folder's root
         self._cwd = "/"
+        self._cuts = cuts
 
     def _path(self, path):
         return normalise(self._cwd, path)
@@ -51,7 +107,12 @@ class FlashVfs:
         return None
 
     def open(self, path, mode):
-        return self._fs.open(self._path(path), mode)
+        path = self._path(path)
+        cuts = self._cuts
+        if cuts is None or not cuts.active() or "+" in mode or "r" in mode or "a" in mode:
+            return self._fs.open(path, mode)
+        binary = mode if "b" in mode else mode.replace("t", "") + "b"
+        return _CutFile(self._fs, path, binary, cuts)
 
     def ilistdir(self, path):
         # With each file's size, as littlefs lists them (mpremote's ls shows it).

@@ -7,8 +7,11 @@ address NAKs with ``OSError(EIO)``), ``SoftI2C``, ``Pin`` (the charge-enable pin
 switches the simulated rail), ``ADC(4)`` (the die temperature, from the scenario's
 ``heat`` events), ``reset`` (a hard reset: the interpreter restarts, ``reset_cause()``
 then says ``WDT_RESET`` as the rp2 port's watchdog reboot does), ``soft_reset``,
-``reset_cause``, ``unique_id``, ``freq``, ``RTC``. ``WDT`` is accepted but never bites.
-Not there: ``PWM``, ``UART``, ``SPI``, ``Timer``, ``mem32``.
+``reset_cause``, ``unique_id``, ``freq``, ``RTC``, and ``WDT``, the rp2 port's watchdog
+(``ports/rp2/machine_wdt.c``): the supervisor enforces it, so it bites a program stuck
+in a loop or a blocking call too; ``mem32`` has the watchdog's CTRL register only
+(clearing its ENABLE bit stops the watchdog, as on the RP2040). Not there: ``PWM``,
+``UART``, ``SPI``, ``Timer``, the other registers.
 """
 
 import time
@@ -21,18 +24,20 @@ WDT_RESET = 3
 _hw = None  # vb_hardware.Hardware, set by attach()
 _reset_cause = PWRON_RESET
 _hard_reset = None  # a callable that never returns
+_console = None  # vb_console.Console: the watchdog is reported on its control line
 _N_GPIO = 30
 _LED_GPIO = 25  # Pin("LED") on a Pico
 _rtc_offset_s = 0
 _freq = 125000000
 
 
-def attach(hardware, reset_cause, hard_reset):
+def attach(hardware, reset_cause, hard_reset, console):
     """Wire this module to the board's hardware (called once, at interpreter start)."""
-    global _hw, _reset_cause, _hard_reset
+    global _hw, _reset_cause, _hard_reset, _console
     _hw = hardware
     _reset_cause = reset_cause
     _hard_reset = hard_reset
+    _console = console
 
 
 def _hardware():
@@ -175,15 +180,80 @@ class ADC:
         return 0  # nothing is wired to the ADC pins of the dock
 
 
+def _int_arg(v):
+    # What mp_obj_get_int accepts: ints and bools.
+    if isinstance(v, bool):
+        return int(v)
+    if not isinstance(v, int):
+        raise TypeError("can't convert %s to int" % type(v).__name__)
+    return v
+
+
+_WDT_TIMEOUT_MAX = 8388  # ms: the RP2040's 24-bit counter, decremented twice per µs
+_WATCHDOG_CTRL = 0x40058000  # RP2040 datasheet 4.7.6: WATCHDOG_BASE + CTRL
+_WATCHDOG_ENABLE = 1 << 30
+_wdt_timeout = None  # ms, while this interpreter's WDT runs
+
+
 class WDT:
-    """Accepted so that code using it runs; this board's watchdog never bites."""
+    """The rp2 watchdog: ``WDT(id=0, timeout=5000)``, ``feed()``.
+
+    As ``machine_wdt.c``: only id 0; a timeout above 8388 ms (or below 0: the port
+    takes it unsigned) is a ValueError; 0 resets at once (the SDK triggers the
+    watchdog). Every call (re)starts the one watchdog with the new timeout. Once
+    started nothing stops it: it runs on through a soft reset (the REPL never feeds
+    it); only a hard reset, its own bite or a power cut ends it.
+    """
 
     def __init__(self, id=0, timeout=5000):
-        if not 1 <= timeout <= 8388:
-            raise ValueError("timeout out of range")
+        id = _int_arg(id)
+        if id != 0:
+            raise ValueError("WDT(%d) doesn't exist" % id)
+        timeout = _int_arg(timeout)
+        if not 0 <= timeout <= _WDT_TIMEOUT_MAX:
+            raise ValueError("timeout exceeds %d" % _WDT_TIMEOUT_MAX)
+        if timeout == 0:
+            reset()
+        global _wdt_timeout
+        _wdt_timeout = timeout
+        if _console is not None:
+            _console.watchdog_started(timeout)
 
     def feed(self):
-        return None
+        if _console is not None:
+            _console.watchdog_fed()
+
+
+class _Mem32:
+    """``machine.mem32``: the RP2040's watchdog CTRL register, nothing else. Clearing
+    its ENABLE bit stops the watchdog (what ``dockfw.rp2040`` does after a Ctrl-C);
+    setting it again starts it with its last timeout."""
+
+    def _check(self, addr):
+        if addr != _WATCHDOG_CTRL:
+            raise ValueError(
+                "the virtual board's mem32 has only the watchdog's CTRL (0x%08x), not 0x%08x"
+                % (_WATCHDOG_CTRL, addr)
+            )
+
+    def __getitem__(self, addr):
+        self._check(addr)
+        return _WATCHDOG_ENABLE if _wdt_timeout is not None else 0
+
+    def __setitem__(self, addr, value):
+        global _wdt_timeout
+        self._check(addr)
+        if _console is None:
+            return
+        if value & _WATCHDOG_ENABLE:
+            if _wdt_timeout is not None:
+                _console.watchdog_started(_wdt_timeout)
+        else:
+            _wdt_timeout = None
+            _console.watchdog_stopped()
+
+
+mem32 = _Mem32()
 
 
 class RTC:

@@ -1,8 +1,12 @@
 """The virtual board's boot: run as ``micropython -m vb_main`` by the supervisor.
 
-Arguments: scenario file, boards folder, flash folder, power-on instant (µs of
-``CLOCK_MONOTONIC``, which is ``ticks_us`` here), boot mode (``friendly`` or ``raw``), reset cause
-(``machine.PWRON_RESET`` or ``machine.WDT_RESET`` as a number), control descriptor.
+Arguments: boot mode (``friendly`` or ``raw``), reset cause (``machine.PWRON_RESET`` or
+``machine.WDT_RESET`` as a number), control descriptor. In the environment (the unix port
+dies on a command-line argument of 256 bytes or more, and paths can be that long):
+``POGODOCK_VBOARD_ARG0`` to ``ARG3``, the scenario file, boards folder, flash folder and
+power-on instant (µs of ``CLOCK_MONOTONIC``, which is ``ticks_us`` here), and
+``POGODOCK_VBOARD_WRITE_CUTS``, the power cuts still to fall during a flash write
+(``sim.power.WriteCuts.encode``).
 
 What a Pico does from reset, in order: the hardware is there (the scenario's circuit
 and monitors, the ``machine`` module over them), the flash is mounted at ``/``,
@@ -15,6 +19,8 @@ nothing.
 import gc
 import os
 import sys
+
+POWER_CUTS_ENV = "POGODOCK_VBOARD_WRITE_CUTS"
 
 
 def _cooked_print():
@@ -51,8 +57,47 @@ def _forget_own_modules():
             del sys.modules[name]
 
 
+class _WriteCuts:
+    """What the flash asks at every write (``vb_flash.FlashVfs``): whether one of the
+    scenario's power cuts falls in it, said to the supervisor either way."""
+
+    def __init__(self, scenario, pending, console, clock):
+        from pogodock.sim.power import WriteCuts, cut_length, decode_pending
+
+        self._cuts = WriteCuts(scenario, decode_pending(pending))
+        self._falling = None  # the cut that falls in the write under way
+        self._length = cut_length
+        self._scenario = scenario
+        self._console = console
+        self._clock = clock
+
+    def active(self):
+        """True while a cut is still to fall in a write."""
+        return bool(self._cuts.pending)
+
+    def landing(self, path, size):
+        """None (the write lands whole) or the bytes that land before the power fails."""
+        due = self._cuts.at_write(self._clock.now_us)
+        if due is None:
+            return None
+        if due[1] is None:
+            self._console.write_let_through(due[0].index)
+            return None
+        self._falling = due[0]
+        return self._length(self._scenario, due[0], size)
+
+    def fail(self, path, landed, size):
+        """The power fails now (after ``landed`` bytes of the write); never returns."""
+        falling = self._falling
+        self._console.power_cut(falling.index if falling is not None else -1, path, landed, size)
+
+
 def main():
-    scenario_path, boards, flash, power_on_us, mode, cause, control_fd = sys.argv[1:8]
+    mode, cause, control_fd = sys.argv[1:4]
+    scenario_path, boards, flash, power_on_us = [
+        os.getenv("POGODOCK_VBOARD_ARG%d" % k) or "" for k in range(4)
+    ]
+    cuts = os.getenv(POWER_CUTS_ENV) or "-"
     import vb_machine
     import vb_micropython
     from pogodock.sim.scenario import load
@@ -62,17 +107,19 @@ def main():
     from vb_repl import Repl, SoftReboot, format_exception
 
     console = Console(int(control_fd))
-    hardware = Hardware(load(scenario_path, boards), int(power_on_us))
+    scenario = load(scenario_path, boards)
+    hardware = Hardware(scenario, int(power_on_us))
+    write_cuts = _WriteCuts(scenario, cuts, console, hardware.clock) if cuts != "-" else None
 
     def hard_reset():
         console.request_reset(b"h")
 
-    vb_machine.attach(hardware, int(cause), hard_reset)
+    vb_machine.attach(hardware, int(cause), hard_reset, console)
     sys.modules["machine"] = vb_machine
     vb_micropython.attach(console)
     sys.modules["micropython"] = vb_micropython
     os.umount("/")
-    os.mount(FlashVfs(flash), "/")
+    os.mount(FlashVfs(flash, write_cuts), "/")
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib"]  # the rp2 port's
     _forget_own_modules()

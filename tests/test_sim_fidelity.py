@@ -1,0 +1,90 @@
+"""The simulator behaves as the board: boot ids, command cost, power cuts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from pogodock.sim.dock import COMMAND_COST_US, SimDock
+from simrig import ROOT, Run, load_scenario
+
+
+class Burst:
+    """Host command lines that all arrive at one simulated instant."""
+
+    def __init__(self, at_s: float, lines: list[bytes], clock) -> None:
+        self.at_us = int(at_s * 1_000_000)
+        self.lines = list(lines)
+        self.clock = clock
+
+    def pending(self) -> bool:
+        return bool(self.lines) and self.clock.now_us >= self.at_us
+
+    def read_line(self) -> bytes | None:
+        return self.lines.pop(0) if self.pending() else None
+
+
+def docked(duration_s: float = 8, **extra) -> dict:
+    return {
+        "board": "pico-dock-4",
+        "seed": 4,
+        "duration_s": duration_s,
+        "load": [[0, 0], [0.5, 1200]],
+        "events": [{"t": 0.5, "type": "dock"}],
+        **extra,
+    }
+
+
+def hello_boots(run: Run) -> list[str]:
+    return [x["boot"] for x in run.lines if x["type"] == "hello"]
+
+
+def test_every_start_has_a_fresh_boot_id_unless_a_seed_is_given():
+    scn = load_scenario(docked(1))
+    ids = {hello_boots(Run(scn))[0] for _ in range(3)}
+    assert len(ids) == 3  # random as os.urandom: a restarted sim is a new boot to hosts
+
+    def seeded(seed: int) -> str:
+        raw: list[bytes] = []
+        SimDock(scn, raw.append, boot_seed=seed).run_firmware()
+        return json.loads(raw[0].split(b"\n")[0])["boot"]
+
+    assert seeded(7) == seeded(7) != seeded(8)
+
+
+def test_the_cli_repeats_boot_ids_with_boot_seed(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(docked(1)))
+
+    def first_boot(*extra: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "pogodock.cli", "sim", "--scenario", str(path), "--fast",
+             *extra],
+            cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.splitlines()[0])["boot"]
+
+    assert first_boot("--boot-seed", "3") == first_boot("--boot-seed", "3")
+    assert first_boot() != first_boot()
+
+
+def test_a_command_flood_costs_simulated_time_as_on_the_rp2040():
+    """200 ``get`` lines at once: the RP2040 spends about 9 ms on each (see
+    ``COMMAND_COST_US``), so sampling loses about 1.8 s of cycles however the firmware
+    spreads the work; before, simulated time stood still while commands were handled."""
+    n = 200
+    lines = [b'{"cmd":"get","key":"sample_hz","id":%d}' % k for k in range(n)]
+    scn = load_scenario(docked())
+
+    def cycles(run: Run) -> int:
+        return sum(x["cycles"] for x in run.lines if x["type"] == "sample" and x["t_ms"] > 2000)
+
+    quiet = Run(scn)
+    flood = Run(scn, inbox_for=lambda dock: Burst(3.0, lines, dock.clock))
+    answered = {x["id"] for x in flood.lines if x["type"] == "ack"}
+    assert answered == set(range(n))
+    lost = cycles(quiet) - cycles(flood)
+    expected = n * COMMAND_COST_US * 200 // 1_000_000  # at 200 cycles/s
+    assert 0.8 * expected <= lost <= 1.2 * expected, (lost, expected)
