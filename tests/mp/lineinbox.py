@@ -2,18 +2,15 @@
 # HAL contract (dockfw.app): a whole line without its newline, or None; a line longer
 # than MAX_COMMAND_BYTES as its first MAX_COMMAND_BYTES + 1 bytes, the rest discarded up
 # to its newline. Runs under CPython and MicroPython.
-#
-# ``cost_us``: simulated time each line the firmware takes costs, as command handling
-# costs a real CPU time (the simulator's own clock stands still while the firmware
-# works). ``taken``: the lines handed out.
+# ``taken``: the lines handed out. (What a line costs the firmware in time is the
+# SimDock's to charge: ``SimDock.command_cost_us``.)
 
 from dockfw.protocol import MAX_COMMAND_BYTES
 
 
 class LineInbox:
-    def __init__(self, clock, cost_us=0):
+    def __init__(self, clock):
         self.clock = clock
-        self.cost_us = cost_us
         self.sends = []  # (t_us, bytes), in time order
         self.next = 0  # the first send not yet arrived
         self.source = None
@@ -87,6 +84,4 @@ class LineInbox:
         line = self.ready
         self.ready = None
         self.taken += 1
-        if self.cost_us:
-            self.clock.advance_us(self.cost_us)
         return line
