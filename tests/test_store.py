@@ -206,3 +206,41 @@ def test_the_dock_boots_on_any_damaged_state_and_says_so(name, text):
     start = 0 if name == "docking" else 500
     assert stored_cycles(r.dock.store)["VBUS1"] == start + 1
     assert r.of_type("health")[-1]["pins"]["GND1"]["cycles"] == start + 1
+
+
+@pytest.mark.parametrize("failures", [1, 2])
+def test_a_heap_too_fragmented_to_read_a_file_never_costs_the_file(make_store, failures):
+    """The soak found a dock setting good state aside as "unreadable (MemoryError)" after
+    a power cut: a read of MAX_BYTES + 1 asked a fragmented heap for 16 kB at once. Now
+    the read goes in small pieces, is tried again after a collection, and a file that
+    still cannot be read stays where it is, unwritten over until the next boot."""
+    make_store().save("thing", 1, {"count": 7})
+    s = make_store()
+    real = s._read
+    left = [failures]
+
+    def tight(name):
+        if left[0]:
+            left[0] -= 1
+            raise MemoryError("memory allocation failed, allocating 16385 bytes")
+        return real(name)
+
+    s._read = tight
+    got = s.load("thing", 1, check_count)
+    if failures == 1:  # a collection freed enough
+        assert got == {"count": 7, "version": 1} and not s.take_problems()
+        return
+    assert got is None
+    assert s.take_problems() == [
+        ("thing", "not read (out of memory)", "kept; defaults used, not saved")
+    ]
+    assert s.save("thing", 1, {"count": 0}) is False  # the defaults never replace it
+    assert make_store().load("thing", 1, check_count)["count"] == 7
+
+
+def test_files_are_read_in_pieces_up_to_one_past_the_limit(tmp_path):
+    s = FileStore(str(tmp_path / "state"))
+    (tmp_path / "state" / "big.json").write_text(" " * (3 * st.MAX_BYTES))
+    assert s.load("big", 1) is None
+    ((_, reason, _),) = s.take_problems()
+    assert "larger than %d bytes" % st.MAX_BYTES in reason

@@ -21,11 +21,13 @@ power cut leaves the old file or the new one, never half of one). Writes are rar
 ``MemoryStore`` keeps the same text in memory, for the simulator and tests.
 """
 
+import gc
 import json
 import os
 
 BAD_SUFFIX = ".bad"
 MAX_BYTES = 16384  # the largest state this firmware writes is a few kB; more is not ours
+_PIECE = 512
 
 
 class StateError(ValueError):
@@ -77,6 +79,14 @@ class _Store:
         self.writes = 0
         self._problems = []
         self.before_write = None  # called before every write (the App feeds its watchdog)
+        self._unread = []  # names whose file could not be read for want of heap
+
+    def _read_retrying(self, name):
+        try:
+            return self._read(name)
+        except MemoryError:
+            gc.collect()  # a fragmented heap: once more after a collection
+            return self._read(name)
 
     # What a kind of store provides: raw text in and out, and a damaged file moved aside.
     def _read(self, name):
@@ -99,7 +109,13 @@ class _Store:
 
     def load(self, name, version, check=None):
         try:
-            text = self._read(name)
+            text = self._read_retrying(name)
+        except MemoryError:
+            # Not the file's fault: it stays as it is, and this boot does not write over
+            # it (the next boot, with a fresh heap, reads it).
+            self._unread.append(name)
+            self._problem(name, "not read (out of memory)", "kept; defaults used, not saved")
+            return None
         except Exception as e:  # whatever the filesystem says: boot on defaults
             self._set_aside(name, "unreadable (%s)" % _why(e))
             return None
@@ -122,6 +138,8 @@ class _Store:
         return obj
 
     def save(self, name, version, obj):
+        if name in self._unread:
+            return False
         obj["version"] = version
         if self.before_write is not None:
             self.before_write()
@@ -140,6 +158,21 @@ class _Store:
         except Exception as e:
             action = "could not be set aside (%s); defaults used" % _why(e)
         self._problem(name, reason, action)
+
+
+def read_bounded(f):
+    """A file's text, up to ``MAX_BYTES + 1`` characters, read in small pieces: a single
+    ``read(MAX_BYTES + 1)`` asks MicroPython's heap for 16 kB at once, which a
+    fragmented heap may not have although the file holds a few hundred bytes."""
+    parts = []
+    size = 0
+    while size <= MAX_BYTES:
+        part = f.read(_PIECE)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return "".join(parts)
 
 
 def _why(e):
@@ -196,7 +229,7 @@ class FileStore(_Store):
                 return None
             raise
         with f:
-            return f.read(MAX_BYTES + 1)
+            return read_bounded(f)
 
     def _write(self, name, text):
         path = self._path(name)

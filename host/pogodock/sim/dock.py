@@ -138,11 +138,12 @@ class SimDock:
         self.reset_cause = "soft"
         self.charge(False)  # a reset lets go of the charge-enable pin
 
-    def run_firmware(self, sample_hz=None, idle_hz=None):
+    def run_firmware(self, sample_hz=None, idle_hz=None, on_boot=None):
         """Run the firmware until the scenario ends, through any reboots the host asks
         for and any power cuts; the last App. (Only a power cut that falls while an
         App is being built, and lasts to the scenario's end, leaves none: that
-        ``PowerCut`` is raised.)"""
+        ``PowerCut`` is raised.) ``on_boot(app)`` is called with each App before it
+        runs (a long run's time-lapse sets its pace there)."""
         from dockfw.app import WATCHDOG_MS, App
 
         self.start_watchdog(WATCHDOG_MS)  # as dockfw.rp2040.main does on the board
@@ -152,8 +153,11 @@ class SimDock:
             if self.app is not None:
                 self._dropped_earlier += self.app.out.dropped
                 self.app = None  # the next App's buffers need its heap (MicroPython)
+                gc.collect()  # a board boots with a fresh heap
             try:
                 self.app = App(self, sample_hz=sample_hz, idle_hz=idle_hz)
+                if on_boot is not None:
+                    on_boot(self.app)
                 self.app.run()
             except cut:
                 if power is not None and power.back():
@@ -201,7 +205,9 @@ class SimDock:
     def wait_us(self, us):
         self._dead()
         left = self.end_us - self.clock.now_us
-        self.clock.sleep_us(us if us < left else max(left, 1))
+        # Up to the scenario's end, never past it; once there, the wait the firmware
+        # asked for (a long period must not be waited out a microsecond at a time).
+        self.clock.sleep_us(us if us < left or left <= 0 else left)
         self._apply_due()
         return self._inbox is not None and self._inbox.pending()
 

@@ -22,7 +22,7 @@ import sys
 
 from dockfw.docking import STATE as DOCKING_STATE
 from dockfw.docking import STATE_VERSION as DOCKING_VERSION
-from dockfw.store import BAD_SUFFIX, MAX_BYTES, FileStore, _Store
+from dockfw.store import BAD_SUFFIX, FileStore, _Store, read_bounded
 
 from pogodock.sim.power import PowerCut
 
@@ -222,7 +222,7 @@ class FlashStore(FileStore):
                 return None
             raise
         with f:
-            return f.read(MAX_BYTES + 1)
+            return read_bounded(f)
 
     def _write(self, name, text):
         path = self._path(name)
