@@ -122,8 +122,8 @@ class Protection(Detector):
         chips = n + len(board.sense)
         self.sensor_bad = array("b", [0] * chips)  # 0 ok, 1 silent, 2 stuck, as reported
         self._restores = array("i", [0] * chips)
-        self._bus_ok = True
-        self._bus_held = False  # a recovery could not free SDA: reported once
+        self._bus = 0  # the bus as last reported: 0 up, 1 down, 2 SDA held low
+        self._recoveries = 0  # the sampler's bus recoveries, as last reported
 
     # -- every cycle ------------------------------------------------------------
     def cycle(self, s, now):
@@ -447,21 +447,22 @@ class Protection(Detector):
     def _sensors(self, ctx):
         s = ctx.sampler
         board = ctx.board
-        if s.bus_ok != self._bus_ok or (s.sda_held and not self._bus_held):
+        bus = 0 if s.bus_ok else (2 if s.sda_held else 1)
+        if bus != self._bus or s.bus_recoveries != self._recoveries:
             # One event for the whole bus, not one per monitor.
             every = self._pins_of(board, -1)
-            fields = [("monitor", None), ("tries", s.bus_tries)]
-            if s.bus_ok:
+            mode = "bus timeout" if s.bus_timeout else "all silent"
+            if bus == 2:
+                mode = "bus held low"  # the recovery's nine clocks did not free SDA
+            fields = [("monitor", None), ("mode", mode), ("tries", s.bus_tries)]
+            if bus > self._bus:  # down, or found held low by a recovery that failed
+                ctx.event("sensor_fault", every, "fault", fields)
+            elif not bus and self._bus:
                 ctx.event("cleared", every, "info", [("was", "sensor_fault")] + fields)
-            else:
-                mode = "bus timeout" if s.bus_timeout else "all silent"
-                if self._bus_ok:
-                    self._bus_held = False
-                elif s.sda_held:
-                    self._bus_held = True  # the recovery's nine clocks did not free SDA
-                    mode = "bus held low"
-                ctx.event("sensor_fault", every, "fault", [("mode", mode)] + fields)
-            self._bus_ok = s.bus_ok
+            elif not bus:  # down and recovered between two checks
+                ctx.event("sensor_fault", every, "warn", fields + [("restored", True)])
+            self._bus = bus
+            self._recoveries = s.bus_recoveries
         if not s.bus_ok:
             return
         for k in range(len(s.chips)):
