@@ -17,7 +17,9 @@ Scoring (``score``), per scenario, all times in simulated milliseconds:
 * A FALSE ALARM is a ``warn`` / ``fault`` event that no fault explains: same kind,
   overlapping pins, within [onset - ``PRE_MS``, end + ``GRACE_MS``]. ``info`` events
   never count. ``charge_off`` is explained while an overcurrent or overheat fault is,
-  or beside (±``BESIDE_MS``) an explained ``overcurrent`` / ``overheat`` event. A contact
+  or beside (±``BESIDE_MS``) an explained ``overcurrent`` / ``overheat`` event, and one
+  whose reason is "cannot bound ..." (protection cut for what a failed monitor leaves
+  unknown) while a ``sensor_fault`` is injected. A contact
   ``overheat`` (pins named) is explained when the circuit's truth shows that contact
   above 60 % of the firmware's I²R limit half a second before the event (real heat,
   e.g. a misaligned contact carrying current), whatever was injected.
@@ -305,6 +307,17 @@ def score(
         )
         if why is None and any(abs(p.t_ms - e.t_ms) <= BESIDE_MS for p in ok_protect):
             why = "beside an explained protection event"
+        if why is None and str(e.fields.get("reason", "")).startswith("cannot bound"):
+            # Cut for what a failed monitor leaves unknown: the sensor fault explains it.
+            why = next(
+                (
+                    f.label or f.kind
+                    for f in faults
+                    if f.kind == "sensor_fault"
+                    and f.onset_ms - PRE_MS <= e.t_ms <= _window_end(f, False)
+                ),
+                None,
+            )
         if why is None:
             false_alarms.append(e)
         else:

@@ -5,7 +5,7 @@
 - ``fw_alloc_bytes_per_cycle``: heap bytes one sampling cycle of all pins allocates
   (read, summarise, detect), under MicroPython with a 192k heap.
 - ``fw_i2c_bus_us_per_cycle``: wire time per cycle from the bytes the driver moved on
-  the simulated bus, per-report housekeeping included, on the misalign scenario.
+  the simulated bus, the housekeeping round every 250 ms included, on the misalign scenario.
 - ``fw_i2c_min_bus_us_per_cycle``: the least the same readings could cost: one
   2-byte register read without a pointer write (29 SCL clocks) per monitor.
 - ``fw_r_error_mohm_p95`` / ``fw_r_error_pct_p95``: contact-resistance error against

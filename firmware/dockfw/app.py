@@ -13,7 +13,9 @@ bytes, the rest discarded up to its newline, so that it is refused whole as
 ``too_long``, never executed in part), ``wait_us(us) -> bool`` (sleeps
 at most ``us``, True early when host input is waiting), ``running()``,
 ``charge(on)``, ``led(on)``, ``temp_mc()`` (the dock's temperature in
-milli-°C, or None), ``feed()`` (the watchdog) and ``watchdog_ms`` (its timeout
+milli-°C, or None), ``recover_bus() -> bool`` (the I2C-bus recovery: SCL clocked
+until SDA is released, a STOP, the controller re-initialised; True when SDA is
+high), ``feed()`` (the watchdog) and ``watchdog_ms`` (its timeout
 while it runs, else None: whoever runs the App starts it, ``dockfw.rp2040.main``
 on the board). ``dockfw.rp2040`` builds one from ``machine``; the simulator builds
 one from simulated chips.
@@ -71,6 +73,9 @@ CLOCK_STATE = "clock"
 BOOT_STATE = "boot"
 _STATE_VERSION = 1
 _ERROR_CHARS = 120  # an exception's text in an event: enough to find it, bounded
+# Protection's clock: the dock temperature, the monitors and the charge retry are
+# checked this often, whatever the report rate (one housekeeping round of I2C reads).
+CHECK_MS = 250
 
 
 def _mhz(hz):
@@ -90,7 +95,9 @@ class App:
         self.sample_mhz = _mhz(sample_hz if sample_hz is not None else board.sample_hz)
         self.idle_mhz = _mhz(idle_hz if idle_hz is not None else board.idle_hz)
         self.report_mhz = _mhz(report_hz if report_hz is not None else board.report_hz)
-        self.sampler = Sampler(board, hal.i2c, 1000000000 // self.sample_mhz)
+        self.sampler = Sampler(
+            board, hal.i2c, 1000000000 // self.sample_mhz, getattr(hal, "recover_bus", None)
+        )
         self.report = Report(len(board.pins))
         self.uptime = Uptime(hal.clock)
         self.seq = 0
@@ -131,6 +138,7 @@ class App:
         self._first_good_cycle = False
         self._cycle_done_ms = 0
         self._report_done_ms = 0
+        self._last_check_ms = 0
 
     # -- what survives a reboot besides the detectors' state ----------------
     def _read_boot_note(self):
@@ -278,6 +286,7 @@ class App:
         self._last_health_ms = now
         self._cycle_done_ms = now
         self._report_done_ms = now
+        self._last_check_ms = now
 
     def cycle(self):
         """The per-cycle path: read, summarise, detect. Allocates nothing."""
@@ -307,6 +316,12 @@ class App:
                 self.set_charging(True)
         if self.docking.changed:
             self._docking_changed()
+        if self.clock.ticks_diff(now, self._last_check_ms) >= CHECK_MS:
+            self._last_check_ms = now
+            self.stage = "housekeeping"
+            self.sampler.housekeeping()
+            self.stage = "protection"
+            self.protection.check(self, now)
         if (
             self.report.full()
             or self.clock.ticks_diff(now, self._last_report_ms) * self.report_mhz >= 1000000
@@ -329,8 +344,6 @@ class App:
         self._report_storage_problems()
 
     def _report(self, now):
-        self.stage = "housekeeping"
-        self.sampler.housekeeping()
         self.stage = "report"
         for d in self.detectors:
             self._in = d

@@ -6,7 +6,9 @@ without contact, else the worst detector level: ``ok``, ``warn``, ``fault``), a
 0..100 ``score`` (100 minus what each detector takes off; a fault caps it at 30
 so a person reading the number sees the difference at a glance), the last
 contact resistance, the baseline and drift from the oxidation detector, the
-intermittent count and mating cycles.
+intermittent count and mating cycles. The dock-wide ``state`` is the worst of the
+pins' and protection's own: never ``ok`` while a monitor is down (an ``unknown`` pin
+is at least a warning), a fault while charging is cut or the bus is down.
 """
 
 from dockfw.detect import FAULT
@@ -47,15 +49,16 @@ class Health:
     def fields(self):
         app = self.app
         rep = app.report
+        prot = app.protection
         pins = []
-        worst = 0
+        worst = prot.dock_level()
         for p in app.board.pins:
             j = p.index
             r = rep.r_uohm(j)
             if r >= 0:
                 self.last_r[j] = r
             state, score = self.pin(j)
-            worst = max(worst, 2 if state == "fault" else (1 if state in ("warn", "open") else 0))
+            worst = max(worst, 2 if state == "fault" else (0 if state == "ok" else 1))
             drift = app.drift.drift_uohm_per_day(j)
             pins.append(
                 (
@@ -70,7 +73,7 @@ class Health:
                             ("days_to_clean", app.drift.days_to_clean(j)),
                             ("intermittent_count", app.intermittent.count(j)),
                             ("cycles", app.docking.cycles[j]),
-                            ("p_mw", app.protection.p_mw[j]),
+                            ("p_mw", prot.p_mw[j] if prot.heat_known(j) else None),
                         ]
                     ),
                 )

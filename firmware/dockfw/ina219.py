@@ -47,7 +47,24 @@ _SADC = (
 )
 _MARGIN_DIV = const(8)  # expected drop + 1/8 must fit the chosen shunt range
 
-_ERRNO = {5: "no answer (EIO)", 19: "no device (ENODEV)", 110: "bus timeout (ETIMEDOUT)"}
+ETIMEDOUT = const(110)  # what rp2 raises when a transaction outlasts the bus timeout
+_ERRNO = {5: "no answer (EIO)", 19: "no device (ENODEV)", ETIMEDOUT: "bus timeout (ETIMEDOUT)"}
+_LONGEST_CLOCKS = const(38)  # the longest transaction here: a register write (S, 3 bytes, P)
+_TIMEOUT_FLOOR_US = const(1000)
+
+
+def bus_timeout_us(freq_hz):
+    """The I2C transaction timeout for this driver's traffic, µs (``machine.I2C(timeout=)``).
+
+    rp2's default is 50 ms per transaction: six monitors that stop answering with the
+    bus held would cost 300 ms of sampling. An INA219 never stretches the clock, so a
+    transaction lasts its SCL clocks: 95 µs for the longest one (a register write) at
+    400 kHz. Four times that, and never under 1 ms (interrupt latency on a busy core
+    must not turn a good transaction into a timeout): 1 ms at 400 kHz, 1.52 ms at
+    100 kHz.
+    """
+    us = 4 * _LONGEST_CLOCKS * 1000000 // freq_hz
+    return us if us > _TIMEOUT_FLOOR_US else _TIMEOUT_FLOOR_US
 
 
 class INA219Error(OSError):
@@ -129,6 +146,7 @@ class INA219:
         self._wbuf = bytearray(2)
         self._ptr = _NO_PTR
         self.restores = 0
+        self.loads = 0  # configuration writes so far: each restarts the conversions
         self.gain_steps = 0
         self.shunt_uv = 0
         self.current_ua = 0
@@ -174,6 +192,8 @@ class INA219:
         return (buf[0] << 8) | buf[1]
 
     def _write(self, reg, value, what):
+        if reg == _REG_CONFIG:
+            self.loads += 1
         w = self._wbuf
         w[0] = value >> 8
         w[1] = value & 0xFF

@@ -90,8 +90,11 @@ class Intermittent(Detector):
                 self._pdrop[j] = s.drop_uv[j]
             self._pdev0 = self._pdev1 = 0
             return
-        self._ms += self._clock.ticks_diff(now, self._last)
+        step = self._clock.ticks_diff(now, self._last)
         self._last = now
+        if step > 0:
+            # A stall counts one monitored second at most: the count cannot run ahead.
+            self._ms += step if step < 1000 else 1000
         if self._ms >= 1000:
             self._ms -= 1000
             self._tick()

@@ -1,33 +1,78 @@
 """Protection: overcurrent, a contact heating up, the dock too hot, monitors failing.
 
-Overcurrent is judged every cycle, on integers, and switches charging off in
-that same cycle: per pin against the board's ``max_ma`` and for the whole dock
-against ``max_total_ma``. Contact heat (I^2 R in one contact, the heat that
-destroys pogo pins) is judged per report and must persist for ``HEAT_REPORTS``.
-Either trip switches charging off; after ``RETRY_MS`` charging is tried again,
-and after ``MAX_TRIPS`` trips within ``TRIP_WINDOW_MS`` it stays off until the
-host says ``clear``. The dock's own temperature switches charging off above
-``temp_limit_mc`` and back on 10 °C below it (hysteresis). A monitor that
-stops answering, or answers but stops converting, is a ``sensor_fault`` for the
-pins it serves; the other pins keep being sampled, and charging stays on: the
-failure costs knowledge, not safety, while the sibling and pad monitors still
-see the current.
+Every cycle, on integers and without allocation, protection bounds what it cannot
+measure from what still answers (a monitor not answering, stuck, or restarting):
+
+* One current flows out through the supply pins and back through the ground pins.
+  Each side's sum is known when all its monitors answer; a silent pin's current is
+  at most the other side's sum (or bound) less its answering siblings; on the pad
+  board also at most its sense pad's reading over its own shunt (rail - V+ =
+  I * (Rsh + Rcontact) >= I * Rsh; the same on the ground side). On the Kelvin board
+  the one supply pin carries what the one ground pin carries.
+* The dock total is the smaller side's sum when both are complete (while a contact
+  drops out one side can briefly count the moving current twice), but the larger
+  one when they disagree for ``SPLIT_CYCLES`` cycles in a row: a monitor frozen at
+  an old reading (before its housekeeping round finds it stuck); the disagreement is
+  then added to every pin of the lower side. With one side incomplete, the total is
+  the other side's sum or the smaller bound.
+* A contact's heat is its current times its own drop (the pad's reading less the
+  pin's shunt drop; the Kelvin monitor's reading). With the current only bounded,
+  its bound is the most I * (S - I * Rsh) reaches up to that bound. With the drop
+  unknown (its sense monitor silent, or a pad reading clipped) the contact is taken
+  to be as bad as ``BLIND_MOHM``: charging continues up to ``blind_ma`` per pin
+  (500 mA at the 250 mW limit) and goes off above it (docs: README "Protection").
+
+A pin above its ``max_ma`` or the dock above ``max_total_ma`` switches charging off
+in that same cycle. A contact whose heat (smoothed over about 8 cycles) stays above
+``contact_mw_limit`` for ``HEAT_MS`` switches it off too; below 3/5 of the limit
+the count starts again. A pin whose current nothing bounds (its monitor and the
+other side's silent together, the bus down) switches it off at once. After
+``RETRY_MS``, once every pin can be bounded again, charging is tried again; after
+``MAX_TRIPS`` trips within ``TRIP_WINDOW_MS`` it stays off until the host says
+``clear``.
+
+``check`` runs at least every 250 ms whatever the report rate (the App's check
+step): the retry, the dock's own temperature (off above ``temp_limit_mc``, back on
+10 °C below), and the monitors' health: ``sensor_fault`` for a monitor that stops
+answering or converting, one for the whole bus when it goes down, ``cleared`` when
+they are back. Time is counted per cycle or per check, never kept as a stamp that
+could outgrow ``ticks_diff``'s range however long a device stays docked.
 """
 
 from array import array
 
 from micropython import const
 
+from dockfw.board import KELVIN
 from dockfw.detect import FAULT, OK, WARN, Detector
 
 RETRY_MS = const(5000)
 MAX_TRIPS = const(3)
 TRIP_WINDOW_MS = const(60000)
 CONTACT_MW_LIMIT = const(250)  # I^2 R in one contact: 2 A through 62 mOhm
-HEAT_REPORTS = const(5)  # reports in a row over the contact limit
+HEAT_MS = const(1000)  # the smoothed heat over the limit for this long, continuously
+_HEAT_SHIFT = const(3)  # heat smoothed by 1/8 per cycle: a 10 ms dropout cannot reset it
+# A contact whose drop cannot be measured is taken to be this bad: 30 times a good
+# contact, beyond every misalignment and oxidation step the detectors report (the
+# bench's worst is +0.4 Ohm), the order of a plunger conducting through its spring.
+BLIND_MOHM = const(1000)
 TEMP_LIMIT_MC = const(70000)
 TEMP_HYSTERESIS_MC = const(10000)
-STUCK_REPORTS = const(3)
+SPLIT_CYCLES = const(6)  # sides disagreeing this long: not a dropout, a frozen monitor
+_SPLIT_SHIFT = const(4)  # ... by more than 1/16 of the larger side
+_SPLIT_MIN_MA = const(50)  # ... and more than the monitors' offsets together
+# A monitor just (re)configured converts within one sampling period (its averaging is
+# chosen to fit the period): a current unknown for fewer cycles is a start, not a loss.
+UNBOUNDED_CYCLES = const(3)
+_BIG = const(0x3FFFFFFF)  # no bound
+_MA_CAP = const(30000)  # heat arithmetic stays in small ints; far above any pin's limit
+_EST = const(1)  # per pin: its current is a bound, not a measurement
+_BLIND = const(2)  # per pin: its contact's drop is unknown
+# Why charging went off.
+_CUT_CURRENT = const(1)
+_CUT_HEAT = const(2)
+_CUT_BLIND = const(3)  # heat that cannot be measured, current over the blind limit
+_CUT_UNBOUNDED = const(4)  # a current that nothing bounds
 
 
 class Protection(Detector):
@@ -37,102 +82,329 @@ class Protection(Detector):
         board = ctx.board
         n = len(board.pins)
         self.n = n
-        self.max_ma = array("i", [p.max_ma for p in board.pins])
+        self.max_ma = array("i", [0] * n)
+        self._role = array("b", [0] * n)  # 0 supply, 1 ground
+        self._sense = array("b", [0] * n)  # the chip index of the pin's sense monitor
+        self._pad = array("b", [0] * n)  # 1: a sense pad (else a Kelvin monitor)
+        self._shunt = array("i", [0] * n)
+        for p in board.pins:
+            j = p.index
+            self.max_ma[j] = p.max_ma
+            self._role[j] = p.role != "supply"
+            self._sense[j] = n + p.sense
+            self._pad[j] = board.sense[p.sense].method != KELVIN
+            self._shunt[j] = p.shunt_uohm
         self.max_total_ma = board.max_total_ma
         self.contact_mw_limit = CONTACT_MW_LIMIT
+        self.blind_ma = 0
+        self._blind_for = -1  # the limit blind_ma was computed for
         self.host_off = False  # the host said "charge off": protection never overrides it
         self.temp_limit_mc = TEMP_LIMIT_MC
-        self._supply = array("b", [p.role == "supply" for p in board.pins])
+        self._hi = array("i", [0] * n)  # mA: this cycle's current, or its upper bound
+        self._st = array("b", [0] * n)  # _EST, _BLIND
+        self._side = array("i", [0] * 4)  # mA: known sum and bound of each side
+        self.p_mw = array("i", [0] * n)  # smoothed contact heat (or its bound)
+        self._heat_ms = array("i", [0] * n)  # how long the heat has been over the limit
+        self._split = 0  # cycles in a row the two sides disagreed
+        self._unbounded = 0  # cycles in a row some pin's current had no bound
+        self._last_ms = ctx.clock.ticks_ms()
+        self._armed = False
         self.over = array("b", [0] * n)  # pins over their limit in the tripping cycle
+        self.hot = array("b", [0] * n)  # pins whose heat tripped
         self.total_over = False
         self.tripped = False
         self.latched = False
-        self._trip_at = 0
-        self._trips = array("i", [0] * MAX_TRIPS)  # ticks_ms of the recent trips
+        self._off_ms = 0  # since the trip, counted per check (saturating)
+        self._check_ms = self._last_ms
+        self._trips = array("i", [0] * MAX_TRIPS)  # ticks_ms of the trips within the window
         self._n_trips = 0
-        self.hot = array("b", [0] * n)  # contact heat latched per pin
-        self._hot_reports = array("b", [0] * n)
-        self.p_mw = array("i", [0] * n)
         self.overheat_dock = False
-        chips = len(board.pins) + len(board.sense)
-        self.sensor_bad = array("b", [0] * chips)  # 0 ok, 1 no answer, 2 stuck
-        self._unsettled = array("b", [0] * chips)
+        chips = n + len(board.sense)
+        self.sensor_bad = array("b", [0] * chips)  # 0 ok, 1 silent, 2 stuck, as reported
         self._restores = array("i", [0] * chips)
+        self._bus = 0  # the bus as last reported: 0 up, 1 down, 2 SDA held low
+        self._recoveries = 0  # the sampler's bus recoveries, as last reported
 
     # -- every cycle ------------------------------------------------------------
     def cycle(self, s, now):
+        dt = self._clock.ticks_diff(now, self._last_ms)
+        self._last_ms = now
+        if dt < 0:
+            dt = 0
+        elif dt > HEAT_MS:
+            dt = HEAT_MS
         if self.tripped or not self.ctx.charging:
+            if self._armed:
+                self._disarm()
             return
-        i_ua = s.i_ua
-        supply = 0
-        ground = 0
-        trip = False
+        self._armed = True
+        total = self._currents(s)
+        hi = self._hi
+        trip = self.max_total_ma < total < _BIG
+        unbounded = False
         for j in range(self.n):
-            ma = (i_ua[j] + 500) // 1000
-            if self._supply[j]:
-                supply += ma
-            else:
-                ground += ma
-            if ma > self.max_ma[j]:
+            if self.max_ma[j] < hi[j] < _BIG:
                 trip = True
-        # The same current flows out of the supply pins and back through the
-        # ground pins. Each monitor converts on its own schedule, so while a
-        # contact drops out one side's sum can briefly count the moving current
-        # twice; a real overload shows on both sides at once.
-        total = supply if supply < ground else ground
-        if total > self.max_total_ma:
-            trip = True
+            elif hi[j] == _BIG:
+                unbounded = True
+        if not unbounded:
+            self._unbounded = 0
+        elif self._unbounded < UNBOUNDED_CYCLES:
+            self._unbounded += 1
         if trip:
-            self._trip(s, now, total)
+            self._cut(s, now, _CUT_CURRENT, total)
+        elif self._unbounded >= UNBOUNDED_CYCLES:
+            self._cut(s, now, _CUT_UNBOUNDED, total)
+        elif self._heat(s, dt):
+            self._cut(s, now, _CUT_HEAT, total)
 
-    def _trip(self, s, now, total):
-        # Rare path: allocation is fine here.
-        over = []
+    def _currents(self, s):
+        """Fill _hi (measured or bounded mA per pin, _BIG: no bound) and return the
+        dock total (or its bound)."""
+        live = s.live
+        i_ua = s.i_ua
+        chips = s.chips
+        role = self._role
+        hi = self._hi
+        st = self._st
+        side = self._side  # [known supply, known ground, bound supply, bound ground]
+        side[0] = side[1] = side[2] = side[3] = 0
+        missing = False
         for j in range(self.n):
-            self.over[j] = (s.i_ua[j] + 500) // 1000 > self.max_ma[j]
-            if self.over[j]:
-                over.append(j)
-        self.total_over = total > self.max_total_ma
-        self._cut(
-            now, "overcurrent", over, [("total_ma", total), ("max_total_ma", self.max_total_ma)]
-        )
+            r = role[j]
+            if live[j]:
+                m = (i_ua[j] + 500) // 1000
+                side[r] += m
+                hi[j] = m if m > 0 else 0
+                st[j] = 0
+                continue
+            missing = True
+            st[j] = _EST
+            b = _BIG
+            k = self._sense[j]
+            if self._pad[j] and live[k] and not chips[k].clipped:
+                # Its own sense pad bounds it: S >= I * Rsh.
+                b = chips[k].shunt_uv
+                b = b * 1000 // self._shunt[j] if b > 0 else 0
+            hi[j] = b
+            if b == _BIG or side[2 + r] == _BIG:
+                side[2 + r] = _BIG
+            else:
+                side[2 + r] += b
+        if not missing:
+            return self._split_total()
+        self._split = 0
+        for r in range(2):
+            if side[2 + r] != _BIG:
+                side[2 + r] += side[r]
+        total = side[2] if side[2] < side[3] else side[3]
+        if total != _BIG:
+            # One current flows out through the supply pins and back through the
+            # ground pins: what one side bounds, less the other's answering pins.
+            for j in range(self.n):
+                if st[j]:
+                    b = total - side[role[j]]
+                    if b < 0:
+                        b = 0
+                    if b < hi[j]:
+                        hi[j] = b
+        return total
 
-    def _cut(self, now, kind, pins, fields):
+    def _split_total(self):
+        side = self._side
+        big = side[0]
+        low = side[1]
+        low_role = 1
+        if low > big:
+            big = low
+            low = side[0]
+            low_role = 0
+        gap = big - low
+        if gap > _SPLIT_MIN_MA and gap > big >> _SPLIT_SHIFT:
+            if self._split < SPLIT_CYCLES:
+                self._split += 1
+        else:
+            self._split = 0
+        if self._split < SPLIT_CYCLES:
+            return low
+        # One side has stayed short too long for a dropout: a monitor on it may be
+        # frozen, and any of its pins may carry the missing current.
+        for j in range(self.n):
+            if self._role[j] == low_role:
+                self._hi[j] += gap
+                self._st[j] = _EST
+        return big
+
+    def _heat(self, s, dt):
+        """Smoothed heat (or its bound) per contact; True when one has been over the
+        limit for HEAT_MS."""
+        hi = self._hi
+        st = self._st
+        sense = self._sense
+        pad = self._pad
+        shunt = self._shunt
+        live = s.live
+        chips = s.chips
+        p_mw = self.p_mw
+        heat_ms = self._heat_ms
+        lim = self.contact_mw_limit
+        hot = False
+        for j in range(self.n):
+            i = hi[j]
+            if i == _BIG:
+                continue  # no bound at all: the unbounded rule's business, not heat's
+            if i > _MA_CAP:
+                i = _MA_CAP
+            k = sense[j]
+            d = chips[k].shunt_uv  # the contact's drop, with the shunt's on a pad
+            if not live[k] or chips[k].clipped:
+                # The drop is unknown, or only bounded from below: the contact is taken
+                # to be as bad as BLIND_MOHM, and at least as hot as the bound says.
+                st[j] |= _BLIND
+                p = (i * i // 1000) * BLIND_MOHM // 1000
+                if not live[k]:
+                    d = 0
+            elif not st[j]:
+                d = s.drop_uv[j]
+            elif pad[j] and d > 0 and i > d * 500 // shunt[j]:
+                # I * (S - I * Rsh) is largest at I = S / (2 Rsh): the heat's bound for
+                # any current up to the current's bound.
+                i = d * 500 // shunt[j]
+            if pad[j] and st[j]:
+                d -= i * (shunt[j] // 10) // 100
+            q = (d // 100) * i // 10000 if d > 0 else 0  # µV * mA -> mW, in small ints
+            if not st[j] & _BLIND:
+                p = q
+            elif q > lim or q > p:
+                p = q  # measured, if only as a lower bound: at least this hot
+                st[j] &= _EST
+            p_mw[j] += (p - p_mw[j]) >> _HEAT_SHIFT
+            if p_mw[j] > lim:
+                if heat_ms[j] < HEAT_MS:
+                    heat_ms[j] += dt
+                if heat_ms[j] >= HEAT_MS:
+                    hot = True
+            elif p_mw[j] < lim * 3 // 5:
+                heat_ms[j] = 0
+        return hot
+
+    def _disarm(self):
+        self._armed = False
+        self._split = 0
+        self._unbounded = 0
+        for j in range(self.n):
+            self.p_mw[j] = 0
+            self._heat_ms[j] = 0
+            self._st[j] = 0
+
+    # -- the rare path: allocation is fine here ---------------------------------
+    def _cut(self, s, now, cut, total):
         ctx = self.ctx
+        hi = self._hi
+        pins = []
+        est = []
+        p_mw = []
+        i_ma = []
+        blind = True
+        for j in range(self.n):
+            if self._st[j] & _EST:
+                est.append(ctx.board.pins[j].name)
+            if cut == _CUT_CURRENT:
+                hit = self.max_ma[j] < hi[j] < _BIG
+            elif cut == _CUT_UNBOUNDED:
+                hit = hi[j] == _BIG
+            else:
+                hit = self._heat_ms[j] >= HEAT_MS
+            if hit:
+                pins.append(j)
+                p_mw.append(self.p_mw[j])
+                i_ma.append(hi[j])
+                blind = blind and self._st[j] & _BLIND
+                if cut == _CUT_HEAT:
+                    self.hot[j] = 1
+                else:
+                    self.over[j] = 1
+        silent = []
+        for k in range(len(s.chips)):
+            if not s.live[k]:
+                silent.append(s.chips[k].addr)
+        if cut == _CUT_CURRENT:
+            self.total_over = self.max_total_ma < total < _BIG
+            kind = "overcurrent"
+            fields = [("total_ma", total), ("max_total_ma", self.max_total_ma)]
+        elif cut == _CUT_UNBOUNDED:
+            kind = "cannot bound current"
+            fields = [("monitors", silent)]
+        elif blind:
+            cut = _CUT_BLIND
+            kind = "cannot bound contact heat"
+            fields = [("monitors", silent), ("i_ma", i_ma), ("limit_ma", self.blind_ma)]
+        else:
+            kind = "overheat"
+            fields = [("p_mw", p_mw), ("limit_mw", self.contact_mw_limit)]
         ctx.set_charging(False)
         self.tripped = True
-        self._trip_at = now
-        self._note_trip(now)
-        ctx.event(kind, pins, "fault", fields + [("latched", self.latched)])
+        # The retry counts from the trip; the next check adds the time since the last.
+        self._off_ms = self._clock.ticks_diff(self._check_ms, now)
+        self._expire(now)
+        if self._n_trips == MAX_TRIPS:
+            self._trips[0:-1] = self._trips[1:]
+            self._n_trips -= 1
+        self._trips[self._n_trips] = now
+        self._n_trips += 1
+        self.latched = self._n_trips >= MAX_TRIPS
+        tail = [("latched", self.latched)]
+        if cut >= _CUT_BLIND:
+            # Nothing was measured over a limit: the cut itself says why.
+            ctx.event("charge_off", pins, "fault", [("reason", kind)] + fields + tail)
+            return
+        ctx.event(kind, pins, "fault", fields + [("estimated", est)] + tail)
         ctx.event("charge_off", [], "fault", [("reason", kind)])
 
-    def _note_trip(self, now):
-        clock = self._clock
+    def _expire(self, now):
+        # Run at every check: no stamp here ever ages past the window and a check,
+        # far inside ticks_diff's range.
         recent = 0
         for k in range(self._n_trips):
-            if clock.ticks_diff(now, self._trips[k]) < TRIP_WINDOW_MS:
+            if self._clock.ticks_diff(now, self._trips[k]) < TRIP_WINDOW_MS:
                 self._trips[recent] = self._trips[k]
                 recent += 1
-        if recent == MAX_TRIPS:
-            self._trips[0:-1] = self._trips[1:]
-            recent -= 1
-        self._trips[recent] = now
-        self._n_trips = recent + 1
-        self.latched = self._n_trips >= MAX_TRIPS
+        self._n_trips = recent
 
-    # -- every report -----------------------------------------------------------
-    def report(self, ctx):
-        now = self._clock.ticks_ms()
-        if (
-            self.tripped
-            and not self.latched
-            and self._clock.ticks_diff(now, self._trip_at) >= RETRY_MS
-        ):
-            self._reset_trip()
-            self._charge_on_if_safe(ctx, "retry")
-        self._contact_heat(ctx, now)
+    # -- every check (at least every 250 ms) -------------------------------------
+    def check(self, ctx, now):
+        elapsed = self._clock.ticks_diff(now, self._check_ms)
+        self._check_ms = now
+        lim = self.contact_mw_limit
+        if lim != self._blind_for:
+            # The current at which a BLIND_MOHM contact makes exactly the heat limit.
+            self._blind_for = lim
+            n = lim * 1000000 // BLIND_MOHM
+            x = n
+            y = (x + 1) // 2
+            while y < x:
+                x = y
+                y = (x + n // x) // 2
+            self.blind_ma = x
+        self._expire(now)
+        if self.tripped and not self.latched:
+            if self._off_ms < RETRY_MS and elapsed > 0:
+                # elapsed is one check interval (at most a sampling period): no overflow.
+                self._off_ms = min(RETRY_MS, self._off_ms + elapsed)
+            if self._off_ms >= RETRY_MS and self.boundable(ctx.sampler):
+                self._reset_trip()
+                self._charge_on_if_safe(ctx, "retry")
         self._dock_temperature(ctx)
         self._sensors(ctx)
+
+    def boundable(self, s):
+        """Could every pin's current be bounded by the monitors that answer now?"""
+        live = s.live
+        lost = 0  # bit 1 << role: a pin of that side bounded by nothing of its own
+        for j in range(self.n):
+            if not live[j] and not (self._pad[j] and live[self._sense[j]]):
+                lost |= 1 << self._role[j]
+        return lost != 3  # one side bounds the other's silent pins
 
     def _reset_trip(self):
         self.tripped = False
@@ -140,7 +412,7 @@ class Protection(Detector):
         for j in range(self.n):
             self.over[j] = 0
             self.hot[j] = 0
-            self._hot_reports[j] = 0
+        self._disarm()
 
     def may_charge(self, ctx):
         """Nothing protection knows of holds charging off (nor a firmware error)."""
@@ -151,33 +423,6 @@ class Protection(Detector):
             return
         ctx.set_charging(True)
         ctx.event("charge_on", [], "info", [("reason", reason)])
-
-    def _contact_heat(self, ctx, now):
-        rep = ctx.report
-        hot = []
-        for j in range(self.n):
-            # The heat is current times the contact's drop, measured directly: a
-            # contact too bad for its resistance to be known (the drop beyond the
-            # sense range) still shows at least the range's worth of heat.
-            i_ma = rep.i_ma(j)
-            p = i_ma * rep.drop_uv(j) // 1000000 if i_ma > 0 else 0  # mA * uV -> mW
-            self.p_mw[j] = p
-            if p > self.contact_mw_limit and ctx.charging:
-                if self._hot_reports[j] < HEAT_REPORTS:
-                    self._hot_reports[j] += 1
-                if self._hot_reports[j] >= HEAT_REPORTS:
-                    hot.append(j)
-            elif p < self.contact_mw_limit * 3 // 5:
-                self._hot_reports[j] = 0
-        if hot and not self.tripped:
-            for j in hot:
-                self.hot[j] = 1
-            self._cut(
-                now,
-                "overheat",
-                hot,
-                [("p_mw", [self.p_mw[j] for j in hot]), ("limit_mw", self.contact_mw_limit)],
-            )
 
     def _dock_temperature(self, ctx):
         t = ctx.temp_mc()
@@ -202,52 +447,78 @@ class Protection(Detector):
     def _sensors(self, ctx):
         s = ctx.sampler
         board = ctx.board
+        bus = 0 if s.bus_ok else (2 if s.sda_held else 1)
+        if bus != self._bus or s.bus_recoveries != self._recoveries:
+            # One event for the whole bus, not one per monitor.
+            every = self._pins_of(board, -1)
+            mode = "bus timeout" if s.bus_timeout else "all silent"
+            if bus == 2:
+                mode = "bus held low"  # the recovery's nine clocks did not free SDA
+            fields = [("monitor", None), ("mode", mode), ("tries", s.bus_tries)]
+            if bus > self._bus:  # down, or found held low by a recovery that failed
+                ctx.event("sensor_fault", every, "fault", fields)
+            elif not bus and self._bus:
+                ctx.event("cleared", every, "info", [("was", "sensor_fault")] + fields)
+            elif not bus:  # down and recovered between two checks
+                ctx.event("sensor_fault", every, "warn", fields + [("restored", True)])
+            self._bus = bus
+            self._recoveries = s.bus_recoveries
+        if not s.bus_ok:
+            return
         for k in range(len(s.chips)):
             chip = s.chips[k]
-            if s.ok[k] and not chip.settled:
-                if self._unsettled[k] < STUCK_REPORTS:
-                    self._unsettled[k] += 1
-            else:
-                self._unsettled[k] = 0
-            state = 1 if not s.ok[k] else (2 if self._unsettled[k] >= STUCK_REPORTS else 0)
-            pins = self._pins_of(board, k)
+            state = 1 if not s.ok[k] else (2 if s.stuck[k] else 0)
             if state != self.sensor_bad[k]:
-                if state:
-                    mode = "no answer" if state == 1 else "stuck"
-                    ctx.event(
-                        "sensor_fault", pins, "fault", [("monitor", chip.addr), ("mode", mode)]
-                    )
-                else:
-                    ctx.event(
-                        "cleared", pins, "info", [("was", "sensor_fault"), ("monitor", chip.addr)]
-                    )
                 self.sensor_bad[k] = state
+                if state:
+                    mode = "stuck" if state > 1 else "no answer"
+                    fields = [("monitor", chip.addr), ("mode", mode)]
+                    ctx.event("sensor_fault", self._pins_of(board, k), "fault", fields)
+                else:
+                    fields = [("was", "sensor_fault"), ("monitor", chip.addr)]
+                    ctx.event("cleared", self._pins_of(board, k), "info", fields)
             if chip.restores != self._restores[k]:
                 self._restores[k] = chip.restores
-                ctx.event(
-                    "sensor_fault",
-                    pins,
-                    "warn",
-                    [("monitor", chip.addr), ("mode", "reset"), ("restored", True)],
-                )
+                fields = [("monitor", chip.addr), ("mode", "reset"), ("restored", True)]
+                ctx.event("sensor_fault", self._pins_of(board, k), "warn", fields)
 
     def _pins_of(self, board, k):
-        n = len(board.pins)
-        if k < n:
+        """The pins a monitor serves (k: its chip index; -1: the whole bus)."""
+        n = self.n
+        if 0 <= k < n:
             return [k]
-        sense = k - n
-        return [p.index for p in board.pins if p.sense == sense]
+        out = []
+        for j in range(n):
+            if k < 0 or self._sense[j] == k:
+                out.append(j)
+        return out
 
     def pin_sensor_bad(self, j):
-        s = self.ctx.sampler
-        k = s._sense_of[j]
-        return self.sensor_bad[j] or self.sensor_bad[k]
+        return (
+            not self.ctx.sampler.bus_ok or self.sensor_bad[j] or self.sensor_bad[self._sense[j]]
+        )
+
+    def heat_known(self, j):
+        """False while pin ``j``'s contact drop cannot be measured (its sense monitor
+        silent or stuck): p_mw is then only what a BLIND_MOHM contact would make."""
+        return self.ctx.sampler.live[self._sense[j]]
 
     # -- health -----------------------------------------------------------------
+    def dock_level(self):
+        """The dock as a whole: a fault while charging is cut or the bus is down, a
+        warning while any monitor is silent or stuck."""
+        s = self.ctx.sampler
+        if self.tripped or self.overheat_dock or not s.bus_ok:
+            return FAULT
+        for k in range(len(s.chips)):
+            if not s.ok[k] or s.stuck[k] or self.sensor_bad[k]:
+                return WARN
+        return OK
+
     def level(self, j):
         if self.over[j] or self.hot[j] or (self.tripped and self.total_over) or self.overheat_dock:
             return FAULT
-        if self.p_mw[j] > self.contact_mw_limit * 3 // 5:
+        if self.p_mw[j] > self.contact_mw_limit * 3 // 5 and self.heat_known(j):
             return WARN
         return OK
 

@@ -28,6 +28,7 @@ import machine
 from micropython import const
 
 from dockfw import protocol
+from dockfw.ina219 import bus_timeout_us
 from dockfw.protocol import MAX_COMMAND_BYTES
 from dockfw.store import FileStore
 
@@ -39,18 +40,15 @@ CRASH_BOOTS_TO_SAFE = 3
 _NL = const(10)
 _CHUNK = const(64)  # one USB full-speed packet
 _READ_BUDGET = const(64)  # bytes read per read_line call: a long line never holds up sampling
+_RECOVERY_PULSES = const(9)  # UM10204 3.1.16: a slave lets go within nine clocks
 
 
 class RP2040:
     def __init__(self, board):
         self.board = board
         self.clock = time
-        self.i2c = machine.I2C(
-            board.i2c_id,
-            scl=machine.Pin(board.scl),
-            sda=machine.Pin(board.sda),
-            freq=board.i2c_freq,
-        )
+        self._timeout_us = bus_timeout_us(board.i2c_freq)
+        self.i2c = self._bus()
         off = 0 if board.charge_active_high else 1
         self._charge = machine.Pin(board.charge_gpio, machine.Pin.OUT, value=off)
         self._led = (
@@ -75,6 +73,48 @@ class RP2040:
         self._byte = bytearray(1)
         self._wdt = None
         self.watchdog_ms = None
+
+    def _bus(self):
+        # On rp2 this (re)initialises the one static peripheral object and hands its
+        # pins back to it: the same object the monitors' drivers already hold.
+        b = self.board
+        return machine.I2C(
+            b.i2c_id,
+            scl=machine.Pin(b.scl),
+            sda=machine.Pin(b.sda),
+            freq=b.i2c_freq,
+            timeout=self._timeout_us,
+        )
+
+    def recover_bus(self):
+        """I2C-bus recovery (NXP UM10204 3.1.16): with SDA released, clock SCL until a
+        slave stuck mid-byte lets SDA go (at most nine pulses), then a STOP, then the
+        controller re-initialised. True when SDA is high. About 100 µs of pin work."""
+        b = self.board
+        od = machine.Pin.OPEN_DRAIN
+        up = machine.Pin.PULL_UP
+        scl = machine.Pin(b.scl, od, up, value=1)
+        sda = machine.Pin(b.sda, od, up, value=1)
+        half = 500000 // b.i2c_freq + 1  # µs: no faster than the bus's own clock
+        for _ in range(_RECOVERY_PULSES):
+            if sda.value():
+                break
+            scl.value(0)
+            time.sleep_us(half)
+            scl.value(1)
+            time.sleep_us(half)
+        # STOP: SDA rises while SCL is high.
+        scl.value(0)
+        time.sleep_us(half)
+        sda.value(0)
+        time.sleep_us(half)
+        scl.value(1)
+        time.sleep_us(half)
+        sda.value(1)
+        time.sleep_us(half)
+        released = sda.value() == 1
+        self._bus()
+        return released
 
     def write(self, buf):
         # Only what the USB CDC buffer takes now: a host that holds the port

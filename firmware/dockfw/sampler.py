@@ -7,7 +7,15 @@ monitor's own reading. With a Kelvin monitor across the contact the drop is its
 reading alone. R = drop / I, unknown below the board's minimum current.
 
 Results live in preallocated arrays indexed by pin (``board.pins`` order) so the
-cycle allocates nothing; detectors and the reporter read them.
+cycle allocates nothing; detectors and the reporter read them. ``live[k]`` says
+which monitors answered and are converting in this cycle.
+
+The bus itself can fail: a monitor cut off mid-transfer (a brown-out, the MCU reset
+under it) can hold SDA low, and then every transaction times out. A timeout, or
+every monitor failing at once, takes the bus down: no monitor is read until
+``housekeeping`` has run the HAL's bus recovery (SCL clocked until SDA is released,
+a STOP, the controller re-initialised) and the monitors answer again. A recovery
+that does not free the bus is tried again after 1, 2, 4, then every 8 rounds.
 """
 
 from array import array
@@ -15,7 +23,7 @@ from array import array
 from micropython import const
 
 from dockfw.board import KELVIN, SUPPLY
-from dockfw.ina219 import INA219, INA219Error
+from dockfw.ina219 import ETIMEDOUT, INA219, INA219Error
 
 # Per-pin status bits.
 ST_SENSOR = const(1)  # the pin's monitor or its sense monitor is not answering or not settled
@@ -23,12 +31,17 @@ ST_LOW_CURRENT = const(2)  # too little current for a resistance
 ST_CLIPPED = const(4)  # a reading sat at the end of its range
 
 _SENSE_FULL_SCALE_UV = const(320000)
-STUCK_ROUNDS = const(2)
+# Housekeeping rounds without a conversion before a monitor counts as stuck. The App
+# runs a round every 250 ms or more, and the longest conversion cycle the driver sets
+# (128 samples and a bus conversion) is 69 ms: one round without one is conclusive.
+STUCK_ROUNDS = const(1)
 UNKNOWN = const(-1)
+BACKOFF_MAX_ROUNDS = const(8)  # a recovery costs ~1 ms; 2 s apart while the bus stays held
 
 
 class Sampler:
-    def __init__(self, board, i2c, period_us):
+    def __init__(self, board, i2c, period_us, recover_bus=None):
+        """``recover_bus() -> bool``: the HAL's I2C-bus recovery (True: SDA released)."""
         self.board = board
         pins = board.pins
         n = len(pins)
@@ -47,7 +60,10 @@ class Sampler:
             chips.append(INA219(i2c, s.addr, 10000, 32000000, _SENSE_FULL_SCALE_UV, period_us))
         self.chips = chips
         self.ok = array("b", [0] * len(chips))
+        self.live = array("b", [0] * len(chips))  # answering and converting, this cycle
+        self.stuck = array("b", [0] * len(chips))  # answers, but its converter has stopped
         self._no_cnvr = array("b", [0] * len(chips))  # housekeeping rounds without a conversion
+        self._loads = array("i", [0] * len(chips))  # configuration writes seen at the last round
         self._sense_of = array("b", [n + p.sense for p in pins])
         self._pad = array("b", [board.sense[p.sense].method != KELVIN for p in pins])
         self._supply_sense = array("b", [n + s.index for s in board.sense if s.node == SUPPLY])
@@ -60,11 +76,23 @@ class Sampler:
         self.presence_known = False
         self.cycles = 0
         self.failures = 0
+        self._recover = recover_bus
+        self.bus_ok = True
+        self.bus_timeout = False  # the bus went down on a timeout (held), not on NAKs
+        self.bus_tries = 0  # recovery attempts since it went down
+        self.bus_recoveries = 0  # recoveries that brought the monitors back
+        self.sda_held = False  # the last recovery could not get SDA released
+        self._wait = 0  # rounds until the next recovery attempt
+        self._backoff = 1
+        self._timed_out = False
 
     def start(self):
         """Configure every monitor; a chip that does not answer stays marked failed."""
         for k in range(len(self.chips)):
             self.revive(k)
+            if not self.bus_ok:
+                break
+        self._check_bus()
 
     def set_period(self, period_us):
         """A new sampling rate: every monitor's averaging chosen again and written
@@ -78,14 +106,41 @@ class Sampler:
         try:
             self.chips[k].configure()
             self.ok[k] = 1
-        except INA219Error:
+            self.stuck[k] = 0
+        except INA219Error as e:
             self.ok[k] = 0
+            self._failed(e)
         return self.ok[k]
+
+    def _failed(self, e):
+        self.failures += 1
+        if e.errno == ETIMEDOUT:
+            # An INA219 never stretches the clock: a timeout is the bus, not one chip.
+            self._bus_down(True)
+
+    def _bus_down(self, timeout):
+        self._timed_out = self._timed_out or timeout
+        if self.bus_ok:
+            self.bus_ok = False
+            self.bus_timeout = timeout
+            self.bus_tries = 0
+            self._wait = 0
+            self._backoff = 1
+        for k in range(len(self.chips)):
+            self.ok[k] = 0
+            self.live[k] = 0
+
+    def _check_bus(self):
+        for k in range(len(self.chips)):
+            if self.ok[k]:
+                return
+        self._bus_down(False)  # every monitor silent at once: treat it as the bus
 
     def cycle(self):
         """Read every working monitor once and derive the per-pin values."""
         chips = self.chips
         ok = self.ok
+        live = self.live
         for k in range(len(chips)):
             if ok[k]:
                 c = chips[k]
@@ -93,9 +148,16 @@ class Sampler:
                     c.read_shunt()
                     if not c.settled:
                         c.read_bus()  # only until the first conversion after (re)configuration
-                except INA219Error:
+                except INA219Error as e:
                     ok[k] = 0
-                    self.failures += 1
+                    self._failed(e)
+                    if not self.bus_ok:
+                        break  # the others would time out too: one timeout per cycle at most
+        stuck = self.stuck
+        for k in range(len(chips)):
+            live[k] = 1 if ok[k] and chips[k].settled else 0
+            if stuck[k] and live[k]:
+                stuck[k] = 0  # converting again
         min_ma = self.min_ma
         sense_of = self._sense_of
         pad = self._pad
@@ -106,7 +168,7 @@ class Sampler:
         carrying = False
         for j in range(self.n):
             c = chips[j]
-            if not ok[j] or not c.settled:
+            if not live[j]:
                 status[j] = ST_SENSOR
                 i_ua[j] = 0
                 r_uohm[j] = UNKNOWN
@@ -118,7 +180,7 @@ class Sampler:
             if ma >= min_ma:
                 carrying = True
             s = sense_of[j]
-            if not ok[s] or not chips[s].settled:
+            if not live[s]:
                 status[j] = st | ST_SENSOR
                 r_uohm[j] = UNKNOWN
                 continue
@@ -152,45 +214,82 @@ class Sampler:
         # the whole rail and clips. A device on the pad brings it to V+.
         chips = self.chips
         for s in self._supply_sense:
-            if self.ok[s] and chips[s].settled and not chips[s].clipped:
+            if self.live[s] and not chips[s].clipped:
                 return True
         return False
 
     def _pads_working(self):
-        chips = self.chips
         for s in self._supply_sense:
-            if self.ok[s] and chips[s].settled:
+            if self.live[s]:
                 return True
         return False
 
     def housekeeping(self):
-        """Per report: bus voltages, lost configurations, failed chips retried."""
+        """Every check round (the App's, 250 ms): bus voltages, lost configurations,
+        stopped converters, failed chips retried, a bus that went down recovered."""
+        if not self.bus_ok:
+            self._try_recovery()
+            return 0
         chips = self.chips
         restored = 0
         for k in range(len(chips)):
             if not self.ok[k]:
                 self.revive(k)
+                if not self.bus_ok:
+                    return restored
                 continue
             chip = chips[k]
             try:
                 if chip.check():
                     restored += 1
                 chip.read_bus()
-                # A conversion completes every few ms: none since the last round
-                # means the ADC has stopped, although the chip still answers.
-                if chip.cnvr:
+                # A conversion completes every few ms: none since the last round means
+                # the ADC has stopped, although the chip still answers; unless a
+                # configuration write since then restarted it.
+                if chip.cnvr or chip.loads != self._loads[k]:
                     self._no_cnvr[k] = 0
                 elif self._no_cnvr[k] < STUCK_ROUNDS:
                     self._no_cnvr[k] += 1
                     if self._no_cnvr[k] == STUCK_ROUNDS:
-                        chip.settled = (
-                            False  # its readings are stale: unknown until it converts again
-                        )
+                        # Its readings are stale: unknown until it converts again.
+                        chip.settled = False
+                        self.live[k] = 0
+                        self.stuck[k] = 1
                 chip.clear_cnvr()
-            except INA219Error:
+            except INA219Error as e:
                 self.ok[k] = 0
-                self.failures += 1
+                self._failed(e)
+                if not self.bus_ok:
+                    return restored
+        self._check_bus()
+        for k in range(len(chips)):
+            self._loads[k] = chips[k].loads
         return restored
+
+    def _try_recovery(self):
+        if self._wait > 0:
+            self._wait -= 1
+            return
+        self.bus_tries += 1
+        self._timed_out = False
+        released = self._recover() if self._recover is not None else True
+        self.sda_held = not released
+        if released:
+            for k in range(len(self.chips)):
+                self.revive(k)
+                if self._timed_out:
+                    break
+            if not self._timed_out:
+                for k in range(len(self.chips)):
+                    if self.ok[k]:
+                        self.bus_ok = True
+                        self.bus_recoveries += 1
+                        self._backoff = 1
+                        return
+        self._bus_down(self._timed_out or self.bus_timeout)
+        self._wait = self._backoff - 1  # rounds skipped: the next try ``_backoff`` rounds on
+        if self._backoff < BACKOFF_MAX_ROUNDS:
+            self._backoff *= 2
 
     def pin_chip(self, j):
         return self.chips[j]

@@ -19,6 +19,7 @@ import gc
 import os
 
 from dockfw.docking import STATE as DOCKING_STATE
+from dockfw.ina219 import bus_timeout_us
 from dockfw.store import MemoryStore
 
 from pogodock.sim.circuit import Circuit
@@ -56,7 +57,8 @@ class SimDock:
         board = scenario.board
         self.board = board
         self.clock = SimClock(realtime=sleep)
-        self.i2c = SimI2C(board.i2c_freq, self.clock)
+        # The transaction timeout dockfw.rp2040 gives machine.I2C.
+        self.i2c = SimI2C(board.i2c_freq, self.clock, bus_timeout_us(board.i2c_freq))
         self.circuit = Circuit(scenario)
         self.chips = {}
         for addr, seed in monitors(scenario):
@@ -247,3 +249,9 @@ class SimDock:
     def temp_mc(self):
         self._dead()
         return int(self.circuit.temp_c(self.clock.now_us) * 1000)
+
+    def recover_bus(self):
+        """The I2C-bus recovery of rp2040.py on the simulated lines: SCL clocked until
+        SDA is released (at most nine times), a STOP; True when SDA is high."""
+        self._apply_due()
+        return self.i2c.clock_out()

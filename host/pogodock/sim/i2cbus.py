@@ -19,6 +19,16 @@ A NAK from a device is counted where the device raised (after the bytes it was h
 then STOP. ``transactions`` counts STARTs: one per method call, so ``writeto(...,
 stop=False)`` followed by ``readfrom`` is two. Software overhead and clock stretching
 are not modelled.
+
+The lines. SDA is wired-AND: a device with a ``hold`` attribute may hold it low
+(``hold`` > 0: a slave cut off mid-byte, waiting for that many more SCL clocks; < 0:
+a short to ground, never let go; 0: released). While it is held the controller
+cannot make a START: every transaction waits out ``timeout_us`` (rp2's
+``machine.I2C(timeout=)``, 50 ms unless given; ``SimDock`` gives the one the dock's
+firmware sets) on the clock and raises ``OSError(errno.ETIMEDOUT)``, as rp2 does.
+``sda()`` reads the line, ``pulse_scl()`` is one SCL clock with SDA released by the
+controller, ``stop()`` a STOP condition, and ``clock_out()`` the whole recovery of
+UM10204 3.1.16 on them; the virtual board's GPIOs reach the same calls.
 """
 
 import errno
@@ -27,17 +37,24 @@ _SCAN_FIRST = 0x08
 _SCAN_LAST = 0x77
 
 
+RECOVERY_PULSES = 9  # UM10204 3.1.16: a slave lets go of SDA within nine clocks
+DEFAULT_TIMEOUT_US = 50000  # rp2's machine.I2C
+
+
 class SimI2C:
-    def __init__(self, freq=400000, clock=None):
+    def __init__(self, freq=400000, clock=None, timeout=DEFAULT_TIMEOUT_US):
         if freq <= 0:
             raise ValueError("freq must be positive")
         self.freq = freq
+        self.timeout_us = timeout
         self._clock = clock
         self._devices = {}
+        self._holders = []  # devices that can hold SDA low (a ``hold`` attribute)
         self._rem = 0  # µs * freq not yet handed to the clock
         self.clocks = 0
         self.bytes = 0  # bytes on the wire, address bytes included
         self.transactions = 0  # one per START, i.e. one per method call
+        self.timeouts = 0  # transactions that timed out on a held bus
 
     # -- devices ---------------------------------------------------------------------
 
@@ -45,9 +62,11 @@ class SimI2C:
         if not 0 <= addr <= 0x7F:
             raise ValueError("I2C address out of range: %r" % (addr,))
         self._devices[addr] = device
+        self._holders = [d for d in self._devices.values() if hasattr(d, "hold")]
 
     def detach(self, addr):
         self._devices.pop(addr, None)
+        self._holders = [d for d in self._devices.values() if hasattr(d, "hold")]
 
     def device(self, addr):
         return self._devices.get(addr)
@@ -62,6 +81,36 @@ class SimI2C:
         self.clocks = 0
         self.bytes = 0
         self.transactions = 0
+
+    # -- the lines -------------------------------------------------------------------
+
+    def sda(self):
+        """SDA's level with the controller's side released: 0 while a device holds it."""
+        for d in self._holders:
+            if d.hold:
+                return 0
+        return 1
+
+    def pulse_scl(self):
+        """One SCL clock, SDA released by the controller: a stuck slave shifts a bit out."""
+        self._tick(1)
+        for d in self._holders:
+            if d.hold > 0:
+                d.hold -= 1
+
+    def stop(self):
+        """A STOP condition on the lines (SDA rising while SCL is high)."""
+        self._tick(1)
+
+    def clock_out(self, pulses=RECOVERY_PULSES):
+        """The controller's bus recovery: SCL clocked until SDA is released (at most
+        ``pulses`` times), then a STOP. True when SDA is high after it."""
+        n = 0
+        while n < pulses and not self.sda():
+            self.pulse_scl()
+            n += 1
+        self.stop()
+        return self.sda() == 1
 
     # -- wire ------------------------------------------------------------------------
 
@@ -81,6 +130,12 @@ class SimI2C:
 
     def _address(self, addr):
         """(Repeated) START and the address byte; the device, or NAK."""
+        if self._holders and not self.sda():
+            # No START while SDA is low: the controller waits out its timeout.
+            self.timeouts += 1
+            if self._clock is not None:
+                self._clock.advance_us(self.timeout_us)
+            raise OSError(errno.ETIMEDOUT)
         self._tick(10, 1)
         dev = self._devices.get(addr)
         if dev is None:
@@ -162,6 +217,8 @@ class SimI2C:
         found = []
         for addr in range(_SCAN_FIRST, _SCAN_LAST + 1):
             self.transactions += 1
+            if self._holders and not self.sda():
+                self._address(addr)  # times out
             self._tick(10, 1)
             dev = self._devices.get(addr)
             if dev is not None:

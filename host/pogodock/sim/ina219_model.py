@@ -57,6 +57,10 @@ quiet chip:
 * bus, ``bus_noise_mv`` = 4 mV rms per 12-bit conversion (1 LSB; the firmware reads it
   at 12 bits, one sample): a steady rail's bus register flickers by a count or two.
 
+Holding the bus (``hold``, read by ``SimI2C``): a chip cut off in the middle of
+sending a byte keeps SDA low, waiting for the SCL clocks of the bits it has left
+(``hold`` > 0: that many); a short to ground never lets go (``hold`` < 0).
+
 Not modelled: the coarser steps of 9-11 bit conversions (they only add noise here),
 the 4 µs register update delay, the internal oscillator's tolerance.
 """
@@ -142,6 +146,7 @@ class INA219Model:
         self.noise_uv = noise_uv
         self.bus_noise_mv = bus_noise_mv
         self.fault = None
+        self.hold = 0  # SDA held low: SCL clocks a stuck slave still waits for; < 0 a short
         self.resets = 0  # power-on resets so far (the first is construction)
         self.power_on_reset()
 
@@ -203,10 +208,13 @@ class INA219Model:
     # -- conversions -----------------------------------------------------------------
 
     def _window(self, t0, t1):
+        # The current conversion's shunt and bus windows: the reads within one
+        # conversion reuse them (as many hits as eight entries gave, a quarter of the
+        # heap: six chips' caches weigh on tier B's 192k).
         key = (t0, t1)
         v = self._cache.get(key)
         if v is None:
-            if len(self._cache) >= 8:
+            if len(self._cache) >= 2:
                 self._cache = {}
             v = self._source(t0, t1)
             self._cache[key] = v

@@ -29,6 +29,8 @@ sensor_fault   pin (a pin or a sense monitor name), mode nak|reset|stuck,
                [until > t] (not for reset: a reset is instantaneous)
 heat           temp_c (-40 .. 150)
 power_cut      off_s > 0, [during: "write", skip_writes >= 0, fraction 0..1]
+bus_fault      mode stuck_slave|short (SDA held low), [until > t],
+               [pulses 1..9] (stuck_slave: SCL clocks until it lets go)
 =============  ===========================================================
 
 A ``power_cut`` switches the whole dock off at ``t`` for ``off_s`` (the device stays where
@@ -59,6 +61,7 @@ DEFAULT_R_MOHM_HI = 40.0
 
 SENSOR_FAULT_MODES = ("nak", "reset", "stuck")
 POWER_CUT_DURING = ("write",)
+BUS_FAULT_MODES = ("stuck_slave", "short")
 
 _TOP_FIELDS = (
     "board",
@@ -89,6 +92,7 @@ EVENT_FIELDS = {
     "sensor_fault": (("pin", "mode"), ("until",)),
     "heat": (("temp_c",), ()),
     "power_cut": (("off_s",), ("during", "skip_writes", "fraction")),
+    "bus_fault": (("mode",), ("until", "pulses")),
 }
 _COMMON = ("t", "type", "note")
 
@@ -471,6 +475,17 @@ def _check_event(ev, sc):
         _num(ev, "temp_c", -40, False, 150)
     elif kind == "power_cut":
         _check_power_cut(ev)
+    elif kind == "bus_fault":
+        if ev["mode"] not in BUS_FAULT_MODES:
+            raise _Fail(
+                "mode", "must be one of %s, got %r" % (_names_text(BUS_FAULT_MODES), ev["mode"])
+            )
+        if "pulses" in ev:
+            if ev["mode"] != "stuck_slave":
+                raise _Fail("pulses", "only a stuck_slave lets go after SCL pulses")
+            if not _is_int(ev["pulses"]) or not 1 <= ev["pulses"] <= 9:
+                raise _Fail("pulses", "must be an integer within 1..9, got %r" % (ev["pulses"],))
+        _check_until(ev, sc)
 
 
 def _check_power_cut(ev):

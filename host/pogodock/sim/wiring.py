@@ -6,6 +6,8 @@ same chips, the same unique id and the same faults in both. Runs under CPython a
 MicroPython.
 """
 
+from pogodock.sim.rand import mix
+
 _M64 = 0xFFFFFFFFFFFFFFFF
 
 
@@ -22,29 +24,44 @@ def unique_id(scenario):
 
 
 def fault_actions(scenario):
-    """The scenario's ``sensor_fault`` events as ``[(t_us, addr, mode), ...]`` in time
-    order: ``mode`` is a fault, ``"reset"`` (a power-on reset) or None (fault cleared)."""
+    """The scenario's ``sensor_fault`` and ``bus_fault`` events as ``[(t_us, addr,
+    mode), ...]`` in time order: ``mode`` is a fault, ``"reset"`` (a power-on reset),
+    None (fault cleared) or, for the bus, ``("bus", hold, pulses)`` (``hold`` None: the
+    bus let go). A held bus is modelled on the first monitor: the chip that was cut off
+    mid-byte, or the place of the short."""
     board = scenario.board
     addr_of = {}
     for p in board.pins:
         addr_of[p.name] = p.addr
     for s in board.sense:
         addr_of[s.name] = s.addr
+    first = monitors(scenario)[0][0]
     actions = []
     for ev in scenario.events:
+        t_us = int(ev["t"] * 1000000)
+        until = ev.get("until")
+        if ev["type"] == "bus_fault":
+            mode = ev["mode"]
+            pulses = ev.get("pulses", 1 + mix(scenario.seed, t_us, 0xB05) % 9)
+            actions.append((t_us, first, ("bus", mode, pulses)))
+            if until is not None:
+                actions.append((int(until * 1000000), first, ("bus", None, 0)))
+            continue
         if ev["type"] != "sensor_fault":
             continue
         addr = addr_of[ev["pin"]]
-        actions.append((int(ev["t"] * 1000000), addr, ev["mode"]))
-        if ev["mode"] != "reset" and ev.get("until") is not None:
-            actions.append((int(ev["until"] * 1000000), addr, None))
+        actions.append((t_us, addr, ev["mode"]))
+        if ev["mode"] != "reset" and until is not None:
+            actions.append((int(until * 1000000), addr, None))
     actions.sort(key=lambda a: a[0])
     return actions
 
 
 def apply_fault(chip, mode):
     """One action of ``fault_actions`` on its chip."""
-    if mode == "reset":
+    if isinstance(mode, tuple):
+        chip.hold = 0 if mode[1] is None else (-1 if mode[1] == "short" else mode[2])
+    elif mode == "reset":
         chip.power_on_reset()
     else:
         chip.set_fault(mode)

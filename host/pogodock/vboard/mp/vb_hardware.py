@@ -11,11 +11,15 @@ two differences that come from running on a real clock instead of a simulated on
   soft and hard resets: the dock's hardware does not restart when its CPU does.
 * Sensor faults from the scenario are applied when the firmware next talks to the chip
   (the only way it can notice them), not from a simulation loop.
+* The board's SDA and SCL GPIOs reach the bus lines: SDA reads low while a monitor
+  holds it (a scenario ``bus_fault``), a rising SCL is a clock the monitors see, and
+  SDA rising while SCL is high a STOP, so the firmware's bus recovery works here.
 """
 
 import time
 
 from pogodock.sim.circuit import Circuit
+from pogodock.sim.i2cbus import SimI2C
 from pogodock.sim.ina219_model import INA219Model
 from pogodock.sim.wiring import apply_fault, fault_actions, monitors, unique_id
 
@@ -73,6 +77,15 @@ class _WiredChip:
         self._faults.apply_due(self._clock.now_us)
         return self._chip.i2c_read(n)
 
+    @property
+    def hold(self):
+        self._faults.apply_due(self._clock.now_us)
+        return self._chip.hold
+
+    @hold.setter
+    def hold(self, pulses):
+        self._chip.hold = pulses
+
 
 class Hardware:
     """Everything on the dock's PCB that the ``machine`` module reaches."""
@@ -93,6 +106,9 @@ class Hardware:
             self._wired[addr] = _WiredChip(chips[addr], self.clock, faults)
         self.unique_id = unique_id(scenario)
         self._gpio = {}
+        self._lines = SimI2C(board.i2c_freq, self.clock)  # the wires the GPIOs touch
+        for addr in self._wired:
+            self._lines.attach(addr, self._wired[addr])
 
     def attach_bus(self, bus, i2c_id, scl, sda):
         """Connect the monitors to ``bus`` if these are the pins the board wires them to."""
@@ -102,15 +118,28 @@ class Hardware:
                 bus.attach(addr, self._wired[addr])
 
     def drive(self, gpio, level):
-        """A GPIO driven to ``level``; the charge-enable switch acts on the circuit."""
+        """A GPIO driven to ``level``; the charge-enable switch acts on the circuit,
+        the I2C pins on the bus lines."""
+        b = self.board
+        was = self.level(gpio)
         if self._gpio.get(gpio) == level:
             return
         self._gpio[gpio] = level
+        if gpio == b.scl and level and not was:
+            self._lines.pulse_scl()
+        elif gpio == b.sda and level and not was and self.level(b.scl):
+            self._lines.stop()
         if gpio == self.board.charge_gpio:
             on = (level == 1) == bool(self.board.charge_active_high)
             self.circuit.set_rail(on, self.clock.now_us)
 
     def level(self, gpio):
+        b = self.board
+        if gpio == b.sda or gpio == b.scl:
+            # Pulled up; wired-AND with whatever a monitor does to SDA.
+            if gpio == b.sda and not self._lines.sda():
+                return 0
+            return self._gpio.get(gpio, 1)
         return self._gpio.get(gpio, 0)
 
     def driven(self, gpio):

@@ -145,7 +145,7 @@ class I2C(SimI2C):
             raise ValueError("bad SCL pin")
         if sda % 4 != 2 * id:
             raise ValueError("bad SDA pin")
-        SimI2C.__init__(self, freq, _hardware().clock)
+        SimI2C.__init__(self, freq, _hardware().clock, timeout)
         _hardware().attach_bus(self, id, scl, sda)
 
     def init(self, *a, **kw):
@@ -159,7 +159,7 @@ class SoftI2C(SimI2C):
     """Bit-banged I2C on any two pins: the monitors answer on the board's pins."""
 
     def __init__(self, scl, sda, *, freq=400000, timeout=50000):
-        SimI2C.__init__(self, freq, _hardware().clock)
+        SimI2C.__init__(self, freq, _hardware().clock, timeout)
         _hardware().attach_bus(self, None, _gpio(scl), _gpio(sda))
 
 
