@@ -36,7 +36,7 @@ cycle, then per report) -> health -> lines on the wire and the charge switch.
 
 import gc
 
-from dockfw import protocol
+from dockfw import protocol, settings
 from dockfw.alignment import Alignment
 from dockfw.board import SUPPLY
 from dockfw.commands import Commands
@@ -123,6 +123,7 @@ class App:
             self.wear,
             self.protection,
         )
+        settings.restore(self)  # what hosts set, now that every part that holds one exists
         self.health = Health(self)
         self.commands = Commands(self)
         self.reboot_requested = False

@@ -204,6 +204,7 @@ class Commands:
             self._error(P.E_BAD_VALUE, why)
             return
         self._ack(name, [("config", P.Obj([(key, settings.get(self.app, key))]))])
+        settings.remember(self.app, key)  # after the answer: a flash write stalls the CPU
 
     def _cmd_clear(self, name, cmd):
         for d in self.app.detectors:

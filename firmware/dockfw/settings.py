@@ -3,12 +3,18 @@
 Names, bounds and units are defined in ``dockfw.protocol.SETTINGS``; this module adds
 their resolution, the rule that ties two settings together, and reading and changing
 them on the App (``get``, ``put``). The ``get`` and ``set`` commands go through it, and
-so can anything that keeps host-set values across a reboot: ``values(app)`` gives them
-as plain numbers, ``apply(app, dict)`` checks every entry as ``set`` would and returns
-what it refused.
+so does keeping host-set values across a reboot (``remember``, ``restore``):
+``values(app)`` gives them as plain numbers, ``apply(app, dict)`` checks every entry
+as ``set`` would and returns what it refused.
 """
 
 from dockfw.protocol import SETTINGS, UNSEEN_DROP_MV, Fixed
+from dockfw.store import OBJ, need
+
+# What a host set, kept across reboots: {"values": {name: value}} (only the settings a
+# host changed; the rest follow the board file and the firmware's defaults).
+STATE = "settings"
+STATE_VERSION = 1
 
 NAMES = sorted(SETTINGS)
 
@@ -111,12 +117,7 @@ def values(app):
     """Every setting as a plain number, in a form ``apply`` takes back."""
     out = {}
     for key in NAMES:
-        v = stored(app, key)
-        if key in _MILLI and v % 1000:
-            v = v / 1000
-        elif key in _MILLI:
-            v = v // 1000
-        out[key] = v
+        out[key] = _plain(app, key)
     return out
 
 
@@ -147,3 +148,32 @@ def apply(app, changes):
     for key in valid:
         _store(app, key, valid[key])
     return refused
+
+
+def _plain(app, key):
+    v = stored(app, key)
+    if key in _MILLI:
+        return v / 1000 if v % 1000 else v // 1000
+    return v
+
+
+def remember(app, key):
+    """Keep ``key``'s value (just set by a host) on flash with the others a host set."""
+    saved = app.store.load(STATE, STATE_VERSION, _check_state)
+    kept = saved["values"] if saved is not None else {}
+    kept[key] = _plain(app, key)
+    app.store.save(STATE, STATE_VERSION, {"values": kept})
+
+
+def restore(app):
+    """Put back at boot what hosts set before; a value this board or firmware refuses
+    keeps its default and is said (a ``storage`` event), never half applied."""
+    saved = app.store.load(STATE, STATE_VERSION, _check_state)
+    if saved is None:
+        return
+    for key, why in apply(app, saved["values"]):
+        app.store.problem(STATE, "%s: %s" % (key, why), "default kept")
+
+
+def _check_state(obj):
+    need(obj, "values", STATE, OBJ)

@@ -103,7 +103,9 @@ class _Store:
         self._problems = []
         return p
 
-    def _problem(self, name, reason, action):
+    def problem(self, name, reason, action):
+        """Note something that went wrong with ``name``'s state (the App says it in a
+        ``storage`` event)."""
         if len(self._problems) < 8:  # a store failing on every save says so once per round
             self._problems.append((name, reason, action))
 
@@ -114,7 +116,7 @@ class _Store:
             # Not the file's fault: it stays as it is, and this boot does not write over
             # it (the next boot, with a fresh heap, reads it).
             self._unread.append(name)
-            self._problem(name, "not read (out of memory)", "kept; defaults used, not saved")
+            self.problem(name, "not read (out of memory)", "kept; defaults used, not saved")
             return None
         except Exception as e:  # whatever the filesystem says: boot on defaults
             self._set_aside(name, "unreadable (%s)" % _why(e))
@@ -146,7 +148,7 @@ class _Store:
         try:
             self._write(name, json.dumps(obj))
         except Exception as e:  # a full or failing filesystem must not stop the dock
-            self._problem(name, "not saved (%s)" % _why(e), "kept in memory only")
+            self.problem(name, "not saved (%s)" % _why(e), "kept in memory only")
             return False
         self.writes += 1
         return True
@@ -157,7 +159,7 @@ class _Store:
             action = "set aside as %s; defaults used" % where
         except Exception as e:
             action = "could not be set aside (%s); defaults used" % _why(e)
-        self._problem(name, reason, action)
+        self.problem(name, reason, action)
 
 
 def read_bounded(f):
