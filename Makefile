@@ -12,7 +12,7 @@ BOARD ?= pico-dock-4
 PORT  ?= auto
 SCENARIO ?= scenarios/demo.json
 
-.PHONY: setup test-deps test test-a test-b lint demo flash safe resume monitor bench clean
+.PHONY: setup test-deps test test-a test-b lint demo flash safe resume monitor bench reliability clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,16 @@ demo: setup
 
 bench: setup
 	$(BIN)/python tools/bench.py
+
+# The long runs behind the README's "Reliability" figures (about 20 minutes on 2 cores):
+# hostile commands, every monitor failing every way, 200 power cuts on the virtual
+# board, and a month of every fault under MicroPython.
+reliability: setup test-deps
+	$(BIN)/python tools/reliability_commands.py --inputs 100000 --corpus 5000 --only fuzz,mp,vboard
+	$(BIN)/python tools/reliability_commands.py --corpus 1000 --only sim
+	$(BIN)/python tools/reliability_faults.py --seeds 8 --jobs 2
+	$(BIN)/python tools/powercuts.py --cuts 200 --seed 1
+	$(BIN)/python tools/soak.py --days 30 --seed 1
 
 flash: setup
 	$(BIN)/python tools/flash.py --port $(PORT) --board $(BOARD)
