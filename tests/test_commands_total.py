@@ -476,3 +476,29 @@ def test_a_board_file_sets_what_a_host_could_set_and_nothing_beyond():
     lo, hi = board._TOP["min_current_ma"][2]
     assert lo == protocol.SETTINGS["min_current_ma"][0]
     assert hi == CONTACT_MW_LIMIT * 1000 // protocol.UNSEEN_DROP_MV  # the settings' rule
+
+
+def test_a_host_quiet_for_longer_than_ticks_diff_can_measure_still_gets_its_burst():
+    """The command credit's stamp is refreshed at every check step: a first burst 2**30 µs
+    (about 18 minutes) after boot gets the full credit, not what a wrapped ticks_diff
+    of the stale stamp would give (30 ms, a sixteenth of it)."""
+    burst_s = 2**30 / 1e6 + 0.03
+    scn = dock_scenario(burst_s + 2)
+    raw = []
+    dock = SimDock(scn, raw.append)
+    inbox = LineInbox(dock.clock)
+    inbox.send_lines(burst_s, [b'{"cmd":"get","key":"idle_hz","id":%d}' % k for k in range(12)])
+    dock.attach_inbox(inbox)
+
+    def pace(app):
+        def period_us():  # a time-lapse up to the burst, the board's 200/s from then
+            return 5000 if dock.clock.now_us > (burst_s - 5) * 1e6 else 250000
+
+        app.period_us = period_us
+
+    dock.run_firmware(sample_hz=200, on_boot=pace)
+    acks = [protocol.decode(x) for x in b"".join(raw).splitlines() if b'"ack"' in x]
+    assert len(acks) == 12
+    # Each get costs 9 ms and does not fit between cycles: the 100 ms of credit answers
+    # ten of them within about 200 ms; without it they come one every 144 ms.
+    assert acks[9]["t_ms"] - burst_s * 1000 < 250, [a["t_ms"] for a in acks]

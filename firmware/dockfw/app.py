@@ -323,6 +323,7 @@ class App:
             self.sampler.housekeeping()
             self.stage = "protection"
             self.protection.check(self, now)
+            self.commands.accrue()
         if (
             self.report.full()
             or self.clock.ticks_diff(now, self._last_report_ms) * self.report_mhz >= 1000000

@@ -54,16 +54,24 @@ class Commands:
         self.answer_room = count[0] + 64 + _ANSWER_BYTES
 
     # -- taking lines between sampling cycles -----------------------------------
-    def poll(self, due):
-        """Take one command line waiting in the link, if time and room allow; True if one
-        was taken. ``due``: when the next sampling cycle starts (ticks_us)."""
-        app = self.app
-        clock = app.clock
+    def accrue(self):
+        """Add the share of the time since the last call to the credit; returns now
+        (ticks_us). The App calls it at every check step too, so the stamp is never
+        older than ticks_diff can measure, however long the host stays quiet."""
+        clock = self.app.clock
         now = clock.ticks_us()
         elapsed = clock.ticks_diff(now, self._stamp)
         self._stamp = now
         if elapsed > 0:
             self._credit_us = min(self._credit_us + elapsed // _SHARE, _CREDIT_MAX_US)
+        return now
+
+    def poll(self, due):
+        """Take one command line waiting in the link, if time and room allow; True if one
+        was taken. ``due``: when the next sampling cycle starts (ticks_us)."""
+        app = self.app
+        clock = app.clock
+        now = self.accrue()
         if due != self._due:
             self._due = due
             self._taken = 0
