@@ -40,8 +40,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "host"))
-sys.path.insert(0, str(ROOT / "firmware"))
 
 from tier_b import OUT, build_mpy  # noqa: E402
 

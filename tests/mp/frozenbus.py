@@ -83,3 +83,31 @@ class FrozenHal:
 
     def feed(self):
         pass
+
+
+def docked_app(hal):
+    """An App on ``hal``, run 2 s at 200 Hz: docked, settled, baselines learnt."""
+    from dockfw.app import App
+
+    app = App(hal)
+    app.start()
+    for _ in range(400):
+        hal.clock.advance_us(5000)
+        app.step()
+    return app
+
+
+def alloc_per_cycle_of(app, hal, cycles):
+    """Heap allocated per sampling cycle (read, summarise, detect), the collector off."""
+    import gc
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        for _ in range(cycles):
+            hal.clock.advance_us(5000)
+            app.cycle()
+        return (gc.mem_alloc() - before) / cycles
+    finally:
+        gc.enable()

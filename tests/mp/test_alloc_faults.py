@@ -2,10 +2,7 @@
 # under MicroPython: protection bounding a silent pin monitor's current (its pad, the
 # other side), judging a contact blind (its sense monitor silent), and a frozen monitor
 # whose side stays short of the other (the split rule's larger side).
-import gc
-
-from dockfw.app import App
-from frozenbus import FrozenHal
+from frozenbus import FrozenHal, alloc_per_cycle_of, docked_app
 
 _BLIND_SAFE_COUNTS = 400  # 400 mA per pin: under the blind limit, so nothing trips
 
@@ -15,26 +12,13 @@ def _alloc_per_cycle(silent=(), counts=None, cycles=500):
     for p in hal.board.pins:
         if counts is not None and p.name in counts:
             hal.i2c.set(p.addr, 1, counts[p.name])
-    app = App(hal)
-    app.start()
-    for _ in range(400):  # dock, settle, learn: 2 s at 200 Hz
-        hal.clock.advance_us(5000)
-        app.step()
+    app = docked_app(hal)
     assert app.docking.present and app.charging
     for k in silent:
         app.sampler.ok[k] = 0  # stopped answering: skipped until a check revives it
-    gc.collect()
-    gc.disable()
-    try:
-        before = gc.mem_alloc()
-        for _ in range(cycles):
-            hal.clock.advance_us(5000)
-            app.cycle()
-        used = gc.mem_alloc() - before
-    finally:
-        gc.enable()
+    per = alloc_per_cycle_of(app, hal, cycles)
     assert app.charging and not app.protection.tripped
-    return used / cycles, app
+    return per, app
 
 
 def test_a_silent_pin_monitor_is_bounded_without_allocating():
