@@ -199,12 +199,16 @@ def dock_ms(link: Link) -> int:
     return samples[-1] if samples else 0
 
 
-def _drain(link: Link, count: int, quiet_s: float = 20) -> None:
-    """Wait for ``count`` answers in all, for as long as they keep coming: a flood fills
+def _drain(link: Link, count, writer: threading.Thread, quiet_s: float = 20) -> None:
+    """Wait for ``count()`` answers in all, for as long as they keep coming: a flood fills
     the pseudo-terminal's kernel buffer (tens of KB), which the dock then works through
-    at the share of its time it gives commands (a few answers a second, as an RP2040)."""
+    at the share of its time it gives commands (a few answers a second, as an RP2040).
+    The writer may still be blocked on its last line meanwhile (the buffer is full), so
+    the count is asked again until it has finished."""
     seen, last = -1, time.monotonic()
-    while len(link.answers()) < count and time.monotonic() - last < quiet_s:
+    while writer.is_alive() or len(link.answers()) < count():
+        if time.monotonic() - last > quiet_s:
+            return
         if len(link.answers()) != seen:
             seen, last = len(link.answers()), time.monotonic()
         time.sleep(0.1)
@@ -230,9 +234,8 @@ def flood(link: Link, seconds: float, first_id: int = 1_000_000, until=None) -> 
     while time.monotonic() < end and not (until is not None and until()):
         time.sleep(0.05)
     stop[0] = True
-    writer.join(30)
     t1 = time.monotonic()
-    _drain(link, start_answers + sent[0])
+    _drain(link, lambda: start_answers + sent[0], writer)
     t2 = time.monotonic()
     answers = link.answers()[start_answers:]
     ids = [a["id"] for a in answers]
