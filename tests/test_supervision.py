@@ -114,21 +114,21 @@ def test_the_watchdog_is_fed_through_dockings_saves_and_reports():
     assert 0 < r.dock.max_feed_gap_us <= 210_000, r.dock.max_feed_gap_us
 
 
-@pytest.mark.parametrize("stalled", ["_report", "cycle"])
+@pytest.mark.parametrize("stalled", ["_report_steps", "cycle"])
 def test_the_watchdog_goes_hungry_when_reports_or_cycles_stop_completing(monkeypatch, stalled):
     # A report path that returns without ever completing (a hang in the making), or
     # cycles that do not complete: the loop still runs, but nobody feeds the watchdog,
     # which on the board resets the dock.
-    if stalled == "_report":
-        monkeypatch.setattr(app_mod.App, "_report", lambda self, now: None)
+    if stalled == "_report_steps":
+        monkeypatch.setattr(app_mod.App, "_report_steps", lambda self, now, health: iter(()))
     else:
-        orig = app_mod.App.step
+        orig = app_mod.App.tick
 
-        def step(self):
+        def tick(self):
             if self.clock.now_us > 3_000_000:
                 return  # sampling stopped
             orig(self)
 
-        monkeypatch.setattr(app_mod.App, "step", step)
+        monkeypatch.setattr(app_mod.App, "tick", tick)
     r = go(scn([], duration=8))
     assert r.dock.max_feed_gap_us > app_mod.WATCHDOG_MS * 1000

@@ -76,6 +76,23 @@ _ERROR_CHARS = 120  # an exception's text in an event: enough to find it, bounde
 # Protection's clock: the dock temperature, the monitors and the charge retry are
 # checked this often, whatever the report rate (one housekeeping round of I2C reads).
 CHECK_MS = 250
+# Work between sampling cycles (a report's lines, a check round) runs in steps that
+# take at most about a millisecond on the RP2040; a step starts only while this much
+# time is left before the next cycle, so no step ever delays one.
+STEP_US = 2000
+# The RP2040 sleeps in whole milliseconds (WFE); a cycle due within less than this
+# starts at once instead of spinning the rest away, so the core idles between cycles.
+# Cycles keep their rate: each is due a whole period after the one before.
+EARLY_US = 1000
+# Garbage collection takes ~8 ms on the RP2040, more than a cycle's slack. The report
+# path allocates nothing, so the heap fills only slowly (commands, events): while a
+# device is docked the App collects only when free memory runs below this, right
+# after a cycle; undocked, sampling is slow and it collects at every check.
+GC_LOW_BYTES = 24576
+# State goes to flash (a sector erase stalls the whole chip for tens of ms, up to
+# 400 ms on a slow part) when a device leaves, and while one stays docked this often;
+# never as it arrives. Each such save is announced with the time it stalled sampling.
+SAVE_DOCKED_S = 3600
 
 
 def _mhz(hz):
@@ -98,6 +115,10 @@ class App:
         self.sampler = Sampler(
             board, hal.i2c, 1000000000 // self.sample_mhz, getattr(hal, "recover_bus", None)
         )
+        # The cycles since the last report add into ``window``; at each report it is
+        # closed and becomes ``report`` (what detectors' report() and the lines read),
+        # while the next window fills.
+        self.window = Report(len(board.pins))
         self.report = Report(len(board.pins))
         self.uptime = Uptime(hal.clock)
         self.seq = 0
@@ -140,6 +161,14 @@ class App:
         self._cycle_done_ms = 0
         self._report_done_ms = 0
         self._last_check_ms = 0
+        self._report_work = None  # the report being written, a step at a time
+        self._check_work = None  # the check round under way, a step at a time
+        self._held = []  # lines emitted while a report line is being written
+        self._gc_due = False
+        self._saved_s = 0  # dock time of the last state save
+        self._sample_start = protocol.line_start(protocol.SAMPLE)
+        self._health_start = protocol.line_start(protocol.HEALTH)
+        self._boot_key = protocol.boot_key(hal.boot_id)
 
     # -- what survives a reboot besides the detectors' state ----------------
     def _read_boot_note(self):
@@ -199,10 +228,41 @@ class App:
         """Queue one line; a line the queue cannot hold is dropped but still
         takes its ``seq``, so the host sees the gap."""
         out = self.out
+        if out.is_open():  # behind the report line being written, in seq order
+            self._held.append(
+                protocol.encode(kind, self.seq, self.hal.boot_id, self.uptime.t_ms(), fields)
+            )
+            self.seq += 1
+            return
         out.begin()
         protocol.write(out.put, kind, self.seq, self.hal.boot_id, self.uptime.t_ms(), fields)
         out.commit()
         self.seq += 1
+        self.flush()
+
+    def _begin_line(self, start):
+        """Open a line written piece by piece (``start``: ``protocol.line_start``)."""
+        out = self.out
+        out.begin()
+        out.raw(start)
+        out.int(self.seq)
+        out.raw(self._boot_key)
+        out.int(self.uptime.t_ms())
+        self.seq += 1
+
+    def _end_line(self):
+        out = self.out
+        out.raw(b"}\n")
+        out.commit()
+        self._release_held()
+
+    def _release_held(self):
+        out = self.out
+        held = self._held
+        while held:
+            out.begin()
+            out.put(held.pop(0))
+            out.commit()
         self.flush()
 
     def flush(self):
@@ -243,25 +303,50 @@ class App:
             ("sense", [s.name for s in self.board.sense]),
         ]
 
-    def send_sample(self):
-        sampler = self.sampler
+    def sample_steps(self):
+        """Write a ``sample`` line from the closed report, a pin per step (a generator)."""
+        out = self.out
         report = self.report
-        pins = []
+        self._begin_line(self._sample_start)
+        out.raw(b',"docked":')
+        out.raw(b"true" if self.docking.present else b"false")
+        out.raw(b',"charging":')
+        out.raw(b"true" if self.charging else b"false")
+        out.raw(b',"cycles":')
+        out.int(report.cycles)
+        out.raw(b',"pins":{')
         for p in self.board.pins:
-            pins.append((p.name, report.pin_fields(p.index, self._pin_mv(p))))
-        self.emit(
-            protocol.SAMPLE,
-            [
-                ("docked", self.docking.present),
-                ("charging", self.charging),
-                ("cycles", report.cycles),
-                ("pins", Obj(pins)),
-                (
-                    "faulty_monitors",
-                    [c.addr for k, c in enumerate(sampler.chips) if not sampler.ok[k]],
-                ),
-            ],
-        )
+            j = p.index
+            if j:
+                out.raw(b",")
+            out.raw(self.health.pin_keys[j])
+            report.write_pin(out, j, self._pin_mv(p))
+            yield
+        out.raw(b'},"faulty_monitors":[')
+        sampler = self.sampler
+        first = True
+        for k in range(len(sampler.chips)):
+            if not sampler.ok[k]:
+                if not first:
+                    out.raw(b",")
+                first = False
+                out.int(sampler.chips[k].addr)
+        out.raw(b"]")
+        self._end_line()
+
+    def health_steps(self):
+        """Write a ``health`` line, a pin per step (a generator)."""
+        out = self.out
+        health = self.health
+        health.judge()
+        yield
+        self._begin_line(self._health_start)
+        health.write_head(out)
+        for j in range(len(self.board.pins)):
+            health.write_pin(out, j)
+            yield
+        health.write_tail(out)
+        self._end_line()
 
     def _pin_mv(self, p):
         chip = self.sampler.pin_chip(p.index)
@@ -304,11 +389,12 @@ class App:
         # Resistances only once the contacts have settled: while a device lands
         # or leaves, the monitors' windows straddle the change and drop / current
         # pairs readings from different moments.
-        self.report.add(sampler, self.docking.settled())
+        self.window.add(sampler, self.docking.settled())
         return now
 
-    def step(self):
-        """One sampling cycle; a docking change, a report and a health line when due."""
+    def tick(self):
+        """One sampling cycle; a docking change handled; a check round and a report
+        begun when due (their steps run between the cycles that follow)."""
         now = self.cycle()
         self._cycle_done_ms = now
         if not self._first_good_cycle:
@@ -319,20 +405,74 @@ class App:
             self._docking_changed()
         if self.clock.ticks_diff(now, self._last_check_ms) >= CHECK_MS:
             self._last_check_ms = now
-            self.stage = "housekeeping"
-            self.sampler.housekeeping()
-            self.stage = "protection"
-            self.protection.check(self, now)
-            self.commands.accrue()
+            self._finish(self._check_work)  # a round still unfinished completes first
+            self._check_work = self._check_steps()
         if (
-            self.report.full()
+            self.window.full()
             or self.clock.ticks_diff(now, self._last_report_ms) * self.report_mhz >= 1000000
         ):
             self._last_report_ms = now
-            self._report(now)
+            self._finish(self._report_work)
+            self._close_window()
+            health = self.clock.ticks_diff(now, self._last_health_ms) >= HEALTH_MS
+            if health:
+                self._last_health_ms = now
+            self._report_work = self._report_steps(now, health)
+
+    def step(self):
+        """One sampling cycle and all the work it makes due, done at once: for tests and
+        tools that drive the App by hand (``run`` spreads the work between cycles)."""
+        self.tick()
+        while self.work_step():
+            pass
+
+    def work_step(self):
+        """Run one step of the work between cycles; False when none is waiting. A step
+        that raises ends its work (the next round or report starts afresh)."""
+        work = self._check_work
+        if work is not None:
+            self._check_work = None
+            if _advance(work):
+                self._check_work = work
+            return True
+        work = self._report_work
+        if work is not None:
+            self._report_work = None
+            if _advance(work):
+                self._report_work = work
+            return True
+        return False
+
+    def _finish(self, work):
+        if work is not None:
+            while _advance(work):
+                pass
+
+    def _close_window(self):
+        self.window, self.report = self.report, self.window
+        self.window.clear()
+
+    def _check_steps(self):
+        self.stage = "housekeeping"
+        for _ in self.sampler.housekeeping_steps():
+            yield
+            self.stage = "housekeeping"
+        self.stage = "protection"
+        self.protection.check(self, self.clock.ticks_ms())
+        self.commands.accrue()
+        if _MICROPYTHON_HEAP:
+            yield
+            self.stage = "gc"
+            # mem_free walks the heap's whole table (about 1 ms): once a round is enough.
+            self._gc_due = not self.docking.present or gc.mem_free() < GC_LOW_BYTES
+        if self.docking.present and self.t_s() - self._saved_s >= SAVE_DOCKED_S:
+            yield
+            self._save_docked()
 
     def _docking_changed(self):
         self.stage = "docking"
+        clock = self.clock
+        t0 = clock.ticks_us()
         arrived = self.docking.changed > 0
         self.docking.changed = 0
         for d in self.detectors:
@@ -340,36 +480,51 @@ class App:
             if arrived:
                 d.docked(self)
             else:
-                d.undocked(self)
+                d.undocked(self)  # where detectors save what a departure settled
         self._in = None
+        if arrived:
+            self._saved_s = self.t_s()  # the save while docked comes SAVE_DOCKED_S on
+            return
+        self._saved(t0, "undocked")
+
+    def _save_docked(self):
+        """A device docked for long: its mating counted, the clock, to flash."""
+        self.stage = "save"
+        t0 = self.clock.ticks_us()
+        self.docking.save(True)
+        self._saved(t0, "docked")
+
+    def _saved(self, t0, why):
+        """The clock to flash, then the stall since ``t0`` announced."""
         self.store.save(CLOCK_STATE, _STATE_VERSION, {"t_s": self.t_s()})
+        self._saved_s = self.t_s()
+        clock = self.clock
+        stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
+        self.event("state_saved", [], "info", [("stall_ms", stall_ms), ("why", why)])
         self._report_storage_problems()
 
-    def _report(self, now):
+    def _report_steps(self, now, health):
         self.stage = "report"
         for d in self.detectors:
             self._in = d
             d.report(self)
-        self._in = None
+            self._in = None
+            yield
+            self.stage = "report"
         self.stage = "sample line"
-        self.send_sample()
-        if self.clock.ticks_diff(now, self._last_health_ms) >= HEALTH_MS:
-            self._last_health_ms = now
+        for _ in self.sample_steps():
+            yield
+            self.stage = "sample line"
+        if health:
             self.stage = "health line"
-            self.emit(protocol.HEALTH, self.health.fields())
-        self.report.clear()
+            for _ in self.health_steps():
+                yield
+                self.stage = "health line"
         self._release_crash_hold()
         if self.crash_boots and self.uptime.s >= CLEAN_RUN_S:
             self.crash_boots = 0
             self.store.save(BOOT_STATE, _STATE_VERSION, {"reason": "", "crash_boots": 0})
         self._report_done_ms = now
-        # The report path allocates; collecting here, between two cycles, keeps GC
-        # pauses out of the sampling rhythm and the heap from fragmenting.
-        # (MicroPython only: CPython's generational collector needs no help, and
-        # a full collection per report would slow the simulator tenfold.)
-        if _MICROPYTHON_HEAP:
-            self.stage = "gc"
-            gc.collect()
 
     def period_us(self):
         fast = self.sampler.docked or self.docking.present
@@ -384,7 +539,7 @@ class App:
         due = clock.ticks_us()
         while self.hal.running() and not self.reboot_requested:
             try:
-                self.step()
+                self.tick()
             except Exception as e:
                 self._crashed(e)
             period = self.period_us()
@@ -393,22 +548,31 @@ class App:
             if late > period:
                 due = clock.ticks_us()  # fell behind a whole period: skip, do not burst
             try:
-                self._wait_until(due)
+                self._between_cycles(due)
             except Exception as e:
                 self._crashed(e)
         if self.reboot_requested:
             self._note_reboot(self.reboot_reason or "reboot", self.last_error)
 
-    def _wait_until(self, due):
+    def _between_cycles(self, due):
+        """Until the next cycle is due: collect garbage if it is time (right after the
+        cycle, where the slack is whole), then steps of the work waiting, output to the
+        link, host commands, and sleep."""
         clock = self.clock
+        if self._gc_due:
+            self._gc_due = False
+            self.stage = "gc"
+            gc.collect()
         while True:
             left = clock.ticks_diff(due, clock.ticks_us())
-            if left <= 0:
+            if left < EARLY_US:
                 return
             self._feed()
             if self.out.pending():
                 self.stage = "flush"
                 self.flush()
+            if left >= STEP_US and self.work_step():
+                continue
             self.stage = "wait"
             if self.hal.wait_us(left if left < _WAIT_SLICE_US else _WAIT_SLICE_US):
                 # Host input: one line at a time, each only while time and room allow
@@ -433,6 +597,9 @@ class App:
     def _crashed(self, e):
         """An exception escaped a stage: charging off first, then tell, then carry on."""
         self.hal.charge(False)
+        if self.out.is_open():
+            self.out.abort()  # the line the failed step was writing: its seq shows a gap
+            self._release_held()
         was_charging = self.charging
         self.charging = False
         self.crash_hold = True
@@ -473,6 +640,15 @@ class App:
             self.event(
                 "charge_on", [], "info", [("reason", "no firmware error for %d s" % CRASH_RETRY_S)]
             )
+
+
+def _advance(work):
+    """One step of a generator; False once it has finished."""
+    try:
+        next(work)
+        return True
+    except StopIteration:
+        return False
 
 
 def _check_clock(obj):

@@ -99,13 +99,16 @@ class Docking(Detector):
         # The device the file remembers is gone: the next one is a new mating.
         if self._resume:
             self._resume = False
-            self._save(False)
+            self.save(False)
 
     def settled(self):
         """Docked long enough for the contacts to have stopped bouncing."""
         return self.present and self._docked_ms >= SETTLE_MS
 
-    def _save(self, present):
+    def save(self, present):
+        """The mating counts to flash (``present``: a device is docked now, so a reboot
+        under it is not a new mating). The App calls it while a device stays docked:
+        a flash write stalls sampling, so none is made as a device lands."""
         counts = {}
         for p in self.ctx.board.pins:
             counts[p.name] = self.cycles[p.index]
@@ -119,12 +122,11 @@ class Docking(Detector):
         if not resumed:
             for j in range(len(self.cycles)):
                 self.cycles[j] += 1
-            self._save(True)
         ctx.event("docked", [], "info", [("session", self.session), ("resumed", resumed)])
 
     def undocked(self, ctx):
         self._resume = False
-        self._save(False)
+        self.save(False)
         ctx.event(
             "undocked",
             [],

@@ -11,21 +11,33 @@ pins' and protection's own: never ``ok`` while a monitor is down (an ``unknown``
 is at least a warning), a fault while charging is cut or the bus is down.
 """
 
+from array import array
+
+from dockfw import protocol
 from dockfw.detect import FAULT
-from dockfw.protocol import Fixed, Obj
 
 _STATES = ("ok", "warn", "fault")
+_OPEN = 3
+_UNKNOWN = 4
+# protocol.PIN_STATES, as the JSON strings a health line carries.
+_STATE_JSON = (b'"ok"', b'"warn"', b'"fault"', b'"open"', b'"unknown"')
 FAULT_SCORE_CAP = 30
 
 
-def _mohm(uohm):
-    return Fixed(uohm, 3) if uohm is not None and uohm >= 0 else None
+def _key(text):
+    """``"text":`` as bytes, escaped as the protocol writes any string."""
+    return (protocol._quoted(text, False) + ":").encode()
 
 
 class Health:
     def __init__(self, app):
         self.app = app
-        self.last_r = [-1] * len(app.board.pins)  # µΩ, the last report that had one
+        n = len(app.board.pins)
+        self.last_r = [-1] * n  # µΩ, the last report that had one
+        self.state = array("b", [0] * n)  # index into protocol.PIN_STATES
+        self.score = array("b", [0] * n)
+        self.worst = 0  # the dock's state, index into _STATES
+        self.pin_keys = [_key(p.name) for p in app.board.pins]
 
     def pin(self, j):
         """(state, score) of pin ``j``."""
@@ -46,45 +58,97 @@ class Health:
             return "open", score
         return _STATES[level], score
 
-    def fields(self):
+    def judge(self):
+        """Every pin's state and score, and the dock's, from the closed report: the
+        first step of a health line (its state comes before the pins)."""
         app = self.app
         rep = app.report
-        prot = app.protection
-        pins = []
-        worst = prot.dock_level()
-        for p in app.board.pins:
-            j = p.index
+        worst = app.protection.dock_level()
+        for j in range(len(self.last_r)):
             r = rep.r_uohm(j)
             if r >= 0:
                 self.last_r[j] = r
             state, score = self.pin(j)
+            k = protocol.PIN_STATES.index(state)
+            self.state[j] = k
+            self.score[j] = score
             worst = max(worst, 2 if state == "fault" else (0 if state == "ok" else 1))
-            drift = app.drift.drift_uohm_per_day(j)
-            pins.append(
-                (
-                    p.name,
-                    Obj(
-                        [
-                            ("state", state),
-                            ("score", score),
-                            ("r_mohm", _mohm(self.last_r[j])),
-                            ("r_baseline_mohm", _mohm(app.drift.baseline_uohm(j))),
-                            ("drift_mohm_per_day", Fixed(drift, 3) if drift is not None else None),
-                            ("days_to_clean", app.drift.days_to_clean(j)),
-                            ("intermittent_count", app.intermittent.count(j)),
-                            ("cycles", app.docking.cycles[j]),
-                            ("p_mw", prot.p_mw[j] if prot.heat_known(j) else None),
-                        ]
-                    ),
-                )
-            )
+        self.worst = worst
+
+    def write_head(self, out):
+        """The dock-wide fields, up to the opening of ``pins`` (after ``judge``)."""
+        app = self.app
+        out.raw(b',"charging":')
+        out.raw(b"true" if app.charging else b"false")
+        out.raw(b',"docked":')
+        out.raw(b"true" if app.docking.present else b"false")
+        out.raw(b',"session":')
+        out.int(app.docking.session)
+        out.raw(b',"state":')
+        out.raw(_STATE_JSON[self.worst])
+        out.raw(b',"temp_c":')
         t = app.temp_mc()
-        return [
-            ("charging", app.charging),
-            ("docked", app.docking.present),
-            ("session", app.docking.session),
-            ("state", _STATES[worst]),
-            ("temp_c", Fixed(t // 100, 1) if t is not None else None),
-            ("dropped_lines", app.out.dropped),
-            ("pins", Obj(pins)),
-        ]
+        if t is None:
+            out.raw(b"null")
+        else:
+            out.fixed(t // 100, 1)
+        out.raw(b',"dropped_lines":')
+        out.int(app.out.dropped)
+        out.raw(b',"pins":{')
+
+    def write_pin(self, out, j):
+        """Pin ``j``'s object, with its key (and the comma before all but the first)."""
+        app = self.app
+        drift = app.drift
+        if j:
+            out.raw(b",")
+        out.raw(self.pin_keys[j])
+        out.raw(b'{"state":')
+        out.raw(_STATE_JSON[self.state[j]])
+        out.raw(b',"score":')
+        out.int(self.score[j])
+        out.raw(b',"r_mohm":')
+        _mohm(out, self.last_r[j])
+        out.raw(b',"r_baseline_mohm":')
+        _mohm(out, drift.baseline_uohm(j))
+        out.raw(b',"drift_mohm_per_day":')
+        per_day = drift.drift_uohm_per_day(j)
+        if per_day is None:
+            out.raw(b"null")
+        else:
+            out.fixed(per_day, 3)
+        out.raw(b',"days_to_clean":')
+        _opt_int(out, drift.days_to_clean(j))
+        out.raw(b',"intermittent_count":')
+        out.int(app.intermittent.count(j))
+        out.raw(b',"cycles":')
+        out.int(app.docking.cycles[j])
+        out.raw(b',"p_mw":')
+        prot = app.protection
+        _opt_int(out, prot.p_mw[j] if prot.heat_known(j) else None)
+        out.raw(b"}")
+
+    def write_tail(self, out):
+        out.raw(b"}")
+
+    def write(self, out):
+        """The whole health line's fields at once (after the envelope)."""
+        self.judge()
+        self.write_head(out)
+        for j in range(len(self.last_r)):
+            self.write_pin(out, j)
+        self.write_tail(out)
+
+
+def _mohm(out, uohm):
+    if uohm is not None and uohm >= 0:
+        out.fixed(uohm, 3)
+    else:
+        out.raw(b"null")
+
+
+def _opt_int(out, v):
+    if v is None:
+        out.raw(b"null")
+    else:
+        out.int(v)

@@ -494,9 +494,7 @@ class Protection(Detector):
         return out
 
     def pin_sensor_bad(self, j):
-        return (
-            not self.ctx.sampler.bus_ok or self.sensor_bad[j] or self.sensor_bad[self._sense[j]]
-        )
+        return not self.ctx.sampler.bus_ok or self.sensor_bad[j] or self.sensor_bad[self._sense[j]]
 
     def heat_known(self, j):
         """False while pin ``j``'s contact drop cannot be measured (its sense monitor

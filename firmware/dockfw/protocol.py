@@ -36,6 +36,7 @@ EVENT_KINDS = (
     "cleared",
     "firmware_error",
     "storage",
+    "state_saved",
 )
 SEVERITIES = ("info", "warn", "fault")
 PIN_STATES = ("ok", "warn", "fault", "open", "unknown")
@@ -251,6 +252,21 @@ def _escaped(s):
     return "".join(out)
 
 
+_HEAD = '{"v":%d,"type":"%s","seq":'
+_BOOT = ',"boot":"%s","t_ms":'
+
+
+def line_start(kind):
+    """The bytes every ``kind`` line starts with, up to its ``seq`` value (as ``write``
+    writes them): for a line written piece by piece."""
+    return (_HEAD % (VERSION, kind)).encode()
+
+
+def boot_key(boot):
+    """The bytes between a line's ``seq`` and ``t_ms`` values (as ``write``)."""
+    return (_BOOT % boot).encode()
+
+
 def write(put, kind, seq, boot, t_ms, fields=()):
     """Write one device line, newline-terminated, as fragments through ``put(str)``:
     the envelope, then ``fields``.
@@ -260,7 +276,7 @@ def write(put, kind, seq, boot, t_ms, fields=()):
     dicts and ``Obj`` of those. Fragments rather than one string: the dock copies them into
     its preallocated output queue, so a line never needs one large heap block.
     """
-    put('{"v":%d,"type":"%s","seq":%d,"boot":"%s","t_ms":%d' % (VERSION, kind, seq, boot, t_ms))
+    put(_HEAD % (VERSION, kind) + "%d" % seq + _BOOT % boot + "%d" % t_ms)
     for k, v in fields:
         put(',"%s":' % k)
         _value(v, put)

@@ -1,7 +1,8 @@
 """Summaries of the sampling cycles between two ``sample`` lines.
 
 ``add(sampler)`` runs every cycle and only adds integers into preallocated
-arrays. ``fields(...)`` runs once per report and may allocate. The resistance
+arrays; ``write_pin`` writes a report's figures into the output queue, allocating
+nothing either. The resistance
 of a report is sum(drop) / sum(current) over the cycles that had a resistance:
 a current-weighted mean that a single noisy low-current cycle cannot swing.
 Sums stay below 2**30 (small ints on the RP2040) because a report closes at
@@ -12,7 +13,6 @@ from array import array
 
 from micropython import const
 
-from dockfw.protocol import Fixed, Obj
 from dockfw.sampler import ST_CLIPPED, ST_LOW_CURRENT, ST_SENSOR, UNKNOWN
 
 MAX_CYCLES = const(1000)
@@ -109,30 +109,50 @@ class Report:
             return UNKNOWN
         return max(0, self.sum_drop_uv[j]) * 1000 // self.sum_r_ma[j]
 
-    def pin_fields(self, j, v_mv):
-        """The ``sample`` line's object for pin ``j``."""
+    def write_pin(self, out, j, v_mv):
+        """Write the ``sample`` line's object for pin ``j`` into ``out`` (an open
+        ``OutQueue`` line), allocating nothing."""
         n_i = self.n_i[j]
         n_r = self.n_r[j]
-        i_ma = Fixed(self.sum_ma[j] * 10 // n_i, 1) if n_i else None
+        out.raw(b'{"i_ma":')
+        if n_i:
+            out.fixed(self.sum_ma[j] * 10 // n_i, 1)
+        else:
+            out.raw(b"null")
+        out.raw(b',"v_mv":')
+        if v_mv is None:
+            out.raw(b"null")
+        else:
+            out.int(v_mv)
+        out.raw(b',"r_mohm":')
         r_uohm = self.r_uohm(j)
-        r = Fixed(r_uohm, 3) if r_uohm != UNKNOWN else None
+        if r_uohm != UNKNOWN:
+            out.fixed(r_uohm, 3)
+        else:
+            out.raw(b"null")
+        if n_i:
+            out.raw(b',"i_min_ma":')
+            out.int(self.min_ma[j])
+            out.raw(b',"i_max_ma":')
+            out.int(self.max_ma[j])
+        else:
+            out.raw(b',"i_min_ma":null,"i_max_ma":null')
+        if n_r:
+            out.raw(b',"r_min_mohm":')
+            out.fixed(self.min_r[j], 3)
+            out.raw(b',"r_max_mohm":')
+            out.fixed(self.max_r[j], 3)
+        else:
+            out.raw(b',"r_min_mohm":null,"r_max_mohm":null')
         flags = self.flags[j]
-        seen = []
+        out.raw(b',"flags":[')
+        sep = False
         if flags & ST_SENSOR:
-            seen.append("sensor")
+            out.raw(b'"sensor"')
+            sep = True
         if flags & ST_CLIPPED:
-            seen.append("clipped")
+            out.raw(b',"clipped"' if sep else b'"clipped"')
+            sep = True
         if flags & ST_LOW_CURRENT:
-            seen.append("low_current")
-        return Obj(
-            [
-                ("i_ma", i_ma),
-                ("v_mv", v_mv),
-                ("r_mohm", r),
-                ("i_min_ma", self.min_ma[j] if n_i else None),
-                ("i_max_ma", self.max_ma[j] if n_i else None),
-                ("r_min_mohm", Fixed(self.min_r[j], 3) if n_r else None),
-                ("r_max_mohm", Fixed(self.max_r[j], 3) if n_r else None),
-                ("flags", seen),
-            ]
-        )
+            out.raw(b',"low_current"' if sep else b'"low_current"')
+        out.raw(b"]}")

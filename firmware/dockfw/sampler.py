@@ -226,17 +226,28 @@ class Sampler:
 
     def housekeeping(self):
         """Every check round (the App's, 250 ms): bus voltages, lost configurations,
-        stopped converters, failed chips retried, a bus that went down recovered."""
+        stopped converters, failed chips retried, a bus that went down recovered.
+        Returns how many monitors had lost their configuration."""
+        count = 0
+        for restored in self.housekeeping_steps():
+            count = restored
+        return count
+
+    def housekeeping_steps(self):
+        """``housekeeping`` one monitor at a time: a generator that yields after each
+        (the running count of restored configurations), so the App can spread a round
+        over the time between sampling cycles."""
         if not self.bus_ok:
             self._try_recovery()
-            return 0
+            return
         chips = self.chips
         restored = 0
         for k in range(len(chips)):
             if not self.ok[k]:
                 self.revive(k)
                 if not self.bus_ok:
-                    return restored
+                    return
+                yield restored
                 continue
             chip = chips[k]
             try:
@@ -260,11 +271,12 @@ class Sampler:
                 self.ok[k] = 0
                 self._failed(e)
                 if not self.bus_ok:
-                    return restored
+                    return
+            yield restored
         self._check_bus()
         for k in range(len(chips)):
             self._loads[k] = chips[k].loads
-        return restored
+        yield restored
 
     def _try_recovery(self):
         if self._wait > 0:

@@ -41,6 +41,7 @@ class Wear(Detector):
         raised = saved["raised"] if saved is not None else {}
         # the highest level announced per pin
         self.raised = array("b", [raised.get(p.name, OK) for p in pins])
+        self._unsaved = False
         self._update(ctx)
 
     def _update(self, ctx):
@@ -71,11 +72,18 @@ class Wear(Detector):
                 "fault" if lvl == FAULT else "warn",
                 [("cycles", cycles[j]), ("rated_cycles", self.rated[j]), ("used_pct", self.pct[j])],
             )
-        if changed:
-            raised = {}
-            for p in ctx.board.pins:
-                raised[p.name] = self.raised[p.index]
-            ctx.store.save(STATE, STATE_VERSION, {"raised": raised})
+        # Saved when the device leaves: a flash write stalls sampling, never while a
+        # device lands (a reboot before then announces the level again, no harm).
+        self._unsaved = self._unsaved or changed
+
+    def undocked(self, ctx):
+        if not self._unsaved:
+            return
+        self._unsaved = False
+        raised = {}
+        for p in ctx.board.pins:
+            raised[p.name] = self.raised[p.index]
+        ctx.store.save(STATE, STATE_VERSION, {"raised": raised})
 
     def used_pct(self, j):
         return self.pct[j]
