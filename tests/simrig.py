@@ -61,5 +61,11 @@ def stored_cycles(store) -> dict:
     return state["cycles"]
 
 
+def counted_cycles(app) -> dict:
+    """The mating cycles the running firmware has counted (saved as a device leaves,
+    before a reboot and a minute into a docking: see ``dockfw.app.SAVE_AFTER_ARRIVAL_S``)."""
+    return {p.name: app.docking.cycles[p.index] for p in app.board.pins}
+
+
 def run(name_or_obj, **overrides) -> Run:
     return Run(load_scenario(name_or_obj, **overrides))

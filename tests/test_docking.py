@@ -4,7 +4,7 @@ cycles per docking kept in the store, and the idle sampling rate between session
 
 import pytest
 from dockfw import docking as dk
-from simrig import run, stored_cycles
+from simrig import counted_cycles, run, stored_cycles
 from test_protection import go
 
 PERIOD_MS = 5  # 200 Hz docked
@@ -128,7 +128,7 @@ def test_an_intermittent_contact_never_undocks():
     r = run("intermittent")
     assert [(e["kind"], e["session"]) for e in docking_events(r)] == [("docked", 1)]
     assert any(e["kind"] == "intermittent" for e in r.of_type("event"))
-    assert stored_cycles(r.dock.store) == {p: 1 for p in PINS}
+    assert counted_cycles(r.app) == {p: 1 for p in PINS}
     assert all(h["session"] == 1 for h in r.of_type("health") if h["t_ms"] > 6_000)
 
 
@@ -145,7 +145,7 @@ def test_long_dropouts_under_a_device_never_undock(load_ma):
     r = run(obj)
     assert len(r.dock.circuit.dropouts("VBUS2", 0, r.dock.end_us)) > 10
     assert [e["kind"] for e in docking_events(r)] == ["docked"]
-    assert stored_cycles(r.dock.store) == {p: 1 for p in PINS}
+    assert counted_cycles(r.app) == {p: 1 for p in PINS}
 
 
 @pytest.mark.parametrize(
@@ -158,10 +158,10 @@ def test_a_lift_shorter_than_leave_ms_is_not_a_departure(gap_s, load_ma, departs
     got = [(e["kind"], e["session"]) for e in docking_events(r)]
     if departs:
         assert got == [("docked", 1), ("undocked", 1), ("docked", 2)], got
-        assert stored_cycles(r.dock.store) == {p: 2 for p in PINS}
+        assert counted_cycles(r.app) == {p: 2 for p in PINS}
     else:
         assert got == [("docked", 1)], got
-        assert stored_cycles(r.dock.store) == {p: 1 for p in PINS}
+        assert counted_cycles(r.app) == {p: 1 for p in PINS}
     assert gap_s * 1000 < dk.LEAVE_MS or departs
 
 
@@ -171,7 +171,7 @@ def test_a_failing_sense_monitor_is_not_a_departure():
     obj["events"][-1]["until"] = 8
     r = run(obj)
     assert [e["kind"] for e in docking_events(r)] == ["docked"]
-    assert stored_cycles(r.dock.store) == {p: 1 for p in PINS}
+    assert counted_cycles(r.app) == {p: 1 for p in PINS}
 
 
 # -- mating cycles from an earlier life ------------------------------------------------------
@@ -183,7 +183,7 @@ def test_seeded_cycles_reach_the_wear_warning():
     r = run(story(docks, [d + 1 for d in docks], 21, pins={"VBUS1": {"cycles": 7990}}))
     evs = docking_events(r)
     assert [e["session"] for e in evs if e["kind"] == "docked"] == list(range(1, 11))
-    assert stored_cycles(r.dock.store) == {"VBUS1": 8000, "GND1": 10, "GND2": 10, "VBUS2": 10}
+    assert counted_cycles(r.app) == {"VBUS1": 8000, "GND1": 10, "GND2": 10, "VBUS2": 10}
     wear = [e for e in r.of_type("event") if e["kind"] == "wear"]
     assert len(wear) == 1, wear
     (w,) = wear
@@ -201,7 +201,7 @@ def test_cycles_survive_a_reboot_and_sessions_restart():
     assert len({x["boot"] for x in r.lines}) == 2
     second = [e for e in docking_events(r) if e["boot"] == hellos[1]["boot"]]
     assert [(e["kind"], e["session"]) for e in second] == [("docked", 1)]
-    assert stored_cycles(r.dock.store) == {"VBUS1": 7992, "GND1": 2, "GND2": 2, "VBUS2": 2}
+    assert counted_cycles(r.app) == {"VBUS1": 7992, "GND1": 2, "GND2": 2, "VBUS2": 2}
     assert r.of_type("health")[-1]["pins"]["VBUS1"]["cycles"] == 7992
 
 
@@ -240,8 +240,21 @@ def test_mating_cycles_are_exact_across_a_power_cut(present, dock_at, resumed, c
     r = _boot_on(present, dock_at)
     (docked,) = [e for e in r.of_type("event") if e["kind"] == "docked"]
     assert docked["resumed"] is resumed
-    assert stored_cycles(r.dock.store) == {p: counted for p in PINS}
-    assert r.dock.store.load(dk.STATE, dk.STATE_VERSION)["present"] is True
+    assert counted_cycles(r.app) == {p: counted for p in PINS}
+
+
+def test_a_docked_device_is_saved_a_minute_after_it_lands_then_hourly():
+    # A power cut from then on finds it counted and resumes its session.
+    from dockfw import app as app_mod
+
+    r = _boot_on(False, (2,), duration=app_mod.SAVE_AFTER_ARRIVAL_S + 8)
+    (docked,) = [e for e in r.of_type("event") if e["kind"] == "docked"]
+    (saved,) = [e for e in r.of_type("event") if e["kind"] == "state_saved"]
+    assert saved["why"] == "docked" and saved["stall_ms"] >= 0
+    after_ms = saved["t_ms"] - docked["t_ms"]
+    assert abs(after_ms - app_mod.SAVE_AFTER_ARRIVAL_S * 1000) <= 1000, after_ms  # whole seconds
+    state = r.dock.store.load(dk.STATE, dk.STATE_VERSION)
+    assert state["present"] is True and state["cycles"] == {p: 101 for p in PINS}
 
 
 def test_an_empty_dock_at_boot_forgets_the_device_before_the_next_cut():

@@ -90,8 +90,11 @@ EARLY_US = 1000
 # after a cycle; undocked, sampling is slow and it collects at every check.
 GC_LOW_BYTES = 24576
 # State goes to flash (a sector erase stalls the whole chip for tens of ms, up to
-# 400 ms on a slow part) when a device leaves, and while one stays docked this often;
-# never as it arrives. Each such save is announced with the time it stalled sampling.
+# 400 ms on a slow part) when a device leaves, before a reboot, and while one stays
+# docked: a minute after it arrived (its mating counted, safe from a power cut from
+# then on), then hourly, and never more often than that; never as it lands. Each
+# save is announced with the time it stalled sampling.
+SAVE_AFTER_ARRIVAL_S = 60
 SAVE_DOCKED_S = 3600
 
 
@@ -165,7 +168,8 @@ class App:
         self._check_work = None  # the check round under way, a step at a time
         self._held = []  # lines emitted while a report line is being written
         self._gc_due = False
-        self._saved_s = 0  # dock time of the last state save
+        self._docked_save_s = None  # dock time of the last save while docked
+        self._save_due_s = 0  # when the next save while docked is due
         self._sample_start = protocol.line_start(protocol.SAMPLE)
         self._health_start = protocol.line_start(protocol.HEALTH)
         self._boot_key = protocol.boot_key(hal.boot_id)
@@ -189,6 +193,8 @@ class App:
         return cause, crash_boots, error
 
     def _note_reboot(self, reason, error=None):
+        if self.docking.present:
+            self.docking.save(True)  # the device stays: the next boot resumes its session
         crash_boots = self.crash_boots + 1 if reason == "crash" else 0
         note = {"reason": reason, "crash_boots": crash_boots}
         if error is not None:
@@ -465,7 +471,7 @@ class App:
             self.stage = "gc"
             # mem_free walks the heap's whole table (about 1 ms): once a round is enough.
             self._gc_due = not self.docking.present or gc.mem_free() < GC_LOW_BYTES
-        if self.docking.present and self.t_s() - self._saved_s >= SAVE_DOCKED_S:
+        if self.docking.present and self.t_s() >= self._save_due_s:
             yield
             self._save_docked()
 
@@ -483,7 +489,11 @@ class App:
                 d.undocked(self)  # where detectors save what a departure settled
         self._in = None
         if arrived:
-            self._saved_s = self.t_s()  # the save while docked comes SAVE_DOCKED_S on
+            due = self.t_s() + SAVE_AFTER_ARRIVAL_S
+            last = self._docked_save_s
+            if last is not None and last + SAVE_DOCKED_S > due:
+                due = last + SAVE_DOCKED_S
+            self._save_due_s = due
             return
         self._saved(t0, "undocked")
 
@@ -492,12 +502,13 @@ class App:
         self.stage = "save"
         t0 = self.clock.ticks_us()
         self.docking.save(True)
+        self._docked_save_s = self.t_s()
+        self._save_due_s = self._docked_save_s + SAVE_DOCKED_S
         self._saved(t0, "docked")
 
     def _saved(self, t0, why):
         """The clock to flash, then the stall since ``t0`` announced."""
         self.store.save(CLOCK_STATE, _STATE_VERSION, {"t_s": self.t_s()})
-        self._saved_s = self.t_s()
         clock = self.clock
         stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
         self.event("state_saved", [], "info", [("stall_ms", stall_ms), ("why", why)])
