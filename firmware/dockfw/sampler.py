@@ -20,6 +20,7 @@ that does not free the bus is tried again after 1, 2, 4, then every 8 rounds.
 
 from array import array
 
+import micropython
 from micropython import const
 
 from dockfw.board import KELVIN, SUPPLY
@@ -136,28 +137,36 @@ class Sampler:
                 return
         self._bus_down(False)  # every monitor silent at once: treat it as the bus
 
+    @micropython.native
     def cycle(self):
-        """Read every working monitor once and derive the per-pin values."""
+        """Read every working monitor once and derive the per-pin values. Every sampling
+        cycle: one pass per loop, names held in locals, machine code (``micropython.native``)."""
         chips = self.chips
         ok = self.ok
         live = self.live
-        for k in range(len(chips)):
-            if ok[k]:
-                c = chips[k]
-                try:
-                    c.read_shunt()
-                    if not c.settled:
-                        c.read_bus()  # only until the first conversion after (re)configuration
-                except INA219Error as e:
-                    ok[k] = 0
-                    self._failed(e)
-                    if not self.bus_ok:
-                        break  # the others would time out too: one timeout per cycle at most
         stuck = self.stuck
         for k in range(len(chips)):
-            live[k] = 1 if ok[k] and chips[k].settled else 0
-            if stuck[k] and live[k]:
-                stuck[k] = 0  # converting again
+            if not ok[k]:
+                live[k] = 0
+                continue
+            c = chips[k]
+            try:
+                c.read_shunt()
+                if not c.settled:
+                    c.read_bus()  # only until the first conversion after (re)configuration
+            except INA219Error as e:
+                ok[k] = 0
+                live[k] = 0
+                self._failed(e)
+                if not self.bus_ok:
+                    break  # the others would time out too: one timeout per cycle at most
+                continue
+            if c.settled:
+                live[k] = 1
+                if stuck[k]:
+                    stuck[k] = 0  # converting again
+            else:
+                live[k] = 0
         min_ma = self.min_ma
         sense_of = self._sense_of
         pad = self._pad
@@ -167,12 +176,12 @@ class Sampler:
         status = self.status
         carrying = False
         for j in range(self.n):
-            c = chips[j]
             if not live[j]:
                 status[j] = ST_SENSOR
                 i_ua[j] = 0
                 r_uohm[j] = UNKNOWN
                 continue
+            c = chips[j]
             st = ST_CLIPPED if c.clipped else 0
             i = c.current_ua
             i_ua[j] = i
@@ -184,9 +193,10 @@ class Sampler:
                 status[j] = st | ST_SENSOR
                 r_uohm[j] = UNKNOWN
                 continue
-            if chips[s].clipped:
+            cs = chips[s]
+            if cs.clipped:
                 st |= ST_CLIPPED
-            d = chips[s].shunt_uv
+            d = cs.shunt_uv
             if pad[j]:
                 d -= c.shunt_uv
             drop_uv[j] = d
@@ -203,26 +213,21 @@ class Sampler:
             else:
                 status[j] = st
                 r_uohm[j] = d * 1000 // ma
-        self.docked = carrying or self._pads_see_device()
-        # Without current, only a working supply pad monitor can tell an empty
-        # dock from an idle device: when none can, presence is unknown, not absent.
-        self.presence_known = carrying or self._pads_working()
+        # Without current, only a working supply pad monitor can tell an empty dock
+        # from an idle device: when none can, presence is unknown, not absent. An
+        # empty dock leaves the supply pad pulled to ground: its monitor sees the
+        # whole rail and clips. A device on the pad brings it to V+.
+        docked = known = carrying
+        if not carrying:
+            for s in self._supply_sense:
+                if live[s]:
+                    known = True
+                    if not chips[s].clipped:
+                        docked = True
+                        break
+        self.docked = docked
+        self.presence_known = known
         self.cycles += 1
-
-    def _pads_see_device(self):
-        # An empty dock leaves the supply pad pulled to ground: its monitor sees
-        # the whole rail and clips. A device on the pad brings it to V+.
-        chips = self.chips
-        for s in self._supply_sense:
-            if self.live[s] and not chips[s].clipped:
-                return True
-        return False
-
-    def _pads_working(self):
-        for s in self._supply_sense:
-            if self.live[s]:
-                return True
-        return False
 
     def housekeeping(self):
         """Every check round (the App's, 250 ms): bus voltages, lost configurations,
