@@ -25,6 +25,7 @@ from micropython import const
 
 from dockfw.board import KELVIN, SUPPLY
 from dockfw.ina219 import ETIMEDOUT, INA219, INA219Error
+from dockfw.viper import ptr8, ptr32
 
 # Per-pin status bits.
 ST_SENSOR = const(1)  # the pin's monitor or its sense monitor is not answering or not settled
@@ -140,7 +141,7 @@ class Sampler:
     @micropython.native
     def cycle(self):
         """Read every working monitor once and derive the per-pin values. Every sampling
-        cycle: one pass per loop, names held in locals, machine code (``micropython.native``)."""
+        cycle: machine code, one pass per loop."""
         chips = self.chips
         ok = self.ok
         live = self.live
@@ -167,15 +168,25 @@ class Sampler:
                     stuck[k] = 0  # converting again
             else:
                 live[k] = 0
-        min_ma = self.min_ma
-        sense_of = self._sense_of
-        pad = self._pad
-        i_ua = self.i_ua
-        drop_uv = self.drop_uv
-        r_uohm = self.r_uohm
-        status = self.status
+        self._derive()
+        self.cycles += 1
+
+    @micropython.viper
+    def _derive(self):
+        """Per-pin current, drop, resistance and status, and the dock's presence, from
+        this cycle's readings: viper on raw pointers into the arrays (dockfw.viper; every
+        value here stays below 2**30, every "b" array holds 0..127)."""
+        chips = self.chips
+        live = ptr8(self.live)
+        min_ma = int(self.min_ma)
+        sense_of = ptr8(self._sense_of)
+        pad = ptr8(self._pad)
+        i_ua = ptr32(self.i_ua)
+        drop_uv = ptr32(self.drop_uv)
+        r_uohm = ptr32(self.r_uohm)
+        status = ptr8(self.status)
         carrying = False
-        for j in range(self.n):
+        for j in range(int(self.n)):
             if not live[j]:
                 status[j] = ST_SENSOR
                 i_ua[j] = 0
@@ -183,22 +194,22 @@ class Sampler:
                 continue
             c = chips[j]
             st = ST_CLIPPED if c.clipped else 0
-            i = c.current_ua
+            i = int(c.current_ua)
             i_ua[j] = i
             ma = (i + 500) // 1000
             if ma >= min_ma:
                 carrying = True
-            s = sense_of[j]
-            if not live[s]:
+            k = sense_of[j]
+            if not live[k]:
                 status[j] = st | ST_SENSOR
                 r_uohm[j] = UNKNOWN
                 continue
-            cs = chips[s]
+            cs = chips[k]
             if cs.clipped:
                 st |= ST_CLIPPED
-            d = cs.shunt_uv
+            d = int(cs.shunt_uv)
             if pad[j]:
-                d -= c.shunt_uv
+                d -= int(c.shunt_uv)
             drop_uv[j] = d
             if ma < min_ma:
                 status[j] = st | ST_LOW_CURRENT
@@ -217,17 +228,19 @@ class Sampler:
         # from an idle device: when none can, presence is unknown, not absent. An
         # empty dock leaves the supply pad pulled to ground: its monitor sees the
         # whole rail and clips. A device on the pad brings it to V+.
-        docked = known = carrying
+        docked = carrying
+        known = carrying
         if not carrying:
-            for s in self._supply_sense:
-                if live[s]:
+            supply = ptr8(self._supply_sense)
+            for x in range(int(len(self._supply_sense))):  # noqa: RUF046 (viper: a machine int)
+                k = supply[x]
+                if live[k]:
                     known = True
-                    if not chips[s].clipped:
+                    if not chips[k].clipped:
                         docked = True
                         break
         self.docked = docked
         self.presence_known = known
-        self.cycles += 1
 
     def housekeeping(self):
         """Every check round (the App's, 250 ms): bus voltages, lost configurations,
