@@ -325,11 +325,13 @@ class INA219:
             self.current_ua = (s * self._cal_hi + ((s * self._cal_lo) >> 12)) * self.lsb_ua
         self.shunt_uv = s * 10
         self._raw = s
-        if s == self._hold:
-            # Unchanged since a PGA step: the old range's clipped conversion, not a new one.
-            self.clipped = True
-            return
-        self._hold = _NO_HOLD
+        hold = self._hold
+        if hold != _NO_HOLD:
+            if s == hold:
+                # Unchanged since a PGA step: the old range's clipped conversion, not a new one.
+                self.clipped = True
+                return
+            self._hold = _NO_HOLD
         lim = self._lim
         if -lim < s < lim:
             self.clipped = False

@@ -301,22 +301,26 @@ class Protection(Detector):
             if i > _MA_CAP:
                 i = _MA_CAP
             k = sense[j]
-            chip = chips[k]
-            d = int(chip.shunt_uv)  # the contact's drop, with the shunt's on a pad
             p = 0
-            if not live[k] or chip.clipped:
-                # The drop is unknown, or only bounded from below: the contact is taken
-                # to be as bad as BLIND_MOHM, and at least as hot as the bound says.
+            if not live[k]:
+                # The drop is unknown: the contact is taken to be as bad as BLIND_MOHM.
                 st[j] = st[j] | _BLIND
                 p = (i * i // 1000) * BLIND_MOHM // 1000
-                if not live[k]:
-                    d = 0
+                d = 0
+            elif chips[k].clipped:
+                # The drop is only bounded from below: as bad as BLIND_MOHM, and at least
+                # as hot as the bound says.
+                st[j] = st[j] | _BLIND
+                p = (i * i // 1000) * BLIND_MOHM // 1000
+                d = int(chips[k].shunt_uv)
             elif not st[j]:
                 d = ((drop_uv[j] ^ sign) & low32) - sign
-            elif pad[j] and d > 0 and i > d * 500 // shunt[j]:
-                # I * (S - I * Rsh) is largest at I = S / (2 Rsh): the heat's bound for
-                # any current up to the current's bound.
-                i = d * 500 // shunt[j]
+            else:
+                d = int(chips[k].shunt_uv)  # the contact's drop, with the shunt's on a pad
+                if pad[j] and d > 0 and i > d * 500 // shunt[j]:
+                    # I * (S - I * Rsh) is largest at I = S / (2 Rsh): the heat's bound for
+                    # any current up to the current's bound.
+                    i = d * 500 // shunt[j]
             if pad[j] and st[j]:
                 d -= i * (shunt[j] // 10) // 100
             q = (d // 100) * i // 10000 if d > 0 else 0  # µV * mA -> mW
