@@ -78,12 +78,13 @@ def enter_safe_mode(port: str) -> bool:
 
 
 def board_arch(port: str) -> str | None:
-    """mpy-cross's name for the architecture of the MicroPython on ``port`` (None: unknown)."""
+    """mpy-cross's name for the architecture of the MicroPython on ``port``; None when the
+    board does not answer, "" when it names none that mpy-cross knows."""
     proc = mpremote(port, "exec", ARCH, quiet=True)
     words = proc.stdout.split() if proc.returncode == 0 else []
-    if len(words) >= 2 and words[-2] == "arch" and words[-1].isdigit():
-        return compile_firmware.ARCH_NAMES.get(int(words[-1]))
-    return None
+    if len(words) < 2 or words[-2] != "arch" or not words[-1].isdigit():
+        return None
+    return compile_firmware.ARCH_NAMES.get(int(words[-1]), "")
 
 
 def leave_safe_mode(port: str) -> int:
@@ -118,6 +119,13 @@ def main() -> int:
     arch = board_arch(args.port)
     if arch is None:
         return _failed("asking for the architecture", args.port)
+    if not arch:
+        print(
+            "flash: the board's MicroPython runs no machine code the firmware can be built"
+            " for (sys.implementation._mpy names no architecture mpy-cross knows)",
+            file=sys.stderr,
+        )
+        return 1
     if arch != compile_firmware.BOARD_ARCH:
         image = build_image(args.board, args.out, arch)
     # Run from inside the image so `cp -r dockfw :` lands in :/dockfw, not :/flash/dockfw.
