@@ -518,7 +518,9 @@ def firmware_image(tmp_path_factory) -> Path:
     sys.path.insert(0, str(ROOT / "tools"))
     import flash as flash_tool  # tools/flash.py: what make flash copies
 
-    return flash_tool.build_image("pico-dock-4", tmp_path_factory.mktemp("image") / "img")
+    return flash_tool.build_image(
+        "pico-dock-4", tmp_path_factory.mktemp("image") / "img", "host"  # the vboard's arch
+    )
 
 
 def test_a_cut_during_a_write_leaves_the_old_state_whole_and_part_of_the_new(

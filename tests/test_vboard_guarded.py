@@ -76,7 +76,9 @@ def image(tmp_path_factory) -> Path:
     sys.path.insert(0, str(ROOT / "tools"))
     import flash as flash_tool  # tools/flash.py: what make flash copies
 
-    return flash_tool.build_image("pico-dock-4", tmp_path_factory.mktemp("image") / "img")
+    return flash_tool.build_image(
+        "pico-dock-4", tmp_path_factory.mktemp("image") / "img", "host"  # the vboard's arch
+    )
 
 
 def flashed(tmp_path: Path, image: Path, main: str | None = None) -> Path:

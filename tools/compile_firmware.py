@@ -2,6 +2,13 @@
 
 python tools/compile_firmware.py --check          # every file compiles, nothing kept
 python tools/compile_firmware.py --out build/flash # .mpy files laid out as on the board
+python tools/compile_firmware.py --arch host ...   # for this machine's MicroPython instead
+
+The per-cycle path has ``@micropython.native`` / ``@micropython.viper`` functions, which
+mpy-cross turns into machine code for one architecture (``-march``): ``armv6m`` (the
+RP2040's Cortex-M0+) by default, ``host`` for the MicroPython unix port on this machine
+(tier B, the virtual board). A module with machine code loads only on its architecture;
+the others stay portable bytecode.
 """
 
 from __future__ import annotations
@@ -16,14 +23,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
 MPY_CROSS = Path(sys.executable).with_name("mpy-cross")
+BOARD_ARCH = "armv6m"  # the RP2040
+# sys.implementation._mpy >> 10 on a board -> mpy-cross's name for its architecture.
+ARCH_NAMES = {
+    1: "x86",
+    2: "x64",
+    3: "armv6",
+    4: "armv6m",
+    5: "armv7m",
+    6: "armv7em",
+    7: "armv7emsp",
+    8: "armv7emdp",
+    9: "xtensa",
+    10: "xtensawin",
+    11: "rv32imc",
+    12: "rv64imc",
+}
 
 
 def sources() -> list[Path]:
     return sorted(p for p in FIRMWARE.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def compile_all(out: Path) -> list[str]:
-    """Compile into ``out``; main.py stays source (the board runs main.py, not main.mpy)."""
+def compile_all(out: Path, arch: str = BOARD_ARCH) -> list[str]:
+    """Compile into ``out`` for ``arch``; main.py stays source (the board runs main.py,
+    not main.mpy)."""
     errors = []
     for src in sources():
         rel = src.relative_to(FIRMWARE)
@@ -33,7 +57,7 @@ def compile_all(out: Path) -> list[str]:
             shutil.copy(src, dst)
         target = dst.with_suffix(".mpy")
         proc = subprocess.run(
-            [str(MPY_CROSS), "-O1", "-o", str(target), "-s", str(rel), str(src)],
+            [str(MPY_CROSS), "-O1", "-march=" + arch, "-o", str(target), "-s", str(rel), str(src)],
             capture_output=True,
             text=True,
         )
@@ -50,14 +74,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="only check that every file compiles")
     parser.add_argument("--out", type=Path, help="folder to write the flash image into")
+    parser.add_argument(
+        "--arch",
+        default=BOARD_ARCH,
+        help="mpy-cross -march for the machine code (default: %(default)s; host: this machine)",
+    )
     args = parser.parse_args()
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
-            errors = compile_all(Path(tmp))
+            errors = compile_all(Path(tmp), args.arch)
     else:
         out = args.out or ROOT / "build" / "flash"
         shutil.rmtree(out, ignore_errors=True)
-        errors = compile_all(out)
+        errors = compile_all(out, args.arch)
     for e in errors:
         print(e, file=sys.stderr)
     if errors:

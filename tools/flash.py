@@ -2,7 +2,9 @@
 
 The board's flash gets ``main.py`` (source, it runs at boot), ``dockfw/*.mpy``
 (bytecode from mpy-cross: smaller and faster to import than source) and
-``board.json`` (the chosen file from ``boards/``).
+``board.json`` (the chosen file from ``boards/``). The per-cycle path's machine code
+(``@micropython.native``) is compiled for the architecture the board reports
+(``sys.implementation._mpy``): the RP2040's armv6m on a dock, the host's on a virtual board.
 
 A running dock is guarded by its watchdog, which goes on counting after mpremote
 has stopped the firmware and would reset the board in the middle of a copy. So
@@ -27,13 +29,13 @@ sys.path.insert(0, str(ROOT / "tools"))
 import compile_firmware  # noqa: E402
 
 
-def build_image(board: str, out: Path) -> Path:
+def build_image(board: str, out: Path, arch: str = compile_firmware.BOARD_ARCH) -> Path:
     board_file = ROOT / "boards" / ("%s.json" % board)
     if not board_file.is_file():
         names = ", ".join(sorted(p.stem for p in (ROOT / "boards").glob("*.json")))
         raise SystemExit("flash: no board named %r (boards: %s)" % (board, names))
     shutil.rmtree(out, ignore_errors=True)
-    errors = compile_firmware.compile_all(out)
+    errors = compile_firmware.compile_all(out, arch)
     if errors:
         raise SystemExit("flash: firmware does not compile:\n" + "\n".join(errors))
     shutil.copy(board_file, out / "board.json")
@@ -50,6 +52,7 @@ for name in ('SAFE', 'state/boot.json'):
         pass
 """
 IS_SAFE = "import os; print('SAFE' in os.listdir('/'))"
+ARCH = "import sys; print('arch', sys.implementation._mpy >> 10)"
 BACK_WITHIN_S = 20.0  # a Pico's USB port comes back a second or two after a reset
 
 
@@ -72,6 +75,16 @@ def enter_safe_mode(port: str) -> bool:
         if proc.returncode == 0 and proc.stdout.strip().endswith("True"):
             return True
     return False
+
+
+def board_arch(port: str) -> str | None:
+    """mpy-cross's name for the architecture of the MicroPython on ``port``; None when the
+    board does not answer, "" when it names none that mpy-cross knows."""
+    proc = mpremote(port, "exec", ARCH, quiet=True)
+    words = proc.stdout.split() if proc.returncode == 0 else []
+    if len(words) < 2 or words[-2] != "arch" or not words[-1].isdigit():
+        return None
+    return compile_firmware.ARCH_NAMES.get(int(words[-1]), "")
 
 
 def leave_safe_mode(port: str) -> int:
@@ -103,6 +116,18 @@ def main() -> int:
         return 0
     if not enter_safe_mode(args.port):
         return _failed("safe mode", args.port)
+    arch = board_arch(args.port)
+    if arch is None:
+        return _failed("asking for the architecture", args.port)
+    if not arch:
+        print(
+            "flash: the board's MicroPython runs no machine code the firmware can be built"
+            " for (sys.implementation._mpy names no architecture mpy-cross knows)",
+            file=sys.stderr,
+        )
+        return 1
+    if arch != compile_firmware.BOARD_ARCH:
+        image = build_image(args.board, args.out, arch)
     # Run from inside the image so `cp -r dockfw :` lands in :/dockfw, not :/flash/dockfw.
     entries = sorted(p.name for p in image.iterdir())
     proc = mpremote(args.port, "fs", "cp", "-r", *entries, ":", cwd=image)

@@ -249,7 +249,7 @@ def run_vboard(scenario: dict, work: Path, image: Path | None = None) -> dict:
     if image is None:
         import flash as flash_tool
 
-        image = flash_tool.build_image(scenario["board"], work / "image")
+        image = flash_tool.build_image(scenario["board"], work / "image", "host")  # the vboard's
     flash = work / "flash"
     shutil.rmtree(flash, ignore_errors=True)
     shutil.copytree(image, flash)

@@ -1,7 +1,7 @@
 """Test tier B: the firmware's tests under the real MicroPython interpreter.
 
 Compiles the firmware and the simulator with mpy-cross into ``build/mpy`` (the
-firmware exactly as ``make flash`` puts it on a board), then runs every
+firmware as ``make flash`` puts it on a board, its machine code for this machine), then runs every
 ``tests/mp/test_*.py`` in a fresh ``micropython -X heapsize=256k`` through
 ``tools/mptest.py`` (a fresh interpreter per module: each gets the whole heap),
 and prints the total as "N passed, N failed".
@@ -32,7 +32,8 @@ def compile_tree(src_root: Path, entries: list[str]) -> None:
             dst = (OUT / rel).with_suffix(".mpy")
             dst.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(
-                [str(BIN / "mpy-cross"), "-o", str(dst), "-s", str(rel), str(src)],
+                # -march=host: the per-cycle path's machine code, for this interpreter
+                [str(BIN / "mpy-cross"), "-march=host", "-o", str(dst), "-s", str(rel), str(src)],
                 check=True,
                 cwd=src_root,
             )

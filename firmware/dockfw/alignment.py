@@ -17,12 +17,14 @@ left. An undock resets everything silently.
 
 from array import array
 
+import micropython
 from micropython import const
 
 from dockfw.board import SUPPLY
 from dockfw.detect import OK, WARN, Detector
 from dockfw.protocol import Fixed
 from dockfw.sampler import ST_SENSOR, UNKNOWN
+from dockfw.viper import ptr8, ptr32
 
 RAISE_UOHM = const(50000)  # seating scatter, +20 mOhm oxidation stay under; a tilt adds 100s
 RAISE_PCT = const(60)  # temperature (+0.39 %/C) and load heating stay well under +60 %
@@ -76,36 +78,50 @@ class Alignment(Detector):
         self._sent = 0  # the same, as last announced
 
     # -- every cycle ------------------------------------------------------------
+    @micropython.viper
     def cycle(self, s, now):
+        """Viper on raw pointers into the arrays (dockfw.viper): currents below 2**25,
+        every "b" array here holds 0..127."""
         ctx = self.ctx
         if not ctx.charging or not ctx.docking.settled():
             return
-        i_ua = s.i_ua
-        status = s.status
-        role = self._role
-        top0 = top1 = 0  # the largest current in each role: does the device draw?
-        for j in range(self.n):
-            if not status[j] & ST_SENSOR:
+        sign = 1
+        sign <<= 31  # loads of values that can be negative: see dockfw.viper
+        low32 = (sign << 1) - 1
+        sensor = int(ST_SENSOR)
+        unknown = int(UNKNOWN)
+        i_ua = ptr32(s.i_ua)
+        status = ptr8(s.status)
+        role = ptr8(self._role)
+        n = int(self.n)
+        top0 = 0  # the largest current in each role: does the device draw?
+        top1 = 0
+        for j in range(n):
+            if not status[j] & sensor:
+                i = ((i_ua[j] ^ sign) & low32) - sign
                 if role[j]:
-                    top1 = max(top1, i_ua[j])
-                else:
-                    top0 = max(top0, i_ua[j])
-        min_ua = self._min_ua
-        r_uohm = s.r_uohm
-        lim = self._lim
-        state = self._state
-        bad = self._bad
-        opn = self._opn
-        for j in range(self.n):
-            if status[j] & ST_SENSOR:
+                    if i > top1:
+                        top1 = i
+                elif i > top0:
+                    top0 = i
+        min_ua = int(self._min_ua)
+        nsib = ptr8(self._nsib)
+        r_uohm = ptr32(s.r_uohm)
+        lim = ptr32(self._lim)
+        state = ptr8(self._state)
+        bad = ptr32(self._bad)
+        opn = ptr32(self._opn)
+        for j in range(n):
+            if status[j] & sensor:
                 continue
-            i = i_ua[j]
+            i = ((i_ua[j] ^ sign) & low32) - sign
+            r = ((r_uohm[j] ^ sign) & low32) - sign
             top = top1 if role[j] else top0
-            if self._nsib[j] and i < min_ua and top >= min_ua and i * OPEN_RATIO < top:
+            if nsib[j] and i < min_ua and top >= min_ua and i * OPEN_RATIO < top:
                 self._step(j, OPEN)
-            elif r_uohm[j] > lim[j]:
+            elif r > lim[j]:
                 self._step(j, RAISED)
-            elif r_uohm[j] != UNKNOWN and (state[j] or bad[j] or opn[j]):
+            elif r != unknown and (state[j] or bad[j] or opn[j]):
                 self._step(j, GOOD)  # (a good cycle of a quiet pin changes nothing)
 
     def _step(self, j, obs):

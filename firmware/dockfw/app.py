@@ -36,10 +36,13 @@ cycle, then per report) -> health -> lines on the wire and the charge switch.
 
 import gc
 
+import micropython
+
 from dockfw import protocol, settings
 from dockfw.alignment import Alignment
 from dockfw.board import SUPPLY
 from dockfw.commands import Commands
+from dockfw.detect import Detector
 from dockfw.docking import Docking
 from dockfw.drift import Drift
 from dockfw.health import Health
@@ -147,6 +150,8 @@ class App:
             self.wear,
             self.protection,
         )
+        # Those with per-cycle work, in the same order: a call costs ~15 us on the RP2040.
+        self._cycling = tuple(d for d in self.detectors if type(d).cycle is not Detector.cycle)
         settings.restore(self)  # what hosts set, now that every part that holds one exists
         self.health = Health(self)
         self.commands = Commands(self)
@@ -380,15 +385,16 @@ class App:
         self._report_done_ms = now
         self._last_check_ms = now
 
+    @micropython.native
     def cycle(self):
-        """The per-cycle path: read, summarise, detect. Allocates nothing."""
+        """The per-cycle path: read, summarise, detect. Allocates nothing; machine code."""
         self.uptime.update()
         sampler = self.sampler
         self.stage = "sample"
         sampler.cycle()
         now = self.clock.ticks_ms()
         self.stage = "cycle"
-        for d in self.detectors:
+        for d in self._cycling:
             self._in = d
             d.cycle(sampler, now)
         self._in = None

@@ -10,6 +10,7 @@ Wire cost (SCL clocks, see docs/architecture.md): ``read_power`` 96,
 a PGA step 38.
 """
 
+import micropython
 from micropython import const
 
 _REG_CONFIG = const(0x00)
@@ -291,10 +292,13 @@ class INA219:
             return
         self._shunt(s)
 
+    @micropython.native
     def read_shunt(self):
         """Shunt register only, without a pointer write when it is current -> shunt_uv,
         clipped, and current_ua derived from it as the chip does (Current = Shunt * Cal /
-        4096), so one 29-clock read gives both and they come from the same conversion."""
+        4096), so one 29-clock read gives both and they come from the same conversion.
+        Every sampling cycle, every monitor: _shunt() is written out here (a call costs
+        more than its body on the RP2040), machine code (``micropython.native``)."""
         buf = self._buf
         bare = self._ptr == _REG_SHUNT
         try:
@@ -314,10 +318,27 @@ class INA219:
         if s & 0x8000:
             s -= 0x10000
         # s * Cal can pass 2**30; split Cal so every product stays a small int.
-        a = -s if s < 0 else s
-        c = a * self._cal_hi + ((a * self._cal_lo) >> 12)
-        self.current_ua = (-c if s < 0 else c) * self.lsb_ua
-        self._shunt(s)
+        if s < 0:
+            a = -s
+            self.current_ua = -(a * self._cal_hi + ((a * self._cal_lo) >> 12)) * self.lsb_ua
+        else:
+            self.current_ua = (s * self._cal_hi + ((s * self._cal_lo) >> 12)) * self.lsb_ua
+        self.shunt_uv = s * 10
+        self._raw = s
+        hold = self._hold
+        if hold != _NO_HOLD:
+            if s == hold:
+                # Unchanged since a PGA step: the old range's clipped conversion, not a new one.
+                self.clipped = True
+                return
+            self._hold = _NO_HOLD
+        lim = self._lim
+        if -lim < s < lim:
+            self.clipped = False
+            return
+        self.clipped = True
+        if self.gain < 3:
+            self._step_up()
 
     def read_bus(self):
         """Bus register -> bus_mv, cnvr, ovf; a first CNVR after (re)configuration settles."""

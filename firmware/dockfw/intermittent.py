@@ -16,12 +16,14 @@ quiet seconds ``cleared``. Only docked, settled and charging; per cycle integers
 
 from array import array
 
+import micropython
 from micropython import const
 
 from dockfw.board import SUPPLY
 from dockfw.detect import OK, WARN, Detector
 from dockfw.protocol import Fixed
 from dockfw.sampler import ST_CLIPPED, ST_SENSOR
+from dockfw.viper import ptr8, ptr32
 
 DIP_SHIFT = const(5)  # dip > 1/32 of the level: half of a 1 ms open split over 2 conversions
 DIP_MIN_UA = const(5000)  # at low load: a few current LSBs, well above the noise
@@ -72,58 +74,80 @@ class Intermittent(Detector):
         self._armed = False
 
     # -- every cycle ------------------------------------------------------------
+    @micropython.viper
     def cycle(self, s, now):
+        """Viper on raw pointers into the arrays (dockfw.viper): currents and their
+        departures below 2**27, every "b" array here holds 0..127."""
         ctx = self.ctx
         if not ctx.charging or not ctx.docking.settled():
             self._armed = False
             return
-        n = self.n
-        i_ua = s.i_ua
-        status = s.status
-        ref = self._ref
+        n = int(self.n)
+        i_ua = ptr32(s.i_ua)
+        status = ptr8(s.status)
+        ref = ptr32(self._ref)
+        ep = ptr32(self._ep)
+        up = ptr32(self._up)
         if not self._armed:  # (re)start: every pin's level is what it carries now
             self._armed = True
             self._last = now
+            hi = ptr32(self._hi)
+            pdev = ptr32(self._pdev)
+            pdrop = ptr32(self._pdrop)
+            drop_uv = ptr32(s.drop_uv)
             for j in range(n):
                 ref[j] = i_ua[j]
-                self._ep[j] = self._up[j] = self._hi[j] = self._pdev[j] = 0
-                self._pdrop[j] = s.drop_uv[j]
-            self._pdev0 = self._pdev1 = 0
+                ep[j] = 0
+                up[j] = 0
+                hi[j] = 0
+                pdev[j] = 0
+                pdrop[j] = drop_uv[j]
+            self._pdev0 = 0
+            self._pdev1 = 0
             return
-        step = self._clock.ticks_diff(now, self._last)
+        step = int(self._clock.ticks_diff(now, self._last))
         self._last = now
+        ms = int(self._ms)
         if step > 0:
             # A stall counts one monitored second at most: the count cannot run ahead.
-            self._ms += step if step < 1000 else 1000
-        if self._ms >= 1000:
-            self._ms -= 1000
+            ms += step if step < 1000 else 1000
+        if ms >= 1000:
+            self._ms = ms - 1000
             self._tick()
+        else:
+            self._ms = ms
         # Pass 1: each pin's departure from its level, per role; a pin in band with
         # nothing going on just follows its level (the common case, kept cheap).
-        role = self._role
-        dev = self._dev
-        ep = self._ep
-        up = self._up
-        nsib = self._nsib
-        fast = self._fast
-        dev0 = dev1 = 0
+        sign = 1
+        sign <<= 31  # loads of values that can be negative: see dockfw.viper
+        low32 = (sign << 1) - 1
+        sensor = int(ST_SENSOR)
+        role = ptr8(self._role)
+        dev = ptr32(self._dev)
+        nsib = ptr8(self._nsib)
+        fast = ptr32(self._fast)
+        dev0 = 0
+        dev1 = 0
         slow = False
         for j in range(n):
             fast[j] = 1
-            if status[j] & ST_SENSOR:
-                ep[j] = up[j] = dev[j] = 0
+            if status[j] & sensor:
+                ep[j] = 0
+                up[j] = 0
+                dev[j] = 0
                 continue
-            d = i_ua[j] - ref[j]
+            level = ((ref[j] ^ sign) & low32) - sign
+            d = (((i_ua[j] ^ sign) & low32) - sign) - level
             dev[j] = d
             if role[j]:
                 dev1 += d
             else:
                 dev0 += d
-            thr = ref[j] >> DIP_SHIFT
+            thr = level >> DIP_SHIFT
             if thr < DIP_MIN_UA:
                 thr = DIP_MIN_UA
             if nsib[j] and not ep[j] and not up[j] and -thr <= d <= thr:
-                ref[j] += d >> 3  # follow slow changes within the band
+                ref[j] = level + (d >> 3)  # follow slow changes within the band
             else:
                 fast[j] = 0
                 slow = True
@@ -131,9 +155,10 @@ class Intermittent(Detector):
         if slow:
             for j in range(n):
                 if not fast[j]:
-                    sx = (dev1 if role[j] else dev0) - dev[j]
-                    self._pin(j, s, dev[j], sx, dev0 if role[j] else dev1)
-        self._pdev, self._dev = dev, self._pdev  # for the next episode's cycle before
+                    d = ((dev[j] ^ sign) & low32) - sign
+                    sx = (dev1 if role[j] else dev0) - d
+                    self._pin(j, s, d, sx, dev0 if role[j] else dev1)
+        self._pdev, self._dev = self._dev, self._pdev  # for the next episode's cycle before
         self._pdev0 = dev0
         self._pdev1 = dev1
 

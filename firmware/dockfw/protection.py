@@ -41,10 +41,12 @@ could outgrow ``ticks_diff``'s range however long a device stays docked.
 
 from array import array
 
+import micropython
 from micropython import const
 
 from dockfw.board import KELVIN
 from dockfw.detect import FAULT, OK, WARN, Detector
+from dockfw.viper import ptr8, ptr32
 
 RETRY_MS = const(5000)
 MAX_TRIPS = const(3)
@@ -126,6 +128,10 @@ class Protection(Detector):
         self._recoveries = 0  # the sampler's bus recoveries, as last reported
 
     # -- every cycle ------------------------------------------------------------
+    # The per-cycle work below is viper on raw pointers into the arrays (dockfw.viper):
+    # the bounds and products here all stay below 2**30 (currents capped at _MA_CAP
+    # for heat), and every "b" array read through a ptr8 holds 0..127.
+    @micropython.native
     def cycle(self, s, now):
         dt = self._clock.ticks_diff(now, self._last_ms)
         self._last_ms = now
@@ -139,145 +145,190 @@ class Protection(Detector):
             return
         self._armed = True
         total = self._currents(s)
-        hi = self._hi
-        trip = self.max_total_ma < total < _BIG
-        unbounded = False
-        for j in range(self.n):
-            if self.max_ma[j] < hi[j] < _BIG:
-                trip = True
-            elif hi[j] == _BIG:
-                unbounded = True
-        if not unbounded:
-            self._unbounded = 0
-        elif self._unbounded < UNBOUNDED_CYCLES:
-            self._unbounded += 1
-        if trip:
-            self._cut(s, now, _CUT_CURRENT, total)
-        elif self._unbounded >= UNBOUNDED_CYCLES:
-            self._cut(s, now, _CUT_UNBOUNDED, total)
-        elif self._heat(s, dt):
-            self._cut(s, now, _CUT_HEAT, total)
+        cut = self._limits(total)
+        if not cut and self._heat(s, dt):
+            cut = _CUT_HEAT
+        if cut:
+            self._cut(s, now, cut, total)
 
-    def _currents(self, s):
+    @micropython.viper
+    def _currents(self, s) -> int:
         """Fill _hi (measured or bounded mA per pin, _BIG: no bound) and return the
         dock total (or its bound)."""
-        live = s.live
-        i_ua = s.i_ua
+        live = ptr8(s.live)
+        i_ua = ptr32(s.i_ua)
         chips = s.chips
-        role = self._role
-        hi = self._hi
-        st = self._st
-        side = self._side  # [known supply, known ground, bound supply, bound ground]
-        side[0] = side[1] = side[2] = side[3] = 0
-        missing = False
-        for j in range(self.n):
+        role = ptr8(self._role)
+        sense = ptr8(self._sense)
+        pad = ptr8(self._pad)
+        shunt = ptr32(self._shunt)
+        hi = ptr32(self._hi)
+        st = ptr8(self._st)
+        side = ptr32(self._side)  # [known supply, known ground, bound supply, bound ground]
+        side[0] = 0
+        side[1] = 0
+        side[2] = 0
+        side[3] = 0
+        n = int(self.n)
+        missing = 0
+        sign = 1
+        sign <<= 31  # loads of values that can be negative: see dockfw.viper
+        low32 = (sign << 1) - 1
+        for j in range(n):
             r = role[j]
             if live[j]:
-                m = (i_ua[j] + 500) // 1000
+                m = ((((i_ua[j] ^ sign) & low32) - sign) + 500) // 1000
                 side[r] += m
                 hi[j] = m if m > 0 else 0
                 st[j] = 0
                 continue
-            missing = True
+            missing = 1
             st[j] = _EST
             b = _BIG
-            k = self._sense[j]
-            if self._pad[j] and live[k] and not chips[k].clipped:
+            k = sense[j]
+            if pad[j] and live[k] and not chips[k].clipped:
                 # Its own sense pad bounds it: S >= I * Rsh.
-                b = chips[k].shunt_uv
-                b = b * 1000 // self._shunt[j] if b > 0 else 0
+                b = int(chips[k].shunt_uv)
+                b = b * 1000 // shunt[j] if b > 0 else 0
             hi[j] = b
             if b == _BIG or side[2 + r] == _BIG:
                 side[2 + r] = _BIG
             else:
                 side[2 + r] += b
         if not missing:
-            return self._split_total()
+            return int(self._split_total())
         self._split = 0
-        for r in range(2):
-            if side[2 + r] != _BIG:
-                side[2 + r] += side[r]
-        total = side[2] if side[2] < side[3] else side[3]
+        if side[2] != _BIG:
+            side[2] += side[0]
+        if side[3] != _BIG:
+            side[3] += side[1]
+        supply = ((side[2] ^ sign) & low32) - sign
+        ground = ((side[3] ^ sign) & low32) - sign
+        total = supply if supply < ground else ground
         if total != _BIG:
             # One current flows out through the supply pins and back through the
             # ground pins: what one side bounds, less the other's answering pins.
-            for j in range(self.n):
+            for j in range(n):
                 if st[j]:
-                    b = total - side[role[j]]
+                    b = total - (((side[role[j]] ^ sign) & low32) - sign)
                     if b < 0:
                         b = 0
                     if b < hi[j]:
                         hi[j] = b
         return total
 
-    def _split_total(self):
-        side = self._side
-        big = side[0]
-        low = side[1]
+    @micropython.viper
+    def _split_total(self) -> int:
+        side = ptr32(self._side)
+        sign = 1
+        sign <<= 31  # loads of values that can be negative: see dockfw.viper
+        low32 = (sign << 1) - 1
+        big = ((side[0] ^ sign) & low32) - sign
+        low = ((side[1] ^ sign) & low32) - sign
         low_role = 1
         if low > big:
-            big = low
-            low = side[0]
+            big, low = low, big
             low_role = 0
         gap = big - low
+        split = int(self._split)
         if gap > _SPLIT_MIN_MA and gap > big >> _SPLIT_SHIFT:
-            if self._split < SPLIT_CYCLES:
-                self._split += 1
+            if split < SPLIT_CYCLES:
+                split += 1
         else:
-            self._split = 0
-        if self._split < SPLIT_CYCLES:
+            split = 0
+        self._split = split
+        if split < SPLIT_CYCLES:
             return low
         # One side has stayed short too long for a dropout: a monitor on it may be
         # frozen, and any of its pins may carry the missing current.
-        for j in range(self.n):
-            if self._role[j] == low_role:
-                self._hi[j] += gap
-                self._st[j] = _EST
+        role = ptr8(self._role)
+        hi = ptr32(self._hi)
+        st = ptr8(self._st)
+        for j in range(int(self.n)):
+            if role[j] == low_role:
+                hi[j] += gap
+                st[j] = _EST
         return big
 
-    def _heat(self, s, dt):
+    @micropython.viper
+    def _limits(self, total: int) -> int:
+        """The cut a pin or the dock over its limit calls for (_CUT_CURRENT), or a
+        current without a bound for too long (_CUT_UNBOUNDED); else 0."""
+        hi = ptr32(self._hi)
+        max_ma = ptr32(self.max_ma)
+        trip = int(self.max_total_ma) < total < _BIG
+        unbounded = False
+        for j in range(int(self.n)):
+            if max_ma[j] < hi[j] < _BIG:
+                trip = True
+            elif hi[j] == _BIG:
+                unbounded = True
+        count = int(self._unbounded)
+        if not unbounded:
+            count = 0
+        elif count < UNBOUNDED_CYCLES:
+            count += 1
+        self._unbounded = count
+        if trip:
+            return _CUT_CURRENT
+        if count >= UNBOUNDED_CYCLES:
+            return _CUT_UNBOUNDED
+        return 0
+
+    @micropython.viper
+    def _heat(self, s, dt: int) -> bool:
         """Smoothed heat (or its bound) per contact; True when one has been over the
         limit for HEAT_MS."""
-        hi = self._hi
-        st = self._st
-        sense = self._sense
-        pad = self._pad
-        shunt = self._shunt
-        live = s.live
+        hi = ptr32(self._hi)
+        st = ptr8(self._st)
+        sense = ptr8(self._sense)
+        pad = ptr8(self._pad)
+        shunt = ptr32(self._shunt)
+        live = ptr8(s.live)
+        drop_uv = ptr32(s.drop_uv)
         chips = s.chips
-        p_mw = self.p_mw
-        heat_ms = self._heat_ms
-        lim = self.contact_mw_limit
+        p_mw = ptr32(self.p_mw)
+        heat_ms = ptr32(self._heat_ms)
+        lim = int(self.contact_mw_limit)
         hot = False
-        for j in range(self.n):
+        sign = 1
+        sign <<= 31  # loads of values that can be negative: see dockfw.viper
+        low32 = (sign << 1) - 1
+        for j in range(int(self.n)):
             i = hi[j]
             if i == _BIG:
                 continue  # no bound at all: the unbounded rule's business, not heat's
             if i > _MA_CAP:
                 i = _MA_CAP
             k = sense[j]
-            d = chips[k].shunt_uv  # the contact's drop, with the shunt's on a pad
-            if not live[k] or chips[k].clipped:
-                # The drop is unknown, or only bounded from below: the contact is taken
-                # to be as bad as BLIND_MOHM, and at least as hot as the bound says.
-                st[j] |= _BLIND
+            p = 0
+            if not live[k]:
+                # The drop is unknown: the contact is taken to be as bad as BLIND_MOHM.
+                st[j] = st[j] | _BLIND
                 p = (i * i // 1000) * BLIND_MOHM // 1000
-                if not live[k]:
-                    d = 0
+                d = 0
+            elif chips[k].clipped:
+                # The drop is only bounded from below: as bad as BLIND_MOHM, and at least
+                # as hot as the bound says.
+                st[j] = st[j] | _BLIND
+                p = (i * i // 1000) * BLIND_MOHM // 1000
+                d = int(chips[k].shunt_uv)
             elif not st[j]:
-                d = s.drop_uv[j]
-            elif pad[j] and d > 0 and i > d * 500 // shunt[j]:
-                # I * (S - I * Rsh) is largest at I = S / (2 Rsh): the heat's bound for
-                # any current up to the current's bound.
-                i = d * 500 // shunt[j]
+                d = ((drop_uv[j] ^ sign) & low32) - sign
+            else:
+                d = int(chips[k].shunt_uv)  # the contact's drop, with the shunt's on a pad
+                if pad[j] and d > 0 and i > d * 500 // shunt[j]:
+                    # I * (S - I * Rsh) is largest at I = S / (2 Rsh): the heat's bound for
+                    # any current up to the current's bound.
+                    i = d * 500 // shunt[j]
             if pad[j] and st[j]:
                 d -= i * (shunt[j] // 10) // 100
-            q = (d // 100) * i // 10000 if d > 0 else 0  # µV * mA -> mW, in small ints
+            q = (d // 100) * i // 10000 if d > 0 else 0  # µV * mA -> mW
             if not st[j] & _BLIND:
                 p = q
             elif q > lim or q > p:
                 p = q  # measured, if only as a lower bound: at least this hot
-                st[j] &= _EST
+                st[j] = st[j] & _EST
             p_mw[j] += (p - p_mw[j]) >> _HEAT_SHIFT
             if p_mw[j] > lim:
                 if heat_ms[j] < HEAT_MS:

@@ -11,9 +11,11 @@ Sums stay below 2**30 (small ints on the RP2040) because a report closes at
 
 from array import array
 
+import micropython
 from micropython import const
 
 from dockfw.sampler import ST_CLIPPED, ST_LOW_CURRENT, ST_SENSOR, UNKNOWN
+from dockfw.viper import ptr8, ptr32
 
 MAX_CYCLES = const(1000)
 _BIG = const(0x3FFFFFFF)
@@ -55,40 +57,62 @@ class Report:
             self.n_d[j] = 0
             self.sum_d_uv[j] = 0
 
-    def add(self, sampler, settled=True):
-        """Fold one cycle in (allocation-free); resistances only when ``settled``."""
-        self.cycles += 1
+    @micropython.viper
+    def add(self, sampler, settled):
+        """Fold one cycle in (allocation-free); resistances only when ``settled``.
+        Every sampling cycle: viper, on raw pointers into the arrays (dockfw.viper)."""
+        self.cycles = int(self.cycles) + 1
         if sampler.docked:
-            self.docked_cycles += 1
-        status = sampler.status
-        i_ua = sampler.i_ua
-        r_uohm = sampler.r_uohm
-        drop = sampler.drop_uv
-        for j in range(self.n):
+            self.docked_cycles = int(self.docked_cycles) + 1
+        sensor = int(ST_SENSOR)
+        low = int(ST_LOW_CURRENT)
+        unknown = int(UNKNOWN)
+        keep_r = 1 if settled else 0
+        sign = 1
+        sign <<= 31  # loads of values that can be negative: see dockfw.viper
+        low32 = (sign << 1) - 1
+        status = ptr8(sampler.status)
+        i_ua = ptr32(sampler.i_ua)
+        r_uohm = ptr32(sampler.r_uohm)
+        drop = ptr32(sampler.drop_uv)
+        flags = ptr8(self.flags)
+        n_i = ptr32(self.n_i)
+        sum_ma = ptr32(self.sum_ma)
+        min_ma = ptr32(self.min_ma)
+        max_ma = ptr32(self.max_ma)
+        n_d = ptr32(self.n_d)
+        sum_d_uv = ptr32(self.sum_d_uv)
+        n_r = ptr32(self.n_r)
+        sum_drop_uv = ptr32(self.sum_drop_uv)
+        sum_r_ma = ptr32(self.sum_r_ma)
+        min_r = ptr32(self.min_r)
+        max_r = ptr32(self.max_r)
+        for j in range(int(self.n)):
             st = status[j]
-            self.flags[j] |= st
-            if st & ST_SENSOR:
+            flags[j] = flags[j] | st
+            if st & sensor:
                 continue
-            ma = (i_ua[j] + 500) // 1000
-            self.n_i[j] += 1
-            self.sum_ma[j] += ma
-            if ma < self.min_ma[j]:
-                self.min_ma[j] = ma
-            if ma > self.max_ma[j]:
-                self.max_ma[j] = ma
-            if not st & ST_LOW_CURRENT and drop[j] > 0:
-                self.n_d[j] += 1
-                self.sum_d_uv[j] += drop[j]
-            r = r_uohm[j]
-            if r == UNKNOWN or not settled:
+            ma = ((((i_ua[j] ^ sign) & low32) - sign) + 500) // 1000
+            n_i[j] += 1
+            sum_ma[j] += ma
+            if ma < ((min_ma[j] ^ sign) & low32) - sign:
+                min_ma[j] = ma
+            if ma > ((max_ma[j] ^ sign) & low32) - sign:
+                max_ma[j] = ma
+            d = ((drop[j] ^ sign) & low32) - sign
+            if not st & low and d > 0:
+                n_d[j] += 1
+                sum_d_uv[j] += d
+            r = ((r_uohm[j] ^ sign) & low32) - sign
+            if r == unknown or not keep_r:
                 continue
-            self.n_r[j] += 1
-            self.sum_drop_uv[j] += drop[j]
-            self.sum_r_ma[j] += ma
-            if r < self.min_r[j]:
-                self.min_r[j] = r
-            if r > self.max_r[j]:
-                self.max_r[j] = r
+            n_r[j] += 1
+            sum_drop_uv[j] += d
+            sum_r_ma[j] += ma
+            if r < min_r[j]:
+                min_r[j] = r
+            if r > ((max_r[j] ^ sign) & low32) - sign:
+                max_r[j] = r
 
     def full(self):
         return self.cycles >= MAX_CYCLES

@@ -20,10 +20,12 @@ that does not free the bus is tried again after 1, 2, 4, then every 8 rounds.
 
 from array import array
 
+import micropython
 from micropython import const
 
 from dockfw.board import KELVIN, SUPPLY
 from dockfw.ina219 import ETIMEDOUT, INA219, INA219Error
+from dockfw.viper import ptr8, ptr32
 
 # Per-pin status bits.
 ST_SENSOR = const(1)  # the pin's monitor or its sense monitor is not answering or not settled
@@ -136,59 +138,78 @@ class Sampler:
                 return
         self._bus_down(False)  # every monitor silent at once: treat it as the bus
 
+    @micropython.native
     def cycle(self):
-        """Read every working monitor once and derive the per-pin values."""
+        """Read every working monitor once and derive the per-pin values. Every sampling
+        cycle: machine code, one pass per loop."""
         chips = self.chips
         ok = self.ok
         live = self.live
-        for k in range(len(chips)):
-            if ok[k]:
-                c = chips[k]
-                try:
-                    c.read_shunt()
-                    if not c.settled:
-                        c.read_bus()  # only until the first conversion after (re)configuration
-                except INA219Error as e:
-                    ok[k] = 0
-                    self._failed(e)
-                    if not self.bus_ok:
-                        break  # the others would time out too: one timeout per cycle at most
         stuck = self.stuck
         for k in range(len(chips)):
-            live[k] = 1 if ok[k] and chips[k].settled else 0
-            if stuck[k] and live[k]:
-                stuck[k] = 0  # converting again
-        min_ma = self.min_ma
-        sense_of = self._sense_of
-        pad = self._pad
-        i_ua = self.i_ua
-        drop_uv = self.drop_uv
-        r_uohm = self.r_uohm
-        status = self.status
+            if not ok[k]:
+                live[k] = 0
+                continue
+            c = chips[k]
+            try:
+                c.read_shunt()
+                if not c.settled:
+                    c.read_bus()  # only until the first conversion after (re)configuration
+            except INA219Error as e:
+                ok[k] = 0
+                live[k] = 0
+                self._failed(e)
+                if not self.bus_ok:
+                    break  # the others would time out too: one timeout per cycle at most
+                continue
+            if c.settled:
+                live[k] = 1
+                if stuck[k]:
+                    stuck[k] = 0  # converting again
+            else:
+                live[k] = 0
+        self._derive()
+        self.cycles += 1
+
+    @micropython.viper
+    def _derive(self):
+        """Per-pin current, drop, resistance and status, and the dock's presence, from
+        this cycle's readings: viper on raw pointers into the arrays (dockfw.viper; every
+        value here stays below 2**30, every "b" array holds 0..127)."""
+        chips = self.chips
+        live = ptr8(self.live)
+        min_ma = int(self.min_ma)
+        sense_of = ptr8(self._sense_of)
+        pad = ptr8(self._pad)
+        i_ua = ptr32(self.i_ua)
+        drop_uv = ptr32(self.drop_uv)
+        r_uohm = ptr32(self.r_uohm)
+        status = ptr8(self.status)
         carrying = False
-        for j in range(self.n):
-            c = chips[j]
+        for j in range(int(self.n)):
             if not live[j]:
                 status[j] = ST_SENSOR
                 i_ua[j] = 0
                 r_uohm[j] = UNKNOWN
                 continue
+            c = chips[j]
             st = ST_CLIPPED if c.clipped else 0
-            i = c.current_ua
+            i = int(c.current_ua)
             i_ua[j] = i
             ma = (i + 500) // 1000
             if ma >= min_ma:
                 carrying = True
-            s = sense_of[j]
-            if not live[s]:
+            k = sense_of[j]
+            if not live[k]:
                 status[j] = st | ST_SENSOR
                 r_uohm[j] = UNKNOWN
                 continue
-            if chips[s].clipped:
+            cs = chips[k]
+            if cs.clipped:
                 st |= ST_CLIPPED
-            d = chips[s].shunt_uv
+            d = int(cs.shunt_uv)
             if pad[j]:
-                d -= c.shunt_uv
+                d -= int(c.shunt_uv)
             drop_uv[j] = d
             if ma < min_ma:
                 status[j] = st | ST_LOW_CURRENT
@@ -203,26 +224,23 @@ class Sampler:
             else:
                 status[j] = st
                 r_uohm[j] = d * 1000 // ma
-        self.docked = carrying or self._pads_see_device()
-        # Without current, only a working supply pad monitor can tell an empty
-        # dock from an idle device: when none can, presence is unknown, not absent.
-        self.presence_known = carrying or self._pads_working()
-        self.cycles += 1
-
-    def _pads_see_device(self):
-        # An empty dock leaves the supply pad pulled to ground: its monitor sees
-        # the whole rail and clips. A device on the pad brings it to V+.
-        chips = self.chips
-        for s in self._supply_sense:
-            if self.live[s] and not chips[s].clipped:
-                return True
-        return False
-
-    def _pads_working(self):
-        for s in self._supply_sense:
-            if self.live[s]:
-                return True
-        return False
+        # Without current, only a working supply pad monitor can tell an empty dock
+        # from an idle device: when none can, presence is unknown, not absent. An
+        # empty dock leaves the supply pad pulled to ground: its monitor sees the
+        # whole rail and clips. A device on the pad brings it to V+.
+        docked = carrying
+        known = carrying
+        if not carrying:
+            supply = ptr8(self._supply_sense)
+            for x in range(int(len(self._supply_sense))):  # noqa: RUF046 (viper: a machine int)
+                k = supply[x]
+                if live[k]:
+                    known = True
+                    if not chips[k].clipped:
+                        docked = True
+                        break
+        self.docked = docked
+        self.presence_known = known
 
     def housekeeping(self):
         """Every check round (the App's, 250 ms): bus voltages, lost configurations,

@@ -7,6 +7,8 @@ needs it. ``update()`` must run at least every 2**29 ms (6 days); the sampling
 loop calls it every cycle.
 """
 
+import micropython
+
 
 class Uptime:
     def __init__(self, clock):
@@ -15,6 +17,7 @@ class Uptime:
         self.s = 0
         self.ms = 0
 
+    @micropython.native  # every sampling cycle
     def update(self):
         now = self._clock.ticks_ms()
         d = self._clock.ticks_diff(now, self._last)
