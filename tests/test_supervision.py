@@ -114,13 +114,13 @@ def test_the_watchdog_is_fed_through_dockings_saves_and_reports():
     assert 0 < r.dock.max_feed_gap_us <= 210_000, r.dock.max_feed_gap_us
 
 
-@pytest.mark.parametrize("stalled", ["_report_steps", "cycle"])
+@pytest.mark.parametrize("stalled", ["_report_step", "cycle"])
 def test_the_watchdog_goes_hungry_when_reports_or_cycles_stop_completing(monkeypatch, stalled):
     # A report path that returns without ever completing (a hang in the making), or
     # cycles that do not complete: the loop still runs, but nobody feeds the watchdog,
     # which on the board resets the dock.
-    if stalled == "_report_steps":
-        monkeypatch.setattr(app_mod.App, "_report_steps", lambda self, now, health: iter(()))
+    if stalled == "_report_step":
+        monkeypatch.setattr(app_mod.App, "_report_step", lambda self: False)
     else:
         orig = app_mod.App.tick
 

@@ -37,6 +37,7 @@ cycle, then per report) -> health -> lines on the wire and the charge switch.
 import gc
 
 import micropython
+from micropython import const
 
 from dockfw import protocol, settings
 from dockfw.alignment import Alignment
@@ -87,17 +88,27 @@ STEP_US = 2000
 # starts at once instead of spinning the rest away, so the core idles between cycles.
 # Cycles keep their rate: each is due a whole period after the one before.
 EARLY_US = 1000
-# Garbage collection takes ~8 ms on the RP2040, more than a cycle's slack. The report
-# path allocates nothing, so the heap fills only slowly (commands, events): while a
-# device is docked the App collects only when free memory runs below this, right
-# after a cycle; undocked, sampling is slow and it collects at every check.
-GC_LOW_BYTES = 24576
+# Garbage collection takes ~8 ms on the RP2040, more than a cycle's slack: the App
+# collects right after a cycle while no device is docked (sampling is slow then).
+# Docked, the report path allocates nothing and the heap fills only slowly (commands,
+# events); MicroPython collects by itself once it is full.
 # State goes to flash (a sector erase stalls the whole chip for tens of ms, up to
 # 400 ms on a slow part) when a device leaves, before a reboot, and while one stays
 # docked: a minute after it arrived (its mating counted, safe from a power cut from
 # then on), then hourly, and never more often than that; never as it lands. Each
 # save is announced with the time it stalled sampling.
 SAVE_AFTER_ARRIVAL_S = 60
+# Phases of the work between cycles.
+_IDLE = const(0)
+_R_DETECT = const(1)  # each detector's report()
+_R_SAMPLE = const(2)  # the sample line, a pin at a time
+_R_JUDGE = const(3)  # the pins' health states
+_R_HEALTH = const(4)  # the health line, a pin at a time
+_R_END = const(5)
+_C_BEGIN = const(6)
+_C_CHIPS = const(7)  # housekeeping, a monitor at a time
+_C_PROTECT = const(8)
+_C_SAVE = const(9)
 SAVE_DOCKED_S = 3600
 
 
@@ -169,8 +180,14 @@ class App:
         self._cycle_done_ms = 0
         self._report_done_ms = 0
         self._last_check_ms = 0
-        self._report_work = None  # the report being written, a step at a time
-        self._check_work = None  # the check round under way, a step at a time
+        # The report and the check round under way, a step at a time (no generators:
+        # one would be allocated per report).
+        self._report_phase = _IDLE
+        self._part = 0  # the detector or pin the report's next step is at
+        self._health_due = False
+        self._report_ms = 0
+        self._check_phase = _IDLE
+        self._chip = 0
         self._held = []  # lines emitted while a report line is being written
         self._gc_due = False
         self._docked_save_s = None  # dock time of the last save while docked
@@ -314,25 +331,28 @@ class App:
             ("sense", [s.name for s in self.board.sense]),
         ]
 
-    def sample_steps(self):
-        """Write a ``sample`` line from the closed report, a pin per step (a generator)."""
+    def write_sample(self, j):
+        """Part ``j`` of a ``sample`` line from the closed report: the envelope and
+        the dock's fields with pin 0, then one pin per part, the last pin closing the
+        line. Written straight into the output queue, allocating nothing."""
         out = self.out
         report = self.report
-        self._begin_line(self._sample_start)
-        out.raw(b',"docked":')
-        out.raw(b"true" if self.docking.present else b"false")
-        out.raw(b',"charging":')
-        out.raw(b"true" if self.charging else b"false")
-        out.raw(b',"cycles":')
-        out.int(report.cycles)
-        out.raw(b',"pins":{')
-        for p in self.board.pins:
-            j = p.index
-            if j:
-                out.raw(b",")
-            out.raw(self.health.pin_keys[j])
-            report.write_pin(out, j, self._pin_mv(p))
-            yield
+        if j == 0:
+            self._begin_line(self._sample_start)
+            out.raw(b',"docked":')
+            out.raw(b"true" if self.docking.present else b"false")
+            out.raw(b',"charging":')
+            out.raw(b"true" if self.charging else b"false")
+            out.raw(b',"cycles":')
+            out.int(report.cycles)
+            out.raw(b',"pins":{')
+        else:
+            out.raw(b",")
+        p = self.board.pins[j]
+        out.raw(self.health.pin_keys[j])
+        report.write_pin(out, j, self._pin_mv(p))
+        if j < len(self.board.pins) - 1:
+            return
         out.raw(b'},"faulty_monitors":[')
         sampler = self.sampler
         first = True
@@ -345,19 +365,17 @@ class App:
         out.raw(b"]")
         self._end_line()
 
-    def health_steps(self):
-        """Write a ``health`` line, a pin per step (a generator)."""
+    def write_health(self, j):
+        """Part ``j`` of a ``health`` line (after ``health.judge()``), as ``write_sample``."""
         out = self.out
         health = self.health
-        health.judge()
-        yield
-        self._begin_line(self._health_start)
-        health.write_head(out)
-        for j in range(len(self.board.pins)):
-            health.write_pin(out, j)
-            yield
-        health.write_tail(out)
-        self._end_line()
+        if j == 0:
+            self._begin_line(self._health_start)
+            health.write_head(out)
+        health.write_pin(out, j)
+        if j == len(self.board.pins) - 1:
+            health.write_tail(out)
+            self._end_line()
 
     def _pin_mv(self, p):
         chip = self.sampler.pin_chip(p.index)
@@ -417,19 +435,23 @@ class App:
             self._docking_changed()
         if self.clock.ticks_diff(now, self._last_check_ms) >= CHECK_MS:
             self._last_check_ms = now
-            self._finish(self._check_work)  # a round still unfinished completes first
-            self._check_work = self._check_steps()
+            while self._check_step():  # a round still unfinished completes first
+                pass
+            self._check_phase = _C_BEGIN
         if (
             self.window.full()
             or self.clock.ticks_diff(now, self._last_report_ms) * self.report_mhz >= 1000000
         ):
             self._last_report_ms = now
-            self._finish(self._report_work)
+            while self._report_step():
+                pass
             self._close_window()
-            health = self.clock.ticks_diff(now, self._last_health_ms) >= HEALTH_MS
-            if health:
+            self._health_due = self.clock.ticks_diff(now, self._last_health_ms) >= HEALTH_MS
+            if self._health_due:
                 self._last_health_ms = now
-            self._report_work = self._report_steps(now, health)
+            self._report_ms = now
+            self._report_phase = _R_DETECT
+            self._part = 0
 
     def step(self):
         """One sampling cycle and all the work it makes due, done at once: for tests and
@@ -439,47 +461,98 @@ class App:
             pass
 
     def work_step(self):
-        """Run one step of the work between cycles; False when none is waiting. A step
-        that raises ends its work (the next round or report starts afresh)."""
-        work = self._check_work
-        if work is not None:
-            self._check_work = None
-            if _advance(work):
-                self._check_work = work
-            return True
-        work = self._report_work
-        if work is not None:
-            self._report_work = None
-            if _advance(work):
-                self._report_work = work
-            return True
-        return False
-
-    def _finish(self, work):
-        if work is not None:
-            while _advance(work):
-                pass
+        """Run one step of the work between cycles (a check round first, then the
+        report); False when none is waiting."""
+        return self._check_step() or self._report_step()
 
     def _close_window(self):
         self.window, self.report = self.report, self.window
         self.window.clear()
 
-    def _check_steps(self):
-        self.stage = "housekeeping"
-        for _ in self.sampler.housekeeping_steps():
-            yield
+    def _check_step(self):
+        """One step of the check round under way; False when there is none. A step that
+        raises ends the round (the next starts afresh)."""
+        phase = self._check_phase
+        if phase == _IDLE:
+            return False
+        self._check_phase = _IDLE
+        sampler = self.sampler
+        if phase == _C_BEGIN:
             self.stage = "housekeeping"
-        self.stage = "protection"
-        self.protection.check(self, self.clock.ticks_ms())
-        self.commands.accrue()
-        if _MICROPYTHON_HEAP:
-            yield
-            self.stage = "gc"
-            # mem_free walks the heap's whole table (about 1 ms): once a round is enough.
-            self._gc_due = not self.docking.present or gc.mem_free() < GC_LOW_BYTES
-        if self.docking.present and self.t_s() >= self._save_due_s:
-            yield
-            self._save_docked()
+            if sampler.housekeeping_begin():
+                self._chip = 0
+                self._check_phase = _C_CHIPS
+            else:
+                self._check_phase = _C_PROTECT
+        elif phase == _C_CHIPS:
+            self.stage = "housekeeping"
+            k = self._chip
+            if not sampler.housekeep(k):
+                self._check_phase = _C_PROTECT
+            elif k + 1 < len(sampler.chips):
+                self._chip = k + 1
+                self._check_phase = _C_CHIPS
+            else:
+                sampler.housekeeping_end()
+                self._check_phase = _C_PROTECT
+        elif phase == _C_PROTECT:
+            self.stage = "protection"
+            self.protection.check(self, self.clock.ticks_ms())
+            self.commands.accrue()
+            self._check_phase = _C_SAVE
+        elif phase == _C_SAVE:
+            # Undocked, sampling is slow and a collection fits between two cycles; docked,
+            # the report path allocates nothing and the heap fills only slowly (commands,
+            # events): MicroPython collects by itself once it is full.
+            self._gc_due = _MICROPYTHON_HEAP and not self.docking.present
+            if self.docking.present and self.t_s() >= self._save_due_s:
+                self._save_docked()
+        return True
+
+    def _report_step(self):
+        """One step of the report under way; False when there is none. A step that
+        raises ends the report (its line is dropped: ``_crashed``)."""
+        phase = self._report_phase
+        if phase == _IDLE:
+            return False
+        self._report_phase = _IDLE
+        part = self._part
+        if phase == _R_DETECT:
+            self.stage = "report"
+            d = self.detectors[part]
+            self._in = d
+            d.report(self)
+            self._in = None
+            part += 1
+            if part == len(self.detectors):
+                phase, part = _R_SAMPLE, 0
+        elif phase == _R_SAMPLE:
+            self.stage = "sample line"
+            self.write_sample(part)
+            part += 1
+            if part == len(self.board.pins):
+                phase, part = (_R_JUDGE if self._health_due else _R_END), 0
+        elif phase == _R_JUDGE:
+            self.stage = "health line"
+            self.health.judge()
+            phase = _R_HEALTH
+        elif phase == _R_HEALTH:
+            self.stage = "health line"
+            self.write_health(part)
+            part += 1
+            if part == len(self.board.pins):
+                phase = _R_END
+        else:  # _R_END
+            self.stage = "report"
+            self._release_crash_hold()
+            if self.crash_boots and self.uptime.s >= CLEAN_RUN_S:
+                self.crash_boots = 0
+                self.store.save(BOOT_STATE, _STATE_VERSION, {"reason": "", "crash_boots": 0})
+            self._report_done_ms = self._report_ms
+            return True
+        self._report_phase = phase
+        self._part = part
+        return True
 
     def _docking_changed(self):
         self.stage = "docking"
@@ -519,29 +592,6 @@ class App:
         stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
         self.event("state_saved", [], "info", [("stall_ms", stall_ms), ("why", why)])
         self._report_storage_problems()
-
-    def _report_steps(self, now, health):
-        self.stage = "report"
-        for d in self.detectors:
-            self._in = d
-            d.report(self)
-            self._in = None
-            yield
-            self.stage = "report"
-        self.stage = "sample line"
-        for _ in self.sample_steps():
-            yield
-            self.stage = "sample line"
-        if health:
-            self.stage = "health line"
-            for _ in self.health_steps():
-                yield
-                self.stage = "health line"
-        self._release_crash_hold()
-        if self.crash_boots and self.uptime.s >= CLEAN_RUN_S:
-            self.crash_boots = 0
-            self.store.save(BOOT_STATE, _STATE_VERSION, {"reason": "", "crash_boots": 0})
-        self._report_done_ms = now
 
     def period_us(self):
         fast = self.sampler.docked or self.docking.present
@@ -657,15 +707,6 @@ class App:
             self.event(
                 "charge_on", [], "info", [("reason", "no firmware error for %d s" % CRASH_RETRY_S)]
             )
-
-
-def _advance(work):
-    """One step of a generator; False once it has finished."""
-    try:
-        next(work)
-        return True
-    except StopIteration:
-        return False
 
 
 def _check_clock(obj):

@@ -87,6 +87,7 @@ class Sampler:
         self._wait = 0  # rounds until the next recovery attempt
         self._backoff = 1
         self._timed_out = False
+        self.restored = 0  # set by housekeep()
 
     def start(self):
         """Configure every monitor; a chip that does not answer stays marked failed."""
@@ -246,55 +247,60 @@ class Sampler:
         """Every check round (the App's, 250 ms): bus voltages, lost configurations,
         stopped converters, failed chips retried, a bus that went down recovered.
         Returns how many monitors had lost their configuration."""
-        count = 0
-        for restored in self.housekeeping_steps():
-            count = restored
-        return count
+        restored = 0
+        if self.housekeeping_begin():
+            for k in range(len(self.chips)):
+                if not self.housekeep(k):
+                    return restored
+                restored += self.restored
+            self.housekeeping_end()
+        return restored
 
-    def housekeeping_steps(self):
-        """``housekeeping`` one monitor at a time: a generator that yields after each
-        (the running count of restored configurations), so the App can spread a round
-        over the time between sampling cycles."""
+    # The same round a monitor at a time, so the App can spread it over the time between
+    # sampling cycles: begin, housekeep(k) for each monitor while it returns True, end.
+    def housekeeping_begin(self):
+        """False when the bus is down (a recovery was tried instead: the round is over)."""
         if not self.bus_ok:
             self._try_recovery()
-            return
-        chips = self.chips
-        restored = 0
-        for k in range(len(chips)):
-            if not self.ok[k]:
-                self.revive(k)
-                if not self.bus_ok:
-                    return
-                yield restored
-                continue
-            chip = chips[k]
-            try:
-                if chip.check():
-                    restored += 1
-                chip.read_bus()
-                # A conversion completes every few ms: none since the last round means
-                # the ADC has stopped, although the chip still answers; unless a
-                # configuration write since then restarted it.
-                if chip.cnvr or chip.loads != self._loads[k]:
-                    self._no_cnvr[k] = 0
-                elif self._no_cnvr[k] < STUCK_ROUNDS:
-                    self._no_cnvr[k] += 1
-                    if self._no_cnvr[k] == STUCK_ROUNDS:
-                        # Its readings are stale: unknown until it converts again.
-                        chip.settled = False
-                        self.live[k] = 0
-                        self.stuck[k] = 1
-                chip.clear_cnvr()
-            except INA219Error as e:
-                self.ok[k] = 0
-                self._failed(e)
-                if not self.bus_ok:
-                    return
-            yield restored
+            return False
+        return True
+
+    def housekeep(self, k):
+        """Monitor ``k``'s part of the round (``restored``: 1 if its configuration had
+        been lost); False when the bus went down meanwhile and the round is over."""
+        self.restored = 0
+        if not self.ok[k]:
+            self.revive(k)
+            return self.bus_ok
+        chip = self.chips[k]
+        try:
+            if chip.check():
+                self.restored = 1
+            chip.read_bus()
+            # A conversion completes every few ms: none since the last round means
+            # the ADC has stopped, although the chip still answers; unless a
+            # configuration write since then restarted it.
+            if chip.cnvr or chip.loads != self._loads[k]:
+                self._no_cnvr[k] = 0
+            elif self._no_cnvr[k] < STUCK_ROUNDS:
+                self._no_cnvr[k] += 1
+                if self._no_cnvr[k] == STUCK_ROUNDS:
+                    # Its readings are stale: unknown until it converts again.
+                    chip.settled = False
+                    self.live[k] = 0
+                    self.stuck[k] = 1
+            chip.clear_cnvr()
+        except INA219Error as e:
+            self.ok[k] = 0
+            self._failed(e)
+            return self.bus_ok
+        return True
+
+    def housekeeping_end(self):
         self._check_bus()
+        chips = self.chips
         for k in range(len(chips)):
             self._loads[k] = chips[k].loads
-        yield restored
 
     def _try_recovery(self):
         if self._wait > 0:
