@@ -32,6 +32,13 @@ ends in a reset, and a reset leaves the charge switch off.
 
 Data flows one way: sampler (registers -> per-pin values) -> detectors (per
 cycle, then per report) -> health -> lines on the wire and the charge switch.
+
+Timing (``tick``, ``work_step``): only the sampling cycle runs on schedule. A report
+and a check round are begun by the cycle that makes them due and then run as small
+steps between cycles (``_report_step``, ``_check_step``), each started only while
+``STEP_US`` are left before the next cycle, so that no cycle waits on them on the
+RP2040, where a cycle takes about 2 ms of its 5 ms. ``step`` does a cycle and all
+its work at once, for tests and tools that drive the App by hand.
 """
 
 import gc
