@@ -313,6 +313,7 @@ class Rp2Board:
         self.stderr = []
         self._threads = []
         self._bus_error = None
+        self.on_usb = None  # optional: called with every chunk the board sends (a pty)
 
     # -- life --------------------------------------------------------------------------
     def start(self):
@@ -434,6 +435,8 @@ class Rp2Board:
             with self._rx_cond:
                 self._rx += chunk
                 self._rx_cond.notify_all()
+            if self.on_usb is not None:
+                self.on_usb(chunk)
             buf = self._line_buf
             buf += chunk
             while True:

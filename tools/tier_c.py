@@ -1,11 +1,12 @@
 """Tier C from the command line: a scenario on the official rp2 port in the emulated RP2040.
 
-    python tools/tier_c.py --scenario FILE [--until-s S] [--no-wire] [--quiet]
+    python tools/tier_c.py --scenario FILE [--until-s S] [--no-wire] [--quiet] [--pty]
     python tools/tier_c.py --measure [--docked-s 20] [--trials 30] [--seed 1] [--json OUT]
 
 The first plays a scenario file (``tools/rp2board.py``: the flashed image on MicroPython
 v1.28.0 for RPI_PICO in rp2040js, the bus answered by the simulated dock): the device's
-serial lines go to stdout as they come, then the emulator's figures to stderr. The second
+serial lines go to stdout as they come, then the emulator's figures to stderr (with
+``--pty`` the serial port is a pseudo-terminal instead, its path on the first line). The second
 measures the ``fw_rp2_*`` figures ``make bench`` reports (see ``measure``). Needs
 ``POGODOCK_RP2_IMAGE`` and ``POGODOCK_RP2_BOOTROM`` (README, "Tier C").
 """
@@ -154,9 +155,45 @@ def measure(seed=1, docked_s=20.0, trials=30) -> dict:
     return out
 
 
+def serve_pty(board: Rp2Board):
+    """The board's USB serial port as a pseudo-terminal (its path on the first stdout
+    line), for mpremote and ``pogodock monitor --port``, until the emulator ends."""
+    import os
+    import threading
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    print(os.ttyname(slave), flush=True)
+
+    def to_host(chunk):
+        try:
+            os.write(master, chunk)
+        except OSError:
+            pass  # nobody has the port open: the bytes are lost, as without DTR
+
+    def from_host():
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            board.send(data)
+
+    board.on_usb = to_host
+    threading.Thread(target=from_host, daemon=True).start()
+    return slave
+
+
 def play(args) -> int:
     board = Rp2Board(args.scenario, until_s=args.until_s, wire=not args.no_wire)
     with board:
+        if args.pty:
+            serve_pty(board)
+            board.wait()
+            return 0
         while True:
             line = board.next_line(timeout=1.0)
             if line is None:
@@ -192,6 +229,9 @@ def main() -> int:
     parser.add_argument("--until-s", type=float, help="emulated seconds (default: duration_s)")
     parser.add_argument("--no-wire", action="store_true", help="I2C transfers take no time")
     parser.add_argument("--quiet", action="store_true", help="only the figures, no device lines")
+    parser.add_argument(
+        "--pty", action="store_true", help="serve the USB serial port as a pseudo-terminal"
+    )
     parser.add_argument("--measure", action="store_true", help="the fw_rp2_* bench figures")
     parser.add_argument("--docked-s", type=float, default=20.0)
     parser.add_argument("--trials", type=int, default=30)
