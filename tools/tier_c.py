@@ -32,9 +32,14 @@ LOAD_MA = 1500
 DOCK_S = 0.3
 SETTLE_S = 2.0  # boot, docking and the detectors' first reports: not counted
 OVERLOAD_MA = 4500  # 1.5 times the board's max_total_ma
-OVERLOAD_S = 0.4  # longer than any cut measured so far; a trial without a cut is reported
-TRIAL_EVERY_S = 1.1  # overload, the host's `clear` after it, a quiet stretch
-PHASE_SPREAD_S = 0.2  # onsets drawn over a report period: every phase of cycle and report
+OVERLOAD_S = 0.3  # longer than any cut measured so far; a trial without a cut is reported
+CLEAR_AFTER_S = 0.02  # the host's `clear` once the overload is over: charging back at once
+# The firmware takes a command when its time share allows: 0.1 to 0.9 s after it was sent
+# while sampling keeps it busy. The next onset comes at least this long after the `clear`,
+QUIET_S = 1.0
+# plus a random share of two report periods, so that onsets fall at every phase of the
+# sampling cycle and of the report path, whatever the command's handling did to them.
+PHASE_SPREAD_S = 0.4
 
 
 def sample_rate(messages, after_ms) -> tuple[float | None, int]:
@@ -120,16 +125,16 @@ def measure_cuts(tmp: Path, seed: int, trials: int) -> dict:
     t = DOCK_S + SETTLE_S
     for _ in range(trials):
         onset = round(t + rnd.uniform(0, PHASE_SPREAD_S), 6)
-        until = onset + OVERLOAD_S
+        until = round(onset + OVERLOAD_S, 6)
         events.append({"t": onset, "type": "overload", "ma": OVERLOAD_MA, "until": until})
-        t += TRIAL_EVERY_S
-    end_s = t + 0.5
+        t = until + CLEAR_AFTER_S + QUIET_S
+    end_s = t
     path = _scenario(tmp / "overload.json", seed, end_s, events)
     board = Rp2Board(path)
     with board:
         for k, ev in enumerate(events):
             # The host clears the trip once the overload is over: charging comes back at once.
-            _wait_emulated(board, int((ev["until"] + 0.05) * 1e6), 600)
+            _wait_emulated(board, int((ev["until"] + CLEAR_AFTER_S) * 1e6), 600)
             board.send(b'{"cmd":"clear","id":%d}\n' % (k + 1))
         board.wait(timeout=600)
         failure = board.failure()
