@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -313,7 +314,8 @@ class Rp2Board:
         self.stderr = []
         self._threads = []
         self._bus_error = None
-        self.on_usb = None  # optional: called with every chunk the board sends (a pty)
+        # Optional: called with every chunk the board sends (a pseudo-terminal).
+        self.on_usb: Callable[[bytes], None] | None = None
 
     # -- life --------------------------------------------------------------------------
     def start(self):
