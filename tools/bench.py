@@ -56,12 +56,21 @@ def monitor_figures() -> Figures:
     return dict(bench_monitor.figures())
 
 
+def rp2_figures() -> Figures:
+    """Tier C (tools/tier_c.py --measure): the flashed image on the official rp2 port in
+    the emulated RP2040, 20 emulated s docked and 30 overloads at random phases."""
+    import tier_c
+
+    return dict(tier_c.measure())
+
+
 # The hooks: (name, function returning {metric: number}), run in this order.
 PARTS: list[tuple[str, Callable[[], Figures]]] = [
     ("firmware", firmware_figures),
     ("detection", detection_figures),
     ("host parser", host_figures),
     ("monitor", monitor_figures),
+    ("rp2", rp2_figures),
 ]
 
 _UNITS = (
@@ -75,6 +84,8 @@ _UNITS = (
     ("_mohm_p95", "mOhm"),
     ("_mohm_max", "mOhm"),
     ("_pct_p95", "%"),
+    ("_idle_pct", "% of the core"),
+    ("_hz", "cycles/s"),
     ("_cpu_pct", "% of a core"),
     ("_periods_max", "periods"),
     ("_days_max", "days"),
