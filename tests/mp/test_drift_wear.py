@@ -150,5 +150,6 @@ def test_wear_warns_once_at_80_percent():
     ev = ctx.of("wear")
     assert len(ev) == 1 and ev[0][1] == ["GND2"] and ev[0][2] == "warn"
     assert w.level(2) == WARN and w.penalty(2) == 18
+    w.undocked(ctx)  # saved as the device leaves, never as it lands
     w2 = Wear(Ctx(ctx.store))  # reboot: not raised again
     assert w2.raised[2] == WARN

@@ -25,10 +25,14 @@ def test_a_timed_cut_and_a_cut_during_a_write_both_reboot_from_power_on():
         "board": "pico-dock-4",
         "seed": 5,
         "duration_s": 6,
-        "load": [[0, 0], [0.5, 1200]],
+        "load": [[0, 0], [0.5, 1200], [1.2, 0], [1.6, 1200]],
         "pins": {"VBUS1": {"cycles": 3}},
         "events": [
+            # The device leaves and comes back: its departure is saved (nothing is
+            # written as a device lands), and the first cut falls in that write.
             {"t": 0.5, "type": "dock"},
+            {"t": 1.2, "type": "undock"},
+            {"t": 1.6, "type": "dock"},
             {"t": 0.2, "type": "power_cut", "off_s": 0.3, "during": "write", "fraction": 0.5},
             {"t": 3, "type": "power_cut", "off_s": 0.5},
         ],
