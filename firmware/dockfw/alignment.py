@@ -62,6 +62,8 @@ class Alignment(Detector):
         self._clear = max(MIN_CYCLES, CLEAR_MS * hz_m // 1000000)
         self.base = array("i", [UNKNOWN] * n)  # µΩ, learned per pin, kept across sessions
         self._lim = array("i", [_BIG] * n)  # per-cycle limit, refreshed per report
+        self._r = array("i", [UNKNOWN] * n)  # the report's resistances, µΩ
+        self._lim_was = array("i", [_BIG] * n)  # the limits before this report's learning
         self._state = array("b", [GOOD] * n)
         self._bad = array("i", [0] * n)  # leaky count of bad cycles
         self._opn = array("i", [0] * n)  # leaky count of open cycles
@@ -152,8 +154,12 @@ class Alignment(Detector):
         if not ctx.docking.present:
             return
         settled = ctx.docking.settled()
-        r = [ctx.report.r_uohm(j) for j in range(self.n)]
-        lim = [self._limit_of(j, r) for j in range(self.n)]
+        r = self._r  # preallocated: a report allocates nothing here
+        lim = self._lim_was
+        for j in range(self.n):
+            r[j] = ctx.report.r_uohm(j)
+        for j in range(self.n):
+            lim[j] = self._limit_of(j, r)
         for j in range(self.n):
             ok = self._state[j] == GOOD and not self._bad[j] and 0 <= r[j] <= lim[j]
             if settled and ok:

@@ -239,19 +239,22 @@ class Intermittent(Detector):
         for j in range(self.n):
             self._active[j] = 1 if self._hit[j] or self._ep[j] else 0
             self._hit[j] = 0
-            count = ("count", self._count[j])
             if not self._raised[j] and self.window_count(j) >= RAISE_COUNT:
                 self._raised[j] = 1
                 rate = ("rate_per_s", Fixed(self.rate_mhz(j), 3))
-                ctx.event("intermittent", [j], "warn", [rate, count])
+                ctx.event("intermittent", [j], "warn", [rate, ("count", self._count[j])])
             elif self._raised[j] and self._quiet[j] >= QUIET_S:
                 self._raised[j] = 0
-                ctx.event("cleared", [j], "info", [("was", "intermittent"), count])
+                fields = [("was", "intermittent"), ("count", self._count[j])]
+                ctx.event("cleared", [j], "info", fields)
 
     # -- queries ----------------------------------------------------------------
     def window_count(self, j):
-        k = j * WINDOW_S
-        return sum(self._bk[k : k + WINDOW_S])
+        bk = self._bk
+        total = 0
+        for k in range(j * WINDOW_S, (j + 1) * WINDOW_S):  # no slice: nothing allocated
+            total += bk[k]
+        return total
 
     def rate_mhz(self, j):
         """Dropouts of pin ``j`` per 1000 s over the sliding window."""

@@ -53,6 +53,7 @@ def test_writing_the_report_lines_allocates_nothing():
     per, lines = alloc_per_report()
     print("alloc per report: %d B, of which the sample and health lines %d B" % (per, lines))
     assert lines == 0, lines
-    # The detectors' report() (alignment's and drift's lists and floats) do allocate:
-    # bounded, so that the heap fills in minutes, not seconds.
-    assert per < 4096, per
+    # What a report still allocates: health's per-pin (state, score) pairs, and
+    # alignment's list while it learns a baseline. MicroPython collects by itself when
+    # the heap is full, a gap in sampling on the RP2040 (README, "Reliability").
+    assert per <= 512, per
