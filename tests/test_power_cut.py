@@ -151,14 +151,16 @@ def test_a_timed_cut_kills_the_dock_for_off_s_then_it_boots_from_power_on():
 
 
 def test_a_cut_during_a_write_leaves_the_old_file_and_part_of_the_new_one():
-    """The first flash write after 0.5 s is the docking's (the device docks at 5 s);
-    half of it lands, the rename over the old file never happens, and the scenario
-    ends while the power is still off, so the flash is as the cut left it."""
+    """The first flash write after 0.5 s is the departure's (the device docks at 5 s and
+    leaves at 7 s: nothing is written as it lands); half of it lands, the rename over
+    the old file never happens, and the scenario ends while the power is still off, so
+    the flash is as the cut left it."""
     cut = {"t": 0.5, "type": "power_cut", "off_s": 30, "during": "write", "fraction": 0.5}
-    obj = base(cut) | {"duration_s": 10, "pins": {"VBUS1": {"cycles": 7}}}
+    obj = base(cut, {"t": 7, "type": "undock"})
+    obj |= {"duration_s": 10, "pins": {"VBUS1": {"cycles": 7}}}
     r = run_sim(obj)
     [cut] = r.dock.power.log  # type: ignore[union-attr]
-    assert 5_000_000 < cut["t_us"] < 5_500_000
+    assert 7_000_000 < cut["t_us"] < 8_000_000
     tmp = cut["path"]
     assert tmp.endswith(".tmp") and cut["kept"] == (cut["size"] + 1) // 2
     files = r.dock.flash.files
@@ -175,14 +177,15 @@ def test_a_cut_during_a_write_leaves_the_old_file_and_part_of_the_new_one():
 def test_skip_writes_moves_the_cut_to_a_later_write():
     def cut_with(skip: int) -> dict:
         obj = base({"t": 0.5, "type": "power_cut", "off_s": 30, "during": "write",
-                    "skip_writes": skip, "fraction": 1}) | {"duration_s": 10}  # fmt: skip
+                    "skip_writes": skip, "fraction": 1},
+                   {"t": 7, "type": "undock"}) | {"duration_s": 10}  # fmt: skip
         r = run_sim(obj)
         [cut] = r.dock.power.log
         assert r.dock.flash.writes == skip  # the writes let through landed whole
         assert r.dock.flash.files[cut["path"]] and cut["kept"] == cut["size"]
         return cut
 
-    cuts = [cut_with(k) for k in range(2)]  # a docking writes its state, then the clock
+    cuts = [cut_with(k) for k in range(2)]  # a departure writes its state, then the clock
     assert len({(c["t_us"], c["path"]) for c in cuts}) == 2
 
 

@@ -526,14 +526,16 @@ def firmware_image(tmp_path_factory) -> Path:
 def test_a_cut_during_a_write_leaves_the_old_state_whole_and_part_of_the_new(
     tmp_path, firmware_image
 ):
-    """The dock docks at 0.3 s and saves its mating cycles: half of that write lands in
-    the store's ``.tmp`` file, the rename over the old file never happens, and the
-    board stays dark (``off_s`` outlasts the test)."""
+    """The device docks at 0.3 s and leaves at 1.5 s; the dock saves its mating cycles as
+    it leaves: half of that write lands in the store's ``.tmp`` file, the rename over
+    the old file never happens, and the board stays dark (``off_s`` outlasts the test)."""
     flash = tmp_path / "flash"
     shutil.copytree(firmware_image, flash)
     cut = {"t": 0.1, "type": "power_cut", "off_s": 600, "during": "write", "fraction": 0.5}
     path = scenario(
-        tmp_path, events=[{"t": 0.3, "type": "dock"}, cut], pins={"VBUS1": {"cycles": 40}}
+        tmp_path,
+        events=[{"t": 0.3, "type": "dock"}, {"t": 1.5, "type": "undock"}, cut],
+        pins={"VBUS1": {"cycles": 40}},
     )
     from pogodock.sim.scenario import load
     from pogodock.vboard.server import _seed_mating_cycles

@@ -34,7 +34,7 @@ HANG_MAIN = """\
 import os, time
 from dockfw import app
 
-_step = app.App.step
+_step = app.App.tick
 _start = time.ticks_ms()
 
 
@@ -50,7 +50,7 @@ def _step_then_hang(self):
     _step(self)
 
 
-app.App.step = _step_then_hang
+app.App.tick = _step_then_hang
 from dockfw import rp2040
 
 rp2040.main()
@@ -218,7 +218,9 @@ def test_damaged_state_on_the_board_is_set_aside_named_and_the_dock_samples_on(t
     state.mkdir(exist_ok=True)
     for name, data in DAMAGED.items():
         (state / name).write_bytes(data)
-    with vboard(scenario(tmp_path), flash) as port:
+    # The device leaves at 4 s: its departure is saved (nothing is written as it lands).
+    events = [{"t": 0.3, "type": "dock"}, {"t": 4, "type": "undock"}]
+    with vboard(scenario(tmp_path, events=events), flash) as port:
         link = Link(port)
         try:
             assert link.wait(lambda: len(of_type(link, "sample")) >= 5, 30)
@@ -226,7 +228,12 @@ def test_damaged_state_on_the_board_is_set_aside_named_and_the_dock_samples_on(t
             named = {r["file"] for r in storage}
             assert named >= {"docking", "wear", "clock", "drift"}, storage
             assert all(r["action"] and r["reason"] for r in storage)
-            assert of_type(link, "sample")[-1][1]["charging"]
+            assert any(r["charging"] for _, r in of_type(link, "sample"))
+            saved = lambda: [  # noqa: E731
+                r for _, r in of_type(link, "event") if r["kind"] == "state_saved"
+            ]
+            assert link.wait(lambda: saved(), 30), of_type(link, "event")
+            assert saved()[0]["why"] == "undocked"
             boots = {r["boot"] for _, r in link.snapshot()}
             assert len(boots) == 1  # one boot: nothing stopped it
         finally:
@@ -235,4 +242,5 @@ def test_damaged_state_on_the_board_is_set_aside_named_and_the_dock_samples_on(t
         assert (state / (name + ".bad")).read_bytes() == data  # set aside, not deleted
     # What the dock wrote since is well formed: the docking it saw, counted from zero.
     docking = json.loads((state / "docking.json").read_text())
-    assert docking["version"] == 1 and docking["present"] is True
+    assert docking["version"] == 1 and docking["present"] is False
+    assert set(docking["cycles"].values()) == {1}, docking

@@ -89,8 +89,10 @@ def test_a_pin_past_both_thresholds_at_once_raises_only_the_fault():
 def test_a_reboot_does_not_raise_again():
     store = MemoryStore()
     ctx = Ctx([7999, 0, 0, 0], store=store)
-    ctx.dock(Wear(ctx))
+    w = Wear(ctx)
+    ctx.dock(w)
     assert len(ctx.events) == 1
+    w.undocked(ctx)  # saved as the device leaves, never as it lands
     ctx2 = Ctx(list(ctx.docking.cycles), store=store)  # reboot: same flash
     w2 = Wear(ctx2)
     ctx2.dock(w2)

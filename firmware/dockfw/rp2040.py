@@ -149,12 +149,14 @@ class RP2040:
         return None
 
     def wait_us(self, us):
-        if us < 2000:
-            time.sleep_us(us)
-            # At 200 samples/s on the M0+ every wait is this short: without a look at
-            # the input here, no command was ever answered while a device was docked.
+        if us < 1000:
+            time.sleep_us(us)  # a busy wait: the core sleeps only in whole milliseconds
             return self._input_waiting()
-        return bool(self._poll.poll(us // 1000))
+        # ipoll, not poll: poll() allocates a list at every call, 200 times a second,
+        # and a heap that fills brings MicroPython's collection into a sampling gap.
+        for _ in self._poll.ipoll(us // 1000):
+            return True
+        return False
 
     def running(self):
         return True
