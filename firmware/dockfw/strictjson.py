@@ -6,30 +6,90 @@ line (bytes) and returns its value, or raises ``JSONError``. It accepts RFC 8259
 in strict UTF-8 and nothing else, and refuses what RFC 8259 leaves open and a
 command never needs: duplicate keys, escaped lone surrogates, numbers that are not
 finite (1e400), nesting deeper than ``MAX_DEPTH``, more than ``MAX_VALUES`` values.
-Strings are found and checked with bytes methods (``find``, ``min``, ``max``), which
-run at C speed on the board; only escapes and non-ASCII text are walked byte by byte.
+
+Two passes, so that a line costs the board a fraction of a millisecond: ``_scan``
+(viper: machine code over a raw pointer into the line) checks every byte, unescapes
+the strings into a preallocated buffer and notes each value as a token (kind, span)
+in a preallocated array, duplicate keys compared there; then ``_value`` builds the
+Python objects from the tokens, a heap object per value and nothing per byte.
 
 When the line is an object and its top-level ``"id"`` was read before the error,
 the error carries that value (``JSONError.cid``), so the answer can still name it.
 """
 
+from array import array
+
+import micropython
 from micropython import const
+
+from dockfw.viper import ptr8, ptr32
 
 MAX_DEPTH = const(4)  # an object holding a list is all a command needs
 # A command has a dozen values at most (cleaned with every pin of a board); a line packed
-# with hundreds of tiny ones would cost the board tens of milliseconds to read.
+# with hundreds of tiny ones would cost the board milliseconds to read.
 MAX_VALUES = const(32)
 
-_WORDS = ((b"true", True), (b"false", False), (b"null", None))
-_ESCAPES = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x62: "\b", 0x66: "\f", 0x6E: "\n", 0x72: "\r"}
-_ESCAPES[0x74] = "\t"
+# Token kinds (the low 4 bits of a token's first word; its nesting depth above them).
+_OBJ = const(1)
+_ARR = const(2)
+_END = const(3)  # a container closes
+_STR = const(4)  # a string: its unescaped UTF-8 in the scratch buffer
+_KEY = const(5)
+_INT = const(6)  # a number: its text in the line
+_FLOAT = const(7)
+_TRUE = const(8)
+_FALSE = const(9)
+_NULL = const(10)
+# A token is four words: kind | depth << 4, start, end, the line position it began at.
+# Values, container ends and keys: never more than 3 * MAX_VALUES + 1 tokens.
+_TOKENS = const(100)
+# The state words _scan leaves: the error's position and code, the token count, the
+# top-level "id": its first token + 1 (0: none read) and the token after it.
+_W_POS = const(0)
+_W_CODE = const(1)
+_W_COUNT = const(2)
+_W_ID = const(3)
+_W_ID_END = const(4)
+_W_OBJ = const(8)  # + depth: 1 when the container open at that depth is an object
+_W_FIRST = const(16)  # + depth: its first token
+
+_REASONS = (
+    "",
+    "text after the value",
+    "more than %d values" % MAX_VALUES,
+    "a value is missing",
+    "unexpected byte 0x%02x",
+    "nested deeper than %d" % MAX_DEPTH,
+    "a key string is missing",
+    "':' is missing",
+    "not closed",
+    "a ',' is missing",
+    "a bad number",
+    "a digit is missing",
+    "a number out of range",
+    "a string not closed",
+    "a lone surrogate",
+    "an unknown escape",
+    "\\u needs four hex digits",
+    "a control character in a string (escape it)",
+    "not UTF-8",
+    "a key given twice",
+)
+_E_RANGE = const(12)
+_E_UNEXPECTED = const(4)
+
+# Allocated once, at the first command line: the tokens, the state words and the
+# unescaped strings of one line (never longer than the line).
+_tok = array("i", bytes(4 * 4 * _TOKENS))
+_w = array("i", bytes(4 * 24))
+_scratch = bytearray(257)
 
 
 class JSONError(ValueError):
     """Not strict JSON; ``args[0]`` says where and why. ``cid``: the top-level "id"
     read before the error, else None."""
 
-    cid = None
+    cid: object = None
 
 
 def _bad(i, why):
@@ -38,242 +98,504 @@ def _bad(i, why):
 
 def parse(line):
     """The value of one JSON text (bytes); raises ``JSONError``."""
-    st = [0, None, 0]  # where reading is, the top-level "id" once read, values read
-    try:
-        value = _value(line, st, 0)
-        i = _ws(line, st[0])
-        if i < len(line):
-            raise _bad(i, "text after the value")
-    except JSONError as e:
-        e.cid = st[1]
-        raise
-    return value
+    n = len(line)
+    scratch = _scratch if n <= len(_scratch) else bytearray(n)
+    tok = _tok
+    w = _w
+    code = _scan(line, n, tok, scratch, w)
+    count = w[_W_COUNT]
+    # A number beyond the float range is found as its value is built: before a syntax
+    # error that comes after it in the line, as reading in order would find it.
+    for k in range(count):
+        if tok[4 * k] & 15 == _FLOAT:
+            v = float(line[tok[4 * k + 1] : tok[4 * k + 2]])
+            if v - v != 0:  # inf: beyond the float range (1e400)
+                raise _error(line, scratch, tok[4 * k + 3], _E_RANGE, k)
+    if code:
+        raise _error(line, scratch, w[_W_POS], code, count)
+    return _value(line, scratch, tok, [0])
 
 
-def _ws(s, i):
-    n = len(s)
-    while i < n and s[i] in b" \t\n\r":
-        i += 1
-    return i
+def _error(line, scratch, pos, code, before):
+    """The JSONError for ``code`` at ``pos``, with the top-level id if its value was
+    read whole among the first ``before`` tokens."""
+    why = _REASONS[code]
+    if code == _E_UNEXPECTED:
+        why = why % line[pos]
+    e = _bad(pos, why)
+    first = _w[_W_ID]
+    if first and _w[_W_ID_END] <= before:
+        e.cid = _value(line, scratch, _tok, [first - 1])
+    return e
 
 
-# Each reader takes the line and ``st`` (st[0]: the position, moved past what it read)
-# and returns the value: no tuple per value, which costs an allocation on the board.
-
-
-def _value(s, st, depth):
-    i = st[0]
-    n = len(s)
-    st[2] += 1
-    if st[2] > MAX_VALUES:
-        raise _bad(i, "more than %d values" % MAX_VALUES)
-    if i < n and s[i] in b" \t\n\r":
-        i = _ws(s, i)
-    if i >= n:
-        raise _bad(i, "a value is missing")
-    st[0] = i
-    c = s[i]
-    if c == 0x22:  # "
-        return _string(s, st)
-    if c == 0x2D or 0x30 <= c <= 0x39:
-        return _number(s, st)
-    if c == 0x7B or c == 0x5B:  # { [
-        return _container(s, st, depth + 1)
-    for word, v in _WORDS:
-        if s.startswith(word, i):
-            st[0] = i + len(word)
-            return v
-    raise _bad(i, "unexpected byte 0x%02x" % c)
-
-
-def _container(s, st, depth):
-    i = st[0]
-    if depth > MAX_DEPTH:
-        raise _bad(i, "nested deeper than %d" % MAX_DEPTH)
-    is_object = s[i] == 0x7B
-    close = 0x7D if is_object else 0x5D
-    obj = {}
+def _value(line, scratch, tok, cur):
+    """The value whose first token is ``cur[0]``; moves ``cur[0]`` past it."""
+    k = cur[0]
+    base = 4 * k
+    kind = tok[base] & 15
+    cur[0] = k + 1
+    if kind == _STR:
+        return str(memoryview(scratch)[tok[base + 1] : tok[base + 2]], "utf-8")
+    if kind == _INT:
+        return int(line[tok[base + 1] : tok[base + 2]])
+    if kind == _FLOAT:
+        return float(line[tok[base + 1] : tok[base + 2]])
+    if kind == _TRUE:
+        return True
+    if kind == _FALSE:
+        return False
+    if kind == _NULL:
+        return None
+    if kind == _OBJ:
+        obj = {}
+        while tok[4 * cur[0]] & 15 != _END:
+            kb = 4 * cur[0]
+            key = str(memoryview(scratch)[tok[kb + 1] : tok[kb + 2]], "utf-8")
+            cur[0] += 1
+            obj[key] = _value(line, scratch, tok, cur)
+        cur[0] += 1
+        return obj
     items = []
-    n = len(s)
-    i = _ws(s, i + 1)
-    if i < n and s[i] == close:
-        st[0] = i + 1
-        return obj if is_object else items
-    while True:
-        if is_object:
-            if i < n and s[i] in b" \t\n\r":
-                i = _ws(s, i)
-            if i >= n or s[i] != 0x22:
-                raise _bad(i, "a key string is missing")
-            st[0] = i
-            key = _string(s, st)
-            if key in obj:
-                if depth == 1 and key == "id":
-                    st[1] = None  # two ids: which one the host meant is unknown
-                raise _bad(i, "a key given twice")
-            i = st[0]
-            if i < n and s[i] in b" \t\n\r":
-                i = _ws(s, i)
-            if i >= n or s[i] != 0x3A:  # :
-                raise _bad(i, "':' is missing")
-            st[0] = i + 1
-            v = _value(s, st, depth)
-            obj[key] = v
-            if depth == 1 and key == "id":
-                st[1] = v
-        else:
-            st[0] = i
-            items.append(_value(s, st, depth))
-        i = st[0]
-        if i < n and s[i] in b" \t\n\r":
-            i = _ws(s, i)
-        if i >= n:
-            raise _bad(i, "not closed")
-        c = s[i]
-        if c == close:
-            st[0] = i + 1
-            return obj if is_object else items
-        if c != 0x2C:  # ,
-            raise _bad(i, "a ',' is missing")
-        i += 1
+    while tok[4 * cur[0]] & 15 != _END:
+        items.append(_value(line, scratch, tok, cur))
+    cur[0] += 1
+    return items
 
 
-def _number(s, st):
-    i = st[0]
-    n = len(s)
-    start = i
-    if s[i] == 0x2D:  # -
-        i += 1
-    first = i
-    v = 0
-    while i < n:
-        c = s[i]
-        if c < 0x30 or c > 0x39:
-            break
-        v = v * 10 + c - 0x30  # small ints: no allocation, no slice
-        i += 1
-    if i == first or (s[first] == 0x30 and i > first + 1):  # no digit, or a leading zero
-        raise _bad(first, "a bad number")
-    if i >= n or s[i] not in b".eE":
-        st[0] = i
-        return -v if first > start else v
-    if s[i] == 0x2E:  # .
-        i += 1
-        j = i
-        while i < n and 0x30 <= s[i] <= 0x39:
-            i += 1
-        if i == j:
-            raise _bad(i, "a digit is missing")
-    if i < n and s[i] in b"eE":
-        i += 1
-        if i < n and s[i] in b"+-":
-            i += 1
-        j = i
-        while i < n and 0x30 <= s[i] <= 0x39:
-            i += 1
-        if i == j:
-            raise _bad(i, "a digit is missing")
-    st[0] = i
-    v = float(s[start:i])
-    if v - v != 0:  # inf: beyond the float range (1e400)
-        raise _bad(start, "a number out of range")
-    return v
-
-
-def _string(s, st):
-    """The string whose opening quote is at ``st[0]``."""
-    i = st[0] + 1
-    end = s.find(b'"', i)
-    if end < 0:
-        raise _bad(i, "a string not closed")
-    if s.find(b"\\", i, end) < 0:  # no escapes: the common case, one slice
-        st[0] = end + 1
-        return _text(s, i, end)
-    parts = []
-    while True:
-        bs = s.find(b"\\", i, end)
-        if bs < 0:
-            parts.append(_text(s, i, end))
-            st[0] = end + 1
-            return "".join(parts)
-        parts.append(_text(s, i, bs))
-        e = s[bs + 1]  # end > bs: there is a byte after the backslash
-        i = bs + 2
-        if e == 0x75:  # u
-            code = _hex4(s, i)
-            i += 4
-            if 0xD800 <= code <= 0xDBFF and s.startswith(b"\\u", i):
-                low = _hex4(s, i + 2)
-                if 0xDC00 <= low <= 0xDFFF:
-                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    i += 6
-            if 0xD800 <= code <= 0xDFFF:
-                raise _bad(bs, "a lone surrogate")
-            parts.append(chr(code))
-        else:
-            text = _ESCAPES.get(e)
-            if text is None:
-                raise _bad(bs, "an unknown escape")
-            parts.append(text)
-        if i > end:  # the quote found first was escaped: find the real end
-            end = s.find(b'"', i)
-            if end < 0:
-                raise _bad(i, "a string not closed")
-
-
-def _hex4(s, i):
-    for k in range(i, i + 4):
-        if k >= len(s) or s[k] not in b"0123456789abcdefABCDEF":
-            raise _bad(k, "\\u needs four hex digits")
-    return int(s[i : i + 4], 16)
-
-
-def _text(s, a, b):
-    """The unescaped string bytes ``s[a:b]`` as str: no control characters, strict UTF-8."""
-    if a == b:
-        return ""
-    seg = s[a:b]
-    if min(seg) < 0x20:
-        raise _bad(a, "a control character in a string (escape it)")
-    if max(seg) >= 0x80:
-        bad = _utf8_error(seg)
-        if bad >= 0:
-            raise _bad(a + bad, "not UTF-8")
-    return seg.decode()
-
-
-def _utf8_error(seg):
-    """Offset of the first byte that breaks strict UTF-8 (RFC 3629: no overlong forms,
-    no surrogates, nothing above U+10FFFF), or -1."""
-    n = len(seg)
+@micropython.viper
+def _scan(line, n: int, tok, scratch, state) -> int:
+    """Check ``line[:n]`` and write its tokens and unescaped strings; 0, or the error's
+    code (its position in ``state[_W_POS]``). The tokens before an error are valid.
+    Every step mirrors reading in order: the first fault in the line is the one named."""
+    s = ptr8(line)
+    t = ptr32(tok)
+    out = ptr8(scratch)
+    w = ptr32(state)
+    w[_W_ID] = 0
+    w[_W_ID_END] = 0
+    w[_W_COUNT] = 0
     i = 0
-    while i < n:
-        c = seg[i]
-        if c < 0x80:
+    o = 0  # where the next unescaped byte goes
+    depth = 0
+    ntok = 0
+    nval = 0
+    id_tok = -1  # the top-level "id" value's first token, while it is being read
+    err = 0
+    pos = 0
+    state_ = 0  # 0: a value; 1: a key; 2: a value was read whole
+    while True:
+        if state_ == 0:  # ---------------------------------------------- a value
+            nval += 1
+            if nval > MAX_VALUES:
+                err = 2
+                pos = i
+                break
+            while i < n:
+                c = s[i]
+                if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
+                    i += 1
+                else:
+                    break
+            if i >= n:
+                err = 3
+                pos = i
+                break
+            c = s[i]
+            b = 4 * ntok
+            if c == 0x22:  # a string: below, shared with keys
+                kind = _STR
+            elif c == 0x2D or (0x30 <= c and c <= 0x39):
+                start = i
+                if c == 0x2D:
+                    i += 1
+                first = i
+                while i < n and 0x30 <= s[i] and s[i] <= 0x39:
+                    i += 1
+                if i == first or (s[first] == 0x30 and i > first + 1):
+                    err = 10
+                    pos = first
+                    break
+                kind = _INT
+                if i < n and (s[i] == 0x2E or s[i] == 0x65 or s[i] == 0x45):
+                    kind = _FLOAT
+                    if s[i] == 0x2E:
+                        i += 1
+                        j = i
+                        while i < n and 0x30 <= s[i] and s[i] <= 0x39:
+                            i += 1
+                        if i == j:
+                            err = 11
+                            pos = i
+                            break
+                    if i < n and (s[i] == 0x65 or s[i] == 0x45):
+                        i += 1
+                        if i < n and (s[i] == 0x2B or s[i] == 0x2D):
+                            i += 1
+                        j = i
+                        while i < n and 0x30 <= s[i] and s[i] <= 0x39:
+                            i += 1
+                        if i == j:
+                            err = 11
+                            pos = i
+                            break
+                t[b] = kind | (depth << 4)
+                t[b + 1] = start
+                t[b + 2] = i
+                t[b + 3] = start
+                ntok += 1
+                state_ = 2
+                continue
+            elif c == 0x7B or c == 0x5B:  # { [
+                if depth + 1 > MAX_DEPTH:
+                    err = 5
+                    pos = i
+                    break
+                depth += 1
+                t[b] = (_OBJ if c == 0x7B else _ARR) | (depth << 4)
+                t[b + 1] = 0
+                t[b + 2] = 0
+                t[b + 3] = i
+                ntok += 1
+                w[_W_OBJ + depth] = 1 if c == 0x7B else 0
+                w[_W_FIRST + depth] = ntok
+                close = 0x7D if c == 0x7B else 0x5D
+                i += 1
+                while i < n:
+                    c = s[i]
+                    if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
+                        i += 1
+                    else:
+                        break
+                if i < n and s[i] == close:
+                    i += 1
+                    b = 4 * ntok
+                    t[b] = _END | (depth << 4)
+                    t[b + 1] = 0
+                    t[b + 2] = 0
+                    t[b + 3] = i - 1
+                    ntok += 1
+                    depth -= 1
+                    state_ = 2
+                elif close == 0x7D:
+                    state_ = 1
+                else:
+                    state_ = 0
+                continue
+            else:
+                kind = 0
+                if (
+                    c == 0x74
+                    and i + 3 < n
+                    and s[i + 1] == 0x72
+                    and s[i + 2] == 0x75
+                    and s[i + 3] == 0x65
+                ):
+                    kind = _TRUE
+                    i += 4
+                elif (
+                    c == 0x66
+                    and i + 4 < n
+                    and s[i + 1] == 0x61
+                    and s[i + 2] == 0x6C
+                    and s[i + 3] == 0x73
+                    and s[i + 4] == 0x65
+                ):
+                    kind = _FALSE
+                    i += 5
+                elif (
+                    c == 0x6E
+                    and i + 3 < n
+                    and s[i + 1] == 0x75
+                    and s[i + 2] == 0x6C
+                    and s[i + 3] == 0x6C
+                ):
+                    kind = _NULL
+                    i += 4
+                if kind == 0:
+                    err = 4
+                    pos = i
+                    break
+                t[b] = kind | (depth << 4)
+                t[b + 1] = 0
+                t[b + 2] = 0
+                t[b + 3] = i
+                ntok += 1
+                state_ = 2
+                continue
+        elif state_ == 1:  # ---------------------------------------------- a key
+            while i < n:
+                c = s[i]
+                if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
+                    i += 1
+                else:
+                    break
+            if i >= n or s[i] != 0x22:
+                err = 6
+                pos = i
+                break
+            kind = _KEY
+        else:  # ------------------------------------------ a value was read whole
+            if depth == 0:
+                while i < n:
+                    c = s[i]
+                    if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
+                        i += 1
+                    else:
+                        break
+                if i < n:
+                    err = 1
+                    pos = i
+                break
+            if depth == 1 and id_tok >= 0:
+                w[_W_ID] = id_tok + 1
+                w[_W_ID_END] = ntok
+                id_tok = -1
+            while i < n:
+                c = s[i]
+                if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
+                    i += 1
+                else:
+                    break
+            if i >= n:
+                err = 8
+                pos = i
+                break
+            c = s[i]
+            is_obj = w[_W_OBJ + depth]
+            if c == (0x7D if is_obj else 0x5D):
+                b = 4 * ntok
+                t[b] = _END | (depth << 4)
+                t[b + 1] = 0
+                t[b + 2] = 0
+                t[b + 3] = i
+                ntok += 1
+                i += 1
+                depth -= 1
+                continue  # the container itself was read whole
+            if c != 0x2C:  # ,
+                err = 9
+                pos = i
+                break
             i += 1
+            state_ = 1 if is_obj else 0
             continue
-        lo = 0x80
-        hi = 0xBF
-        if 0xC2 <= c <= 0xDF:
-            need = 1
-        elif 0xE0 <= c <= 0xEF:
-            need = 2
-            if c == 0xE0:
-                lo = 0xA0  # shorter forms are overlong
-            elif c == 0xED:
-                hi = 0x9F  # beyond: the surrogates
-        elif 0xF0 <= c <= 0xF4:
-            need = 3
-            if c == 0xF0:
-                lo = 0x90
-            elif c == 0xF4:
-                hi = 0x8F  # beyond: above U+10FFFF
-        else:
-            return i
-        if i + need >= n or not lo <= seg[i + 1] <= hi:
-            return i
-        for k in range(i + 2, i + need + 1):
-            if not 0x80 <= seg[k] <= 0xBF:
-                return i
-        i += need + 1
-    return -1
+        # ------------------------------------------ a string (a value or a key) at i
+        q = i
+        i += 1
+        end = i
+        while end < n and s[end] != 0x22:
+            end += 1
+        if end >= n:
+            err = 13
+            pos = i
+            break
+        sa = o
+        while True:
+            bs = i
+            while bs < end and s[bs] != 0x5C:
+                bs += 1
+            # The plain bytes [i, bs): no control character, strict UTF-8 (RFC 3629: no
+            # overlong forms, no surrogates, nothing above U+10FFFF).
+            k = i
+            while k < bs:
+                if s[k] < 0x20:
+                    err = 17
+                    pos = i
+                    break
+                k += 1
+            if err:
+                break
+            k = i
+            while k < bs:
+                c = s[k]
+                out[o] = c
+                o += 1
+                if c < 0x80:
+                    k += 1
+                    continue
+                lo = 0x80
+                hi = 0xBF
+                need = 0
+                if 0xC2 <= c and c <= 0xDF:
+                    need = 1
+                elif 0xE0 <= c and c <= 0xEF:
+                    need = 2
+                    if c == 0xE0:
+                        lo = 0xA0  # shorter forms are overlong
+                    elif c == 0xED:
+                        hi = 0x9F  # beyond: the surrogates
+                elif 0xF0 <= c and c <= 0xF4:
+                    need = 3
+                    if c == 0xF0:
+                        lo = 0x90
+                    elif c == 0xF4:
+                        hi = 0x8F  # beyond: above U+10FFFF
+                if need == 0 or k + need >= bs or s[k + 1] < lo or s[k + 1] > hi:
+                    err = 18
+                    pos = k
+                    break
+                m = k + 2
+                while m <= k + need:
+                    if s[m] < 0x80 or s[m] > 0xBF:
+                        err = 18
+                        pos = k
+                        break
+                    m += 1
+                if err:
+                    break
+                m = k + 1
+                while m <= k + need:
+                    out[o] = s[m]
+                    o += 1
+                    m += 1
+                k += need + 1
+            if err:
+                break
+            if bs >= end:
+                i = end + 1
+                break
+            e = s[bs + 1]  # end > bs: there is a byte after the backslash
+            i = bs + 2
+            if e == 0x75:  # u
+                code = 0
+                m = i
+                while m < i + 4:
+                    c = s[m] if m < n else 0
+                    if 0x30 <= c and c <= 0x39:
+                        code = code * 16 + c - 0x30
+                    elif 0x61 <= c and c <= 0x66:
+                        code = code * 16 + c - 0x57
+                    elif 0x41 <= c and c <= 0x46:
+                        code = code * 16 + c - 0x37
+                    else:
+                        err = 16
+                        pos = m
+                        break
+                    m += 1
+                if err:
+                    break
+                i += 4
+                if 0xD800 <= code and code <= 0xDBFF and i + 1 < n:
+                    if s[i] == 0x5C and s[i + 1] == 0x75:
+                        low = 0
+                        m = i + 2
+                        while m < i + 6:
+                            c = s[m] if m < n else 0
+                            if 0x30 <= c and c <= 0x39:
+                                low = low * 16 + c - 0x30
+                            elif 0x61 <= c and c <= 0x66:
+                                low = low * 16 + c - 0x57
+                            elif 0x41 <= c and c <= 0x46:
+                                low = low * 16 + c - 0x37
+                            else:
+                                err = 16
+                                pos = m
+                                break
+                            m += 1
+                        if err:
+                            break
+                        if 0xDC00 <= low and low <= 0xDFFF:
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                            i += 6
+                if 0xD800 <= code and code <= 0xDFFF:
+                    err = 14
+                    pos = bs
+                    break
+                if code < 0x80:
+                    out[o] = code
+                    o += 1
+                elif code < 0x800:
+                    out[o] = 0xC0 | (code >> 6)
+                    out[o + 1] = 0x80 | (code & 0x3F)
+                    o += 2
+                elif code < 0x10000:
+                    out[o] = 0xE0 | (code >> 12)
+                    out[o + 1] = 0x80 | ((code >> 6) & 0x3F)
+                    out[o + 2] = 0x80 | (code & 0x3F)
+                    o += 3
+                else:
+                    out[o] = 0xF0 | (code >> 18)
+                    out[o + 1] = 0x80 | ((code >> 12) & 0x3F)
+                    out[o + 2] = 0x80 | ((code >> 6) & 0x3F)
+                    out[o + 3] = 0x80 | (code & 0x3F)
+                    o += 4
+            else:
+                c = 0
+                if e == 0x22 or e == 0x5C or e == 0x2F:
+                    c = e
+                elif e == 0x62:
+                    c = 0x08
+                elif e == 0x66:
+                    c = 0x0C
+                elif e == 0x6E:
+                    c = 0x0A
+                elif e == 0x72:
+                    c = 0x0D
+                elif e == 0x74:
+                    c = 0x09
+                else:
+                    err = 15
+                    pos = bs
+                    break
+                out[o] = c
+                o += 1
+            if i > end:  # the quote found first was escaped: find the real end
+                end = i
+                while end < n and s[end] != 0x22:
+                    end += 1
+                if end >= n:
+                    err = 13
+                    pos = i
+                    break
+        if err:
+            break
+        b = 4 * ntok
+        t[b] = kind | (depth << 4)
+        t[b + 1] = sa
+        t[b + 2] = o
+        t[b + 3] = q
+        ntok += 1
+        if kind == _STR:
+            state_ = 2
+            continue
+        # A key: given twice in this object (compared unescaped)?
+        first = w[_W_FIRST + depth]
+        m = first
+        dup = False
+        while m < ntok - 1:
+            mb = 4 * m
+            if t[mb] == (_KEY | (depth << 4)) and t[mb + 2] - t[mb + 1] == o - sa:
+                a = t[mb + 1]
+                k = 0
+                while k < o - sa and out[a + k] == out[sa + k]:
+                    k += 1
+                if k == o - sa:
+                    dup = True
+                    break
+            m += 1
+        is_id = depth == 1 and o - sa == 2 and out[sa] == 0x69 and out[sa + 1] == 0x64
+        if dup:
+            if is_id:
+                w[_W_ID] = 0  # two ids: which one the host meant is unknown
+            err = 19
+            pos = q
+            break
+        while i < n:
+            c = s[i]
+            if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
+                i += 1
+            else:
+                break
+        if i >= n or s[i] != 0x3A:  # :
+            err = 7
+            pos = i
+            break
+        i += 1
+        if is_id:
+            id_tok = ntok
+        state_ = 0
+    w[_W_COUNT] = ntok
+    w[_W_POS] = pos
+    w[_W_CODE] = err
+    return err
