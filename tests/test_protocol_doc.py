@@ -20,6 +20,7 @@ def test_every_message_type_event_kind_and_state_is_documented():
         + protocol.PIN_STATES
         + protocol.SEVERITIES
         + protocol.RESET_CAUSES
+        + protocol.SAVE_REASONS
         if not documented(n)
     ]
     assert not missing

@@ -41,8 +41,19 @@ def run_host_with_store(store_files):
     return Run(dock_scenario(3), inbox_for=inbox_for, store_files=store_files)
 
 
+def leaving_at(t, duration):
+    """A device docked at 1 s that leaves at ``t``."""
+    return dock_scenario(
+        duration, events=[{"t": t, "type": "undock"}], load=[[0, 0], [1, 1500], [t, 0]]
+    )
+
+
+def saves(run) -> list:
+    return [e for e in run.of_type("event") if e["kind"] == "state_saved"]
+
+
 def test_host_set_limits_come_back_after_a_reboot():
-    first = run_host(dock_scenario(4), SET)
+    first = run_host(leaving_at(3, 4), SET)  # set while docked: saved as the device leaves
     assert [a.get("code") for a in answers(first)] == [None, None, None, "bad_value"]
     kept = first.dock.store.load(settings.STATE, settings.STATE_VERSION)
     assert kept["values"] == {"max_total_ma": 2000, "contact_mw_limit": 200, "report_hz": 2.5}
@@ -80,3 +91,34 @@ def test_on_the_virtual_board_a_set_limit_survives_a_reboot_command(tmp_path, im
             assert got["config"] == {"max_total_ma": 1800}, got
         finally:
             link.close()
+
+
+GET_LIMIT = (2.5, b'{"id":"g","cmd":"get","key":"max_total_ma"}\n')
+
+
+def test_a_set_while_docked_writes_nothing_until_the_next_save():
+    """A flash write stalls the whole chip: with a device docked, a set takes effect at
+    once (get answers it) and goes to flash with the App's next save, announced."""
+    docked = run_host(dock_scenario(4), [*SET[:1], GET_LIMIT])
+    got = {a["id"]: a for a in answers(docked)}
+    assert got[1]["config"] == {"max_total_ma": 2000} and got["g"]["config"] == got[1]["config"]
+    assert docked.dock.store.load(settings.STATE, settings.STATE_VERSION) is None
+    assert not saves(docked)
+    left = run_host(leaving_at(3, 4), [*SET[:1], GET_LIMIT])
+    [saved] = saves(left)
+    ack = {a["id"]: a for a in answers(left)}[1]
+    assert saved["why"] == "undocked" and saved["t_ms"] >= 3000 > ack["t_ms"]
+    kept = left.dock.store.load(settings.STATE, settings.STATE_VERSION)
+    assert kept["values"] == {"max_total_ma": 2000}
+
+
+def test_a_set_with_no_device_docked_is_written_at_once_and_announced():
+    empty = run_host(dock_scenario(3, dock_at=10), SET[:2])
+    acks = [a for a in answers(empty) if a["type"] == "ack"]
+    events = saves(empty)
+    assert [e["why"] for e in events] == ["settings", "settings"]
+    # Each right after its ack (the answer goes out first), its stall said.
+    assert [e["seq"] for e in events] == [a["seq"] + 1 for a in acks]
+    assert all(isinstance(e["stall_ms"], int) and e["stall_ms"] >= 0 for e in events)
+    kept = empty.dock.store.load(settings.STATE, settings.STATE_VERSION)
+    assert kept["values"] == {"max_total_ma": 2000, "contact_mw_limit": 200}

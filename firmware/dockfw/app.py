@@ -222,6 +222,7 @@ class App:
         return cause, crash_boots, error
 
     def _note_reboot(self, reason, error=None):
+        self.commands.save_settings()
         if self.docking.present:
             self.docking.save(True)  # the device stays: the next boot resumes its session
         crash_boots = self.crash_boots + 1 if reason == "crash" else 0
@@ -593,7 +594,9 @@ class App:
         self._saved(t0, "docked")
 
     def _saved(self, t0, why):
-        """The clock to flash, then the stall since ``t0`` announced."""
+        """The clock and the settings a host set to flash, then the stall since ``t0``
+        announced."""
+        self.commands.save_settings()
         self.store.save(CLOCK_STATE, _STATE_VERSION, {"t_s": self.t_s()})
         clock = self.clock
         stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
@@ -625,6 +628,10 @@ class App:
                 self._between_cycles(due)
             except Exception as e:
                 self._crashed(e)
+        try:
+            self.commands.finish()  # a line taken is answered, however the loop ends
+        except Exception as e:
+            self._crashed(e)
         if self.reboot_requested:
             self._note_reboot(self.reboot_reason or "reboot", self.last_error)
 
@@ -647,10 +654,17 @@ class App:
                 self.flush()
             if left >= STEP_US and self.work_step():
                 continue
+            if self.commands.busy():  # a command under way: its steps need no input
+                self.stage = "command"
+                self._in = self.commands
+                ran = self.commands.poll(due)
+                self._in = None
+                if ran:
+                    continue
             self.stage = "wait"
             if self.hal.wait_us(left if left < _WAIT_SLICE_US else _WAIT_SLICE_US):
-                # Host input: one line at a time, each only while time and room allow
-                # (Commands.poll); the rest waits in the link.
+                # Host input: a line at a time, in steps of about a millisecond, each
+                # only while time and room allow (Commands.poll); the rest waits in the link.
                 self.stage = "command"
                 self._in = self.commands
                 while self.commands.poll(due):

@@ -7,25 +7,33 @@ lines are read as strict JSON by ``dockfw.strictjson``. A line longer than
 executed, and an unexpected exception inside a command is answered as an ``internal``
 error before the App's supervision takes it (charging off, a ``firmware_error`` event).
 
-Commands run between sampling cycles and never starve them (``poll``): a line is
-taken only when its answer has room in the output queue and when it fits in the time
-left before the next cycle, or else within a guaranteed share of the time
-(``_SHARE``), one line at a time; the rest wait in the link, where flow control holds
-the host back (the board's USB buffer, the simulator's pseudo-terminal).
+Commands never stall sampling (``poll``): a line is handled in steps between sampling
+cycles, each at most about a millisecond on the RP2040 (``_SLICE_US``): the line read
+(the HAL reads a bounded number of bytes per call), its parse, the command, then each
+answer written into a staging buffer a field or a setting at a time, and only then
+queued whole, its ``seq`` taken as it goes out. A step starts only while the time left
+before the next cycle holds the longest step seen lately; when cycles leave no such
+time, steps still get a share of it (``_SHARE``). Lines not yet taken wait in the
+link, where flow control holds the host back (the board's USB buffer, the simulator's
+pseudo-terminal), and a line is taken only when its answer has room in the output
+queue.
 """
 
 from micropython import const
 
 from dockfw import protocol as P
 
-# Commands that do not fit between two cycles get 1/16 of the time. On the emulated
-# RP2040 at 200 samples/s a cycle leaves nothing to spare and a get costs 8-16 ms; a
-# flood of gets took sampling from 131 to 116 cycles/s and was answered 4.2 times a
-# second (with 1/8: 134 -> 105 cycles/s, 8.6 answers). The old loop answered none there.
+# A step goes on with the next piece of its command until this much time has passed:
+# pieces take 0.1-0.5 ms on the RP2040, so a step stays near a millisecond.
+_SLICE_US = const(700)
+# Steps that do not fit between two cycles (none do at a rate the cycle cannot keep)
+# get 1/16 of the time, one step at most between two cycles, so that a host is still
+# answered, slowly, and no cycle waits longer than a step.
 _SHARE = const(16)
 _CREDIT_MAX_US = const(100000)  # a burst after a quiet spell: at most 100 ms of it
 _LINES_PER_WAIT = const(8)  # where a clock cannot see a command's cost (the simulator's)
 _ANSWER_BYTES = const(1280)  # bound on an ack or error (tests/test_commands_total.py)
+_SMALL = const(0x3FFFFFFF)  # an int written digit by digit (beyond: a heap int)
 
 
 def _echoable(cid):
@@ -36,14 +44,19 @@ def _echoable(cid):
 
 class Commands:
     def __init__(self, app):
+        from dockfw.outqueue import OutQueue
+
         self.app = app
         self._cid = None
         self._answered = False
-        self._cost_us = 0  # a decaying maximum of what one command took
+        self._work = None  # the command under way: a generator, a piece per next()
+        self._cost_us = 0  # a decaying maximum of what one step took
         self._credit_us = 0
         self._stamp = app.clock.ticks_us()
         self._due = None
+        self._late_due = None  # the cycle before which a step ran on credit
         self._taken = 0
+        self.unsaved = []  # settings a host set that are not on flash yet
         # The largest answer: a hello and its ack (``info``).
         count = [0]
 
@@ -52,6 +65,10 @@ class Commands:
 
         P.write(measure, P.HELLO, 1 << 30, "00000000", 1 << 40, app.hello_fields())
         self.answer_room = count[0] + 64 + _ANSWER_BYTES
+        # An answer is written here piece by piece, then queued whole: allocated once, at
+        # boot, while the heap still has room for a block this size.
+        self._stage = OutQueue(max(count[0], _ANSWER_BYTES) + 64)
+        self._boot_key = P.boot_key(app.hal.boot_id)
 
     # -- taking lines between sampling cycles -----------------------------------
     def accrue(self):
@@ -66,63 +83,209 @@ class Commands:
             self._credit_us = min(self._credit_us + elapsed // _SHARE, _CREDIT_MAX_US)
         return now
 
+    def busy(self):
+        """True while a command is under way (its next step needs no host input)."""
+        return self._work is not None
+
     def poll(self, due):
-        """Take one command line waiting in the link, if time and room allow; True if one
-        was taken. ``due``: when the next sampling cycle starts (ticks_us)."""
+        """One step of the command under way, or the start of the next line waiting in
+        the link, if time and room allow; True if a step ran. ``due``: when the next
+        sampling cycle starts (ticks_us)."""
         app = self.app
         clock = app.clock
         now = self.accrue()
         if due != self._due:
             self._due = due
             self._taken = 0
-        out = app.out
-        if self._taken >= _LINES_PER_WAIT or (out.pending() and out.room() < self.answer_room):
-            return False
+        if self._work is None:
+            out = app.out
+            if self._taken >= _LINES_PER_WAIT or (out.pending() and out.room() < self.answer_room):
+                return False
         fits = clock.ticks_diff(due, now) >= self._cost_us
-        if not fits and self._credit_us <= 0:
-            return False
-        line = app.hal.read_line()
-        if line is None:
-            return False
-        self._taken += 1
-        self.handle(line)
+        if not fits:
+            if self._credit_us <= 0 or self._late_due == due:
+                return False
+            self._late_due = due
+        ran = self.step()
         cost = clock.ticks_diff(clock.ticks_us(), now)
         self._cost_us = max(cost, self._cost_us - self._cost_us // 16)
         if not fits:
             self._credit_us -= cost
-        return True
+        return ran
+
+    def step(self):
+        """Read from the link (a bounded piece of a line), or run the command under way
+        for about ``_SLICE_US``; False when there was nothing to do."""
+        work = self._work
+        if work is None:
+            line = self.app.hal.read_line()
+            if line is None:
+                return False
+            self._taken += 1
+            self._cid = None
+            self._answered = False
+            self._work = self._handle(line)
+            return True
+        clock = self.app.clock
+        t0 = clock.ticks_us()
+        try:
+            while True:
+                next(work)
+                if clock.ticks_diff(clock.ticks_us(), t0) >= _SLICE_US:
+                    return True
+        except StopIteration:
+            self._work = None
+            return True
+        except Exception as e:
+            self._work = None
+            self._failed(e)
+            raise e
+
+    def finish(self):
+        """Run the command under way to its end, at once."""
+        while self._work is not None:
+            self.step()
 
     # -- one line, one answer -------------------------------------------------------
     def handle(self, line):
-        """Answer one line (bytes, without its newline) with exactly one ack or error."""
+        """Answer one line (bytes, without its newline) with exactly one ack or error,
+        all at once: for tests and tools (``poll`` spreads it between cycles)."""
         self._cid = None
         self._answered = False
+        work = self._handle(line)
         try:
-            self._handle(line)
+            for _ in work:
+                pass
         except Exception as e:
-            # A bug in a command: the line still gets its answer, then the exception goes
-            # on to the App's supervision as from any stage (``App.run``: charging off, a
-            # ``firmware_error`` event, and the loop carries on).
-            if not self._answered:
-                try:
-                    self._error(P.E_INTERNAL, "internal error (%s)" % type(e).__name__)
-                except Exception:  # not even an error line could go out
-                    pass
+            self._failed(e)
             raise e
+
+    def _failed(self, e):
+        # A bug in a command: the line still gets its answer, then the exception goes
+        # on to the App's supervision as from any stage (``App.run``: charging off, a
+        # ``firmware_error`` event, and the loop carries on).
+        self._stage.abort()
+        self._stage.consume(self._stage.pending())
+        if not self._answered:
+            try:
+                self._answered = True
+                self.app.emit(
+                    P.ERROR,
+                    [
+                        ("id", self._id()),
+                        ("code", P.E_INTERNAL),
+                        ("message", "internal error (%s)" % type(e).__name__),
+                    ],
+                )
+            except Exception:  # not even an error line could go out
+                pass
 
     def _id(self):
         cid = self._cid
         return P.Text(cid) if type(cid) is str else cid  # the host's: never remembered
 
+    # -- answers, written a piece at a time -----------------------------------------
+    def _put(self, v):
+        """One value into the staging buffer: numbers digit by digit, no float."""
+        st = self._stage
+        if v is None:
+            st.raw(b"null")
+        elif v is True:
+            st.raw(b"true")
+        elif v is False:
+            st.raw(b"false")
+        elif type(v) is int and -_SMALL <= v <= _SMALL:
+            st.int(v)
+        elif isinstance(v, P.Fixed):
+            st.fixed(v.value, v.places)
+        else:
+            P._value(v, st.put)
+
+    def _line(self, kind, fields):
+        """Write one line a field at a time (a list or an ``Obj`` an item at a time),
+        yielding between pieces, then queue it whole."""
+        st = self._stage
+        st.begin()
+        for k, v in fields:
+            st.put(',"%s":' % k)
+            if isinstance(v, P.Obj):
+                st.raw(b"{")
+                first = True
+                for k2, v2 in v.pairs:
+                    st.put('"%s":' % k2 if first else ',"%s":' % k2)
+                    first = False
+                    self._put(v2)
+                    yield
+                st.raw(b"}")
+            elif isinstance(v, list):
+                st.raw(b"[")
+                first = True
+                for item in v:
+                    if not first:
+                        st.raw(b",")
+                    first = False
+                    if isinstance(item, P.Obj):
+                        yield from self._line_obj(item)
+                    else:
+                        self._put(item)
+                        yield
+                st.raw(b"]")
+            else:
+                self._put(v)
+            yield
+        st.raw(b"}\n")
+        self._queue(kind)
+
+    def _line_obj(self, obj):
+        st = self._stage
+        st.raw(b"{")
+        first = True
+        for k, v in obj.pairs:
+            st.put('"%s":' % k if first else ',"%s":' % k)
+            first = False
+            self._put(v)
+        st.raw(b"}")
+        yield
+
+    def _queue(self, kind):
+        """The staged line, with its envelope, into the output queue: whole, its seq
+        taken now, so lines keep their order whatever was emitted meanwhile."""
+        app = self.app
+        st = self._stage
+        if not st.commit():
+            app.out.dropped += 1  # larger than any answer can be: counted, as the queue does
+            app.seq += 1
+            return
+        body = st.peek()
+        start = P.line_start(kind)
+        t_ms = app.uptime.t_ms()
+        out = app.out
+        if out.is_open():  # behind the report line being written, as App.emit holds lines
+            app._held.append(
+                start + (b"%d" % app.seq) + self._boot_key + (b"%d" % t_ms) + bytes(body)
+            )
+        else:
+            out.begin()
+            out.raw(start)
+            out.int(app.seq)
+            out.raw(self._boot_key)
+            out.int(t_ms)
+            out.raw(body)
+            out.commit()
+        st.consume(len(body))
+        app.seq += 1
+        app.flush()
+
     def _error(self, code, message):
-        self.app.emit(P.ERROR, [("id", self._id()), ("code", code), ("message", message)])
         self._answered = True
+        yield from self._line(P.ERROR, [("id", self._id()), ("code", code), ("message", message)])
 
     def _ack(self, name, fields=()):
-        self.app.emit(P.ACK, [("id", self._id()), ("cmd", name)] + list(fields))
         self._answered = True
+        yield from self._line(P.ACK, [("id", self._id()), ("cmd", name)] + list(fields))
 
     def _handle(self, line):
+        """The work for one line, a piece per ``next()``: parse, check, run, answer."""
         # The parser and the settings are imported at the first command line (later ones
         # find them loaded): a dock no host talks to keeps their heap.
         from dockfw import strictjson
@@ -130,28 +293,33 @@ class Commands:
 
         if len(line) > P.MAX_COMMAND_BYTES:
             self._cid = _echoable(self._id_before(line[: P.MAX_COMMAND_BYTES + 1]))
-            self._error(P.E_TOO_LONG, "a command is at most %d bytes" % P.MAX_COMMAND_BYTES)
+            yield
+            yield from self._error(
+                P.E_TOO_LONG, "a command is at most %d bytes" % P.MAX_COMMAND_BYTES
+            )
             return
         try:
             cmd = strictjson.parse(line)
         except strictjson.JSONError as e:
             self._cid = _echoable(e.cid)
-            self._error(P.E_BAD_JSON, e.args[0])
+            yield
+            yield from self._error(P.E_BAD_JSON, e.args[0])
             return
+        yield
         if not isinstance(cmd, dict):
-            self._error(P.E_BAD_COMMAND, "expected an object with a 'cmd' string")
+            yield from self._error(P.E_BAD_COMMAND, "expected an object with a 'cmd' string")
             return
         cid = cmd.get("id")
         if cid is not None and _echoable(cid) is None:
-            self._error(P.E_BAD_COMMAND, "id must be a string or an integer")
+            yield from self._error(P.E_BAD_COMMAND, "id must be a string or an integer")
             return
         self._cid = cid
         name = cmd.get("cmd")
         if not isinstance(name, str):
-            self._error(P.E_BAD_COMMAND, "expected an object with a 'cmd' string")
+            yield from self._error(P.E_BAD_COMMAND, "expected an object with a 'cmd' string")
             return
         if name not in P.COMMANDS:
-            self._error(
+            yield from self._error(
                 P.E_UNKNOWN_COMMAND,
                 "unknown command %s (known: %s)" % (short(name), ", ".join(P.COMMANDS)),
             )
@@ -159,13 +327,14 @@ class Commands:
         takes = P.COMMAND_ARGS[name]
         for key in cmd:
             if key != "cmd" and key != "id" and key not in takes:
-                self._error(
+                yield from self._error(
                     P.E_BAD_VALUE,
                     "%s takes no argument %s (it takes: %s)"
                     % (name, short(key), ", ".join(takes) or "none"),
                 )
                 return
-        getattr(self, "_cmd_" + name)(name, cmd)
+        yield
+        yield from getattr(self, "_cmd_" + name)(name, cmd)
 
     @staticmethod
     def _id_before(prefix):
@@ -178,10 +347,21 @@ class Commands:
             return e.cid
         return cmd.get("id") if isinstance(cmd, dict) else None
 
-    # -- the commands -----------------------------------------------------------
+    # -- settings a host set, to flash ----------------------------------------------
+    def save_settings(self):
+        """Write the settings a host set since the last save (the App calls it with its
+        own saves: as a device leaves, hourly while one stays, before a reboot)."""
+        if self.unsaved:
+            from dockfw import settings
+
+            keys = self.unsaved
+            self.unsaved = []
+            settings.remember(self.app, keys)
+
+    # -- the commands (generators: a piece per next()) -------------------------------
     def _cmd_info(self, name, cmd):
-        self.app.emit(P.HELLO, self.app.hello_fields())
-        self._ack(name)
+        yield from self._line(P.HELLO, self.app.hello_fields())
+        yield from self._ack(name)
 
     def _cmd_get(self, name, cmd):
         from dockfw import settings
@@ -192,42 +372,57 @@ class Commands:
         elif isinstance(key, str) and key in P.SETTINGS:
             keys = [key]
         else:
-            self._error(
+            yield from self._error(
                 P.E_BAD_VALUE,
                 "no setting %s (settings: %s)" % (settings.short(key), ", ".join(settings.NAMES)),
             )
             return
         app = self.app
-        self._ack(name, [("config", P.Obj([(k, settings.get(app, k)) for k in keys]))])
+        yield from self._ack(name, [("config", P.Obj([(k, settings.get(app, k)) for k in keys]))])
 
     def _cmd_set(self, name, cmd):
         from dockfw import settings
 
         if "key" not in cmd or "value" not in cmd:
-            self._error(P.E_BAD_VALUE, 'set needs "key" and "value"')
+            yield from self._error(P.E_BAD_VALUE, 'set needs "key" and "value"')
             return
         key = cmd["key"]
-        why = settings.put(self.app, key, cmd["value"])
+        app = self.app
+        why = settings.put(app, key, cmd["value"])
         if why is not None:
-            self._error(P.E_BAD_VALUE, why)
+            yield from self._error(P.E_BAD_VALUE, why)
             return
-        self._ack(name, [("config", P.Obj([(key, settings.get(self.app, key))]))])
-        settings.remember(self.app, key)  # after the answer: a flash write stalls the CPU
+        if key not in self.unsaved:
+            self.unsaved.append(key)
+        yield from self._ack(name, [("config", P.Obj([(key, settings.get(app, key))]))])
+        # A flash write stalls the whole chip (a sector erase: tens of ms): while a device
+        # is docked it waits for the App's next save; with none, it is done now, after
+        # the answer, and announced as every save is.
+        if not app.docking.present:
+            yield
+            clock = app.clock
+            t0 = clock.ticks_us()
+            self.save_settings()
+            stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
+            app.event(
+                "state_saved", [], "info", [("stall_ms", stall_ms), ("why", P.SAVE_REASONS[2])]
+            )
 
     def _cmd_clear(self, name, cmd):
         for d in self.app.detectors:
             d.clear(self.app)
-        self._ack(name)
+            yield
+        yield from self._ack(name)
 
     def _cmd_charge(self, name, cmd):
         on = cmd.get("on")
         if on is not True and on is not False:
-            self._error(P.E_BAD_VALUE, 'charge needs "on": true or false')
+            yield from self._error(P.E_BAD_VALUE, 'charge needs "on": true or false')
             return
         app = self.app
         prot = app.protection
         if on and (prot.tripped or prot.overheat_dock):
-            self._error(
+            yield from self._error(
                 P.E_UNSAFE, "protection holds charging off (clear it first, or let it cool)"
             )
             return
@@ -235,7 +430,7 @@ class Commands:
         if on != app.charging:
             app.set_charging(on)
             app.event("charge_on" if on else "charge_off", [], "info", [("reason", "host")])
-        self._ack(name, [("charging", app.charging)])
+        yield from self._ack(name, [("charging", app.charging)])
 
     def _cmd_cleaned(self, name, cmd):
         board = self.app.board
@@ -246,13 +441,14 @@ class Commands:
         elif isinstance(names, list) and names and all(n in known for n in names):
             pins = [board.pin(n).index for n in names]
         else:
-            self._error(
+            yield from self._error(
                 P.E_BAD_VALUE, "pins must be a list of one or more of: %s" % ", ".join(known)
             )
             return
         self.app.drift.cleaned_by_user(self.app, pins)
-        self._ack(name)
+        yield
+        yield from self._ack(name)
 
     def _cmd_reboot(self, name, cmd):
-        self._ack(name)
+        yield from self._ack(name)
         self.app.reboot_requested = True

@@ -38,6 +38,8 @@ EVENT_KINDS = (
     "storage",
     "state_saved",
 )
+# Why a ``state_saved`` event's save was made (its ``why``).
+SAVE_REASONS = ("undocked", "docked", "settings")
 SEVERITIES = ("info", "warn", "fault")
 PIN_STATES = ("ok", "warn", "fault", "open", "unknown")
 # hello's reset_cause: the hardware's reason, or the firmware's own note of why it reset.

@@ -25,6 +25,7 @@ import sys
 import time
 
 import machine
+import micropython
 from micropython import const
 
 from dockfw import protocol
@@ -39,7 +40,7 @@ SAFE_FILE = "/SAFE"
 CRASH_BOOTS_TO_SAFE = 3
 _NL = const(10)
 _CHUNK = const(64)  # one USB full-speed packet
-_READ_BUDGET = const(64)  # bytes read per read_line call: a long line never holds up sampling
+_READ_BUDGET = const(32)  # bytes read per read_line call: a long line never holds up sampling
 _RECOVERY_PULSES = const(9)  # UM10204 3.1.16: a slave lets go within nine clocks
 
 
@@ -132,20 +133,34 @@ class RP2040:
             return True
         return False
 
+    @micropython.native
     def read_line(self):
-        # Byte by byte: reading more than poll() promised would block the sampling loop.
+        # Byte by byte (reading more than poll() promised would block the sampling loop),
+        # as machine code: 27 µs a byte on the RP2040 (69 as bytecode), and at most
+        # _READ_BUDGET bytes a call, so that a call stays under a millisecond.
         line = self._line
         byte = self._byte
+        ipoll = self._poll.ipoll
+        readinto = self._in.readinto
+        n = int(self._len)
+        cap = len(line)
         for _ in range(_READ_BUDGET):
-            if not self._input_waiting() or not self._in.readinto(byte):
+            for _ in ipoll(0):  # ipoll: no list allocated per look
+                break
+            else:
+                self._len = n
                 return None
-            if byte[0] == _NL:
-                n = self._len
+            if not readinto(byte):
+                self._len = n
+                return None
+            b = int(byte[0])
+            if b == _NL:
                 self._len = 0
                 return bytes(line[:n])
-            if self._len < len(line):
-                line[self._len] = byte[0]
-                self._len += 1
+            if n < cap:
+                line[n] = b
+                n += 1
+        self._len = n
         return None
 
     def wait_us(self, us):

@@ -3,7 +3,9 @@
 Names, bounds and units are defined in ``dockfw.protocol.SETTINGS``; this module adds
 their resolution, the rule that ties two settings together, and reading and changing
 them on the App (``get``, ``put``). The ``get`` and ``set`` commands go through it, and
-so does keeping host-set values across a reboot (``remember``, ``restore``):
+so does keeping host-set values across a reboot (``remember``, ``restore``; while a
+device is docked a set value goes to flash with the App's next save, see
+``dockfw.commands``):
 ``values(app)`` gives them as plain numbers, ``apply(app, dict)`` checks every entry
 as ``set`` would and returns what it refused.
 """
@@ -157,11 +159,14 @@ def _plain(app, key):
     return v
 
 
-def remember(app, key):
-    """Keep ``key``'s value (just set by a host) on flash with the others a host set."""
+def remember(app, keys):
+    """Keep the values of ``keys`` (set by a host) on flash with the others a host set:
+    one write. ``dockfw.commands`` calls it when a write may stall the chip (no device
+    docked, or with the App's own saves)."""
     saved = app.store.load(STATE, STATE_VERSION, _check_state)
     kept = saved["values"] if saved is not None else {}
-    kept[key] = _plain(app, key)
+    for key in keys:
+        kept[key] = _plain(app, key)
     app.store.save(STATE, STATE_VERSION, {"values": kept})
 
 
