@@ -37,6 +37,7 @@ EVENT_KINDS = (
     "firmware_error",
     "storage",
     "state_saved",
+    "heap_collected",
 )
 SEVERITIES = ("info", "warn", "fault")
 PIN_STATES = ("ok", "warn", "fault", "open", "unknown")
