@@ -206,15 +206,24 @@ class Alignment(Detector):
         self._seen = now
         if now == self._sent:
             return
+        # The events are built apart: their comprehensions capture locals, and
+        # MicroPython allocates those as cells at every call of the function that has
+        # them, here at every report.
         if not aff:
-            was = [j for j in range(self.n) if self._sent >> j & 1]
-            self._sent = 0
-            self.side = None
-            ctx.event("cleared", was, "info", [("was", "misalignment")])
+            self._event_cleared(ctx)
             return
         if not held:
             return  # pins change state a cycle or two apart: wait for the set to hold
         self._sent = now
+        self._event_raised(ctx, r, aff, opn)
+
+    def _event_cleared(self, ctx):
+        was = [j for j in range(self.n) if self._sent >> j & 1]
+        self._sent = 0
+        self.side = None
+        ctx.event("cleared", was, "info", [("was", "misalignment")])
+
+    def _event_raised(self, ctx, r, aff, opn):
         pins = [j for j in range(self.n) if aff >> j & 1]
         self.side = self._side(pins)
         opens = [ctx.board.pins[j].name for j in pins if opn >> j & 1]

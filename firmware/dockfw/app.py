@@ -97,8 +97,11 @@ STEP_US = 2000
 EARLY_US = 1000
 # Garbage collection takes ~8 ms on the RP2040, more than a cycle's slack: the App
 # collects right after a cycle while no device is docked (sampling is slow then).
-# Docked, the report path allocates nothing and the heap fills only slowly (commands,
-# events); MicroPython collects by itself once it is full.
+# Docked, the loop allocates nothing (tests/mp/test_alloc.py): only host commands,
+# events and a docking's first reports do. Should they bring the free heap under
+# GC_LOW_BYTES, the App collects right after a cycle (the shortest gap one can make)
+# and announces it, before MicroPython would collect by itself at any moment.
+GC_LOW_BYTES = 32768
 # State goes to flash (a sector erase stalls the whole chip for tens of ms, up to
 # 400 ms on a slow part) when a device leaves, before a reboot, and while one stays
 # docked: a minute after it arrived (its mating counted, safe from a power cut from
@@ -305,10 +308,8 @@ class App:
         """Hand queued bytes to the link for as long as it takes them."""
         out = self.out
         while out.pending():
-            n = self.hal.write(out.peek())
-            if not n:
+            if not out.send(self.hal):
                 return
-            out.consume(n)
 
     def hello_fields(self):
         pins = []
@@ -510,9 +511,10 @@ class App:
             self._check_phase = _C_SAVE
         elif phase == _C_SAVE:
             # Undocked, sampling is slow and a collection fits between two cycles; docked,
-            # the report path allocates nothing and the heap fills only slowly (commands,
-            # events): MicroPython collects by itself once it is full.
-            self._gc_due = _MICROPYTHON_HEAP and not self.docking.present
+            # only when commands and events have used the heap up (GC_LOW_BYTES).
+            self._gc_due = _MICROPYTHON_HEAP and (
+                not self.docking.present or gc.mem_free() < GC_LOW_BYTES
+            )
             if self.docking.present and self.t_s() >= self._save_due_s:
                 self._save_docked()
         return True
@@ -643,7 +645,13 @@ class App:
         if self._gc_due:
             self._gc_due = False
             self.stage = "gc"
+            t0 = clock.ticks_us()
             gc.collect()
+            if self.docking.present:
+                stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
+                self.event(
+                    "heap_collected", [], "info", [("stall_ms", stall_ms), ("free", gc.mem_free())]
+                )
         while True:
             left = clock.ticks_diff(due, clock.ticks_us())
             if left < EARLY_US:

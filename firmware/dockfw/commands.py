@@ -69,6 +69,7 @@ class Commands:
         # boot, while the heap still has room for a block this size.
         self._stage = OutQueue(max(count[0], _ANSWER_BYTES) + 64)
         self._boot_key = P.boot_key(app.hal.boot_id)
+        self._held = None  # a staged line's pieces while a report line holds the queue
 
     # -- taking lines between sampling cycles -----------------------------------
     def accrue(self):
@@ -256,25 +257,37 @@ class Commands:
             app.out.dropped += 1  # larger than any answer can be: counted, as the queue does
             app.seq += 1
             return
-        body = st.peek()
         start = P.line_start(kind)
         t_ms = app.uptime.t_ms()
         out = app.out
         if out.is_open():  # behind the report line being written, as App.emit holds lines
-            app._held.append(
-                start + (b"%d" % app.seq) + self._boot_key + (b"%d" % t_ms) + bytes(body)
-            )
+            self._held = [start, b"%d" % app.seq, self._boot_key, b"%d" % t_ms]
         else:
+            self._held = None
             out.begin()
             out.raw(start)
             out.int(app.seq)
             out.raw(self._boot_key)
             out.int(t_ms)
-            out.raw(body)
+        while st.pending() and st.send(self):
+            pass
+        if self._held is None:
             out.commit()
-        st.consume(len(body))
+        else:
+            app._held.append(b"".join(self._held))
+            self._held = None
         app.seq += 1
         app.flush()
+
+    def write(self, buf, start, end):
+        """The staging queue's link (``OutQueue.send``): its bytes into the output queue
+        (or the line held behind an open one)."""
+        data = memoryview(buf)[start:end]
+        if self._held is None:
+            self.app.out.raw(data)
+        else:
+            self._held.append(bytes(data))
+        return end - start
 
     def _error(self, code, message):
         self._answered = True

@@ -16,7 +16,6 @@ from array import array
 from dockfw import protocol
 from dockfw.detect import FAULT
 
-_STATES = ("ok", "warn", "fault")
 _OPEN = 3
 _UNKNOWN = 4
 # protocol.PIN_STATES, as the JSON strings a health line carries.
@@ -36,14 +35,17 @@ class Health:
         self.last_r = [-1] * n  # µΩ, the last report that had one
         self.state = array("b", [0] * n)  # index into protocol.PIN_STATES
         self.score = array("b", [0] * n)
-        self.worst = 0  # the dock's state, index into _STATES
+        self.worst = 0  # the dock's state, index into protocol.PIN_STATES: ok, warn or fault
         self.pin_keys = [_key(p.name) for p in app.board.pins]
 
-    def pin(self, j):
-        """(state, score) of pin ``j``."""
+    def _judge_pin(self, j):
+        """Pin ``j``'s state (index into protocol.PIN_STATES) and score, into the arrays
+        (no tuple: a health line allocates nothing)."""
         app = self.app
         if app.protection.pin_sensor_bad(j):
-            return "unknown", 0
+            self.state[j] = _UNKNOWN
+            self.score[j] = 0
+            return
         level = 0
         score = 100
         for d in app.detectors:
@@ -53,10 +55,8 @@ class Health:
             score -= d.penalty(j)
         if level == FAULT and score > FAULT_SCORE_CAP:
             score = FAULT_SCORE_CAP
-        score = max(0, score)
-        if app.docking.present and app.alignment.is_open(j):
-            return "open", score
-        return _STATES[level], score
+        self.score[j] = score if score > 0 else 0
+        self.state[j] = _OPEN if app.docking.present and app.alignment.is_open(j) else level
 
     def judge(self):
         """Every pin's state and score, and the dock's, from the closed report: the
@@ -68,11 +68,12 @@ class Health:
             r = rep.r_uohm(j)
             if r >= 0:
                 self.last_r[j] = r
-            state, score = self.pin(j)
-            k = protocol.PIN_STATES.index(state)
-            self.state[j] = k
-            self.score[j] = score
-            worst = max(worst, 2 if state == "fault" else (0 if state == "ok" else 1))
+            self._judge_pin(j)
+            k = self.state[j]
+            # ok stays ok, warn and fault their own, open and unknown at least a warning
+            level = k if k <= FAULT else 1
+            if level > worst:
+                worst = level
         self.worst = worst
 
     def write_head(self, out):

@@ -3,8 +3,8 @@
 The sampling loop must never wait for the host. Lines are written into one
 preallocated buffer; when a line does not fit it is dropped whole (never half
 a line on the wire) and counted, and the count goes out in ``health`` lines.
-The HAL drains the queue with ``peek()`` / ``consume(n)`` as fast as the link
-accepts bytes.
+The App drains the queue with ``send(hal)``: the HAL's ``write(buf, start,
+end)`` takes what the link accepts now, from the buffer itself (no view, no copy).
 
 A line is written between ``begin()`` and ``commit()``, either as text fragments
 (``put``: any line, allocates a little) or, for the lines the dock sends all the
@@ -14,7 +14,10 @@ written a pin at a time between sampling cycles. While a line is open no other
 may begin: ``is_open()`` tells the App to hold its other lines back meanwhile.
 """
 
+import micropython
 from micropython import const
+
+from dockfw.viper import ptr8
 
 _MINUS = const(45)
 _DOT = const(46)
@@ -25,7 +28,6 @@ _SCALE = (1, 10, 100, 1000, 10000, 100000, 1000000)
 class OutQueue:
     def __init__(self, size=2048):
         self._buf = bytearray(size)
-        self._mv = memoryview(self._buf)
         self._size = size
         self._head = 0  # first byte not yet sent
         self._tail = 0  # end of committed lines
@@ -59,7 +61,7 @@ class OutQueue:
         n = len(data)
         if not self._room_for(n):
             return
-        self._mv[self._end : self._end + n] = data
+        self._buf[self._end : self._end + n] = data
         self._end += n
 
     def raw(self, data):
@@ -140,7 +142,7 @@ class OutQueue:
         if head == 0:
             return
         used = self._end - head
-        self._mv[0:used] = self._mv[head : self._end]
+        _move_down(self._buf, head, used)
         self._head = 0
         self._tail -= head
         self._end = used
@@ -152,11 +154,25 @@ class OutQueue:
         """Bytes a new line can take now (a line may wait for the link in the rest)."""
         return self._size - (self._tail - self._head)
 
-    def peek(self):
-        """The committed bytes not yet sent (a view into the buffer)."""
-        return self._mv[self._head : self._tail]
+    def send(self, link):
+        """Hand the committed bytes to ``link.write(buf, start, end)``, which returns how
+        many the link took; returns that count. (The link, not its bound ``write``: a
+        bound method is an object allocated at every hand-over.)"""
+        n = link.write(self._buf, self._head, self._tail)
+        if n:
+            self.consume(n)
+        return n
 
     def consume(self, n):
         self._head += n
         if self._head >= self._tail and self._end == self._tail:
             self._head = self._tail = self._end = 0
+
+
+@micropython.viper
+def _move_down(buf, src: int, n: int):
+    """Move ``n`` bytes at ``src`` to the start of ``buf``, front first (the ranges may
+    overlap; the destination is below the source): a slice of a view would allocate."""
+    p = ptr8(buf)
+    for i in range(n):
+        p[i] = p[src + i]

@@ -37,6 +37,7 @@ EVENT_KINDS = (
     "firmware_error",
     "storage",
     "state_saved",
+    "heap_collected",
 )
 # Why a ``state_saved`` event's save was made (its ``why``).
 SAVE_REASONS = ("undocked", "docked", "settings")

@@ -117,16 +117,24 @@ class RP2040:
         self._bus()
         return released
 
-    def write(self, buf):
+    def write(self, buf, start, end):
         # Only what the USB CDC buffer takes now: a host that holds the port
-        # without reading must not stall sampling (the queue drops instead).
-        sent = 0
-        while sent < len(buf) and self._tx.poll(0):
-            n = self._out.write(buf[sent : sent + _CHUNK])
+        # without reading must not stall sampling (the queue drops instead). The
+        # stream's write(buf, offset, length) and ipoll: no slice, no list, nothing
+        # allocated per hand-over.
+        sent = start
+        while sent < end and self._tx_ready():
+            n = end - sent
+            n = self._out.write(buf, sent, n if n < _CHUNK else _CHUNK)
             if not n:
                 break
             sent += n
-        return sent
+        return sent - start
+
+    def _tx_ready(self):
+        for _ in self._tx.ipoll(0):
+            return True
+        return False
 
     def _input_waiting(self):
         for _ in self._poll.ipoll(0):  # ipoll: no list allocated per look

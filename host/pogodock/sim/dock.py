@@ -190,10 +190,10 @@ class SimDock:
             raise PowerCut()
 
     # -- the HAL interface ------------------------------------------------
-    def write(self, buf):
+    def write(self, buf, start, end):
         self._dead()
-        taken = self._write(buf if self._views else bytes(buf))
-        return len(buf) if taken is None else taken
+        taken = self._write(memoryview(buf)[start:end] if self._views else bytes(buf[start:end]))
+        return end - start if taken is None else taken
 
     def read_line(self):
         self._dead()
