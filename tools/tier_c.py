@@ -2,12 +2,15 @@
 
     python tools/tier_c.py --scenario FILE [--until-s S] [--no-wire] [--quiet] [--pty]
     python tools/tier_c.py --measure [--docked-s 20] [--trials 30] [--seed 1] [--json OUT]
+    python tools/tier_c.py --run SCRIPT    (a device script, e.g. tools/rp2_command_cost.py)
 
 The first plays a scenario file (``tools/rp2board.py``: the flashed image on MicroPython
 v1.28.0 for RPI_PICO in rp2040js, the bus answered by the simulated dock): the device's
 serial lines go to stdout as they come, then the emulator's figures to stderr (with
 ``--pty`` the serial port is a pseudo-terminal instead, its path on the first line). The second
-measures the ``fw_rp2_*`` figures ``make bench`` reports (see ``measure``). Needs
+measures the ``fw_rp2_*`` figures ``make bench`` reports (see ``measure``). The third
+runs a device script in the raw REPL of the board, a device docked, the firmware
+stopped with Ctrl-C first (as ``mpremote run`` does), and prints its output. Needs
 ``POGODOCK_RP2_IMAGE`` and ``POGODOCK_RP2_BOOTROM`` (README, "Tier C").
 """
 
@@ -160,6 +163,16 @@ def measure(seed=1, docked_s=20.0, trials=30) -> dict:
     return out
 
 
+def run_script(script: Path, seed=1) -> str:
+    """``script`` run in the raw REPL once a device has been docked for ``SETTLE_S``."""
+    with tempfile.TemporaryDirectory(prefix="pogodock-tierc-") as tmp:
+        path = _scenario(Path(tmp) / "run.json", seed, 3600, [])
+        board = Rp2Board(path, until_s=3600)
+        with board:
+            _wait_emulated(board, int((DOCK_S + SETTLE_S) * 1e6), 600)
+            return board.raw_repl(script.read_text(), timeout=3600)
+
+
 def serve_pty(board: Rp2Board):
     """The board's USB serial port as a pseudo-terminal (its path on the first stdout
     line), for mpremote and ``pogodock monitor --port``, until the emulator ends."""
@@ -242,8 +255,12 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="with --measure: write the figures here")
+    parser.add_argument("--run", type=Path, help="a device script to run, a device docked")
     args = parser.parse_args()
     try:
+        if args.run:
+            print(run_script(args.run, args.seed))
+            return 0
         if args.measure:
             figures = measure(args.seed, args.docked_s, args.trials)
             text = json.dumps(figures, indent=1)

@@ -12,20 +12,27 @@ cycles, each at most about a millisecond on the RP2040 (``_SLICE_US``): the line
 (the HAL reads a bounded number of bytes per call), its parse, the command, then each
 answer written into a staging buffer a field or a setting at a time, and only then
 queued whole, its ``seq`` taken as it goes out. A step starts only while the time left
-before the next cycle holds the longest step seen lately; when cycles leave no such
+before the next cycle holds the longest such step seen lately; when cycles leave no such
 time, steps still get a share of it (``_SHARE``). Lines not yet taken wait in the
 link, where flow control holds the host back (the board's USB buffer, the simulator's
 pseudo-terminal), and a line is taken only when its answer has room in the output
 queue.
 """
 
+import micropython
 from micropython import const
 
+# Loaded at boot: importing the parser takes the RP2040 37 ms, a stall no first command
+# may cause.
 from dockfw import protocol as P
+from dockfw import settings, strictjson
+from dockfw.viper import ptr8
 
 # A step goes on with the next piece of its command until this much time has passed:
-# pieces take 0.1-0.5 ms on the RP2040, so a step stays near a millisecond.
-_SLICE_US = const(700)
+# pieces take 0.1-1.2 ms on the RP2040, so a step stays near a millisecond.
+_SLICE_US = const(300)
+# What a piece yields when the next one is long (~1 ms): it then begins a step of its own.
+_ALONE = const(1)
 # Steps that do not fit between two cycles (none do at a rate the cycle cannot keep)
 # get 1/16 of the time, one step at most between two cycles, so that a host is still
 # answered, slowly, and no cycle waits longer than a step.
@@ -34,6 +41,12 @@ _CREDIT_MAX_US = const(100000)  # a burst after a quiet spell: at most 100 ms of
 _LINES_PER_WAIT = const(8)  # where a clock cannot see a command's cost (the simulator's)
 _ANSWER_BYTES = const(1280)  # bound on an ack or error (tests/test_commands_total.py)
 _SMALL = const(0x3FFFFFFF)  # an int written digit by digit (beyond: a heap int)
+# What answers are made of, formatted once: field names, command names and error codes
+# quoted, each line's start.
+_KEYS = {}
+_KEYS_MAX = const(96)
+_QUOTED = {}
+_STARTS = {}
 
 
 def _echoable(cid):
@@ -50,7 +63,9 @@ class Commands:
         self._cid = None
         self._answered = False
         self._work = None  # the command under way: a generator, a piece per next()
-        self._cost_us = 0  # a decaying maximum of what one step took
+        # Decaying maxima of what a step took: reading from the link, and the rest.
+        self._read_us = 0
+        self._step_us = 0
         self._credit_us = 0
         self._stamp = app.clock.ticks_us()
         self._due = None
@@ -69,7 +84,9 @@ class Commands:
         # boot, while the heap still has room for a block this size.
         self._stage = OutQueue(max(count[0], _ANSWER_BYTES) + 64)
         self._boot_key = P.boot_key(app.hal.boot_id)
+        self._env = bytearray(96)  # a line's envelope, up to its t_ms
         self._held = None  # a staged line's pieces while a report line holds the queue
+        self._at_once = False
 
     # -- taking lines between sampling cycles -----------------------------------
     def accrue(self):
@@ -98,18 +115,23 @@ class Commands:
         if due != self._due:
             self._due = due
             self._taken = 0
-        if self._work is None:
+        reading = self._work is None
+        if reading:
             out = app.out
             if self._taken >= _LINES_PER_WAIT or (out.pending() and out.room() < self.answer_room):
                 return False
-        fits = clock.ticks_diff(due, now) >= self._cost_us
+        expect = self._read_us if reading else self._step_us
+        fits = clock.ticks_diff(due, now) >= expect
         if not fits:
             if self._credit_us <= 0 or self._late_due == due:
                 return False
             self._late_due = due
         ran = self.step()
         cost = clock.ticks_diff(clock.ticks_us(), now)
-        self._cost_us = max(cost, self._cost_us - self._cost_us // 16)
+        if reading:
+            self._read_us = max(cost, expect - expect // 16)
+        else:
+            self._step_us = max(cost, expect - expect // 16)
         if not fits:
             self._credit_us -= cost
         return ran
@@ -131,8 +153,7 @@ class Commands:
         t0 = clock.ticks_us()
         try:
             while True:
-                next(work)
-                if clock.ticks_diff(clock.ticks_us(), t0) >= _SLICE_US:
+                if next(work) or clock.ticks_diff(clock.ticks_us(), t0) >= _SLICE_US:
                     return True
         except StopIteration:
             self._work = None
@@ -146,6 +167,7 @@ class Commands:
         """Run the command under way to its end, at once."""
         while self._work is not None:
             self.step()
+        self.app.flush()
 
     # -- one line, one answer -------------------------------------------------------
     def handle(self, line):
@@ -154,12 +176,16 @@ class Commands:
         self._cid = None
         self._answered = False
         work = self._handle(line)
+        self._at_once = True  # each line out as it is queued (the loop flushes otherwise)
         try:
             for _ in work:
                 pass
         except Exception as e:
             self._failed(e)
             raise e
+        finally:
+            self._at_once = False
+            self.app.flush()
 
     def _failed(self, e):
         # A bug in a command: the line still gets its answer, then the exception goes
@@ -187,7 +213,8 @@ class Commands:
 
     # -- answers, written a piece at a time -----------------------------------------
     def _put(self, v):
-        """One value into the staging buffer: numbers digit by digit, no float."""
+        """One value into the staging buffer: numbers digit by digit, no float; the
+        firmware's own words from a cache (a new str costs the board ~0.1 ms)."""
         st = self._stage
         if v is None:
             st.raw(b"null")
@@ -199,8 +226,23 @@ class Commands:
             st.int(v)
         elif isinstance(v, P.Fixed):
             st.fixed(v.value, v.places)
+        elif type(v) is str and (v in P.COMMANDS or v in P.ERROR_CODES):
+            frag = _QUOTED.get(v)
+            if frag is None:
+                frag = _QUOTED[v] = ('"%s"' % v).encode()
+            st.raw(frag)
         else:
             P._value(v, st.put)
+
+    def _key(self, k, first=False):
+        """``,"k":`` (or ``"k":`` first in an object): a field name of the firmware's
+        own, each formatted once."""
+        frag = _KEYS.get(k)
+        if frag is None:
+            frag = (',"%s":' % k).encode()
+            if len(_KEYS) < _KEYS_MAX:
+                _KEYS[k] = frag
+        self._stage.raw(memoryview(frag)[1:] if first else frag)
 
     def _line(self, kind, fields):
         """Write one line a field at a time (a list or an ``Obj`` an item at a time),
@@ -208,12 +250,12 @@ class Commands:
         st = self._stage
         st.begin()
         for k, v in fields:
-            st.put(',"%s":' % k)
+            self._key(k)
             if isinstance(v, P.Obj):
                 st.raw(b"{")
                 first = True
                 for k2, v2 in v.pairs:
-                    st.put('"%s":' % k2 if first else ',"%s":' % k2)
+                    self._key(k2, first)
                     first = False
                     self._put(v2)
                     yield
@@ -226,7 +268,14 @@ class Commands:
                         st.raw(b",")
                     first = False
                     if isinstance(item, P.Obj):
-                        yield from self._line_obj(item)
+                        st.raw(b"{")
+                        first2 = True
+                        for k2, v2 in item.pairs:
+                            self._key(k2, first2)
+                            first2 = False
+                            self._put(v2)
+                            yield
+                        st.raw(b"}")
                     else:
                         self._put(item)
                         yield
@@ -235,18 +284,8 @@ class Commands:
                 self._put(v)
             yield
         st.raw(b"}\n")
+        yield _ALONE
         self._queue(kind)
-
-    def _line_obj(self, obj):
-        st = self._stage
-        st.raw(b"{")
-        first = True
-        for k, v in obj.pairs:
-            st.put('"%s":' % k if first else ',"%s":' % k)
-            first = False
-            self._put(v)
-        st.raw(b"}")
-        yield
 
     def _queue(self, kind):
         """The staged line, with its envelope, into the output queue: whole, its seq
@@ -257,18 +296,25 @@ class Commands:
             app.out.dropped += 1  # larger than any answer can be: counted, as the queue does
             app.seq += 1
             return
-        start = P.line_start(kind)
+        start = _STARTS.get(kind)
+        if start is None:
+            start = _STARTS[kind] = P.line_start(kind)
+        key = self._boot_key
+        seq = app.seq
         t_ms = app.uptime.t_ms()
+        if seq <= _SMALL and t_ms <= _SMALL:
+            env = memoryview(self._env)[
+                : _envelope(self._env, start, len(start), seq, key, len(key), t_ms)
+            ]
+        else:  # a heap int (t_ms after 12 days): machine code cannot take it
+            env = start + (b"%d" % seq) + key + (b"%d" % t_ms)
         out = app.out
         if out.is_open():  # behind the report line being written, as App.emit holds lines
-            self._held = [start, b"%d" % app.seq, self._boot_key, b"%d" % t_ms]
+            self._held = [bytes(env)]
         else:
             self._held = None
             out.begin()
-            out.raw(start)
-            out.int(app.seq)
-            out.raw(self._boot_key)
-            out.int(t_ms)
+            out.raw(env)
         while st.pending() and st.send(self):
             pass
         if self._held is None:
@@ -277,7 +323,8 @@ class Commands:
             app._held.append(b"".join(self._held))
             self._held = None
         app.seq += 1
-        app.flush()
+        if self._at_once:
+            app.flush()
 
     def write(self, buf, start, end):
         """The staging queue's link (``OutQueue.send``): its bytes into the output queue
@@ -299,25 +346,30 @@ class Commands:
 
     def _handle(self, line):
         """The work for one line, a piece per ``next()``: parse, check, run, answer."""
-        # The parser and the settings are imported at the first command line (later ones
-        # find them loaded): a dock no host talks to keeps their heap.
-        from dockfw import strictjson
-        from dockfw.settings import short
-
+        short = settings.short
+        into = [None]
         if len(line) > P.MAX_COMMAND_BYTES:
-            self._cid = _echoable(self._id_before(line[: P.MAX_COMMAND_BYTES + 1]))
+            # Refused whole; its top-level id is echoed when it comes before the cut.
+            try:
+                yield from strictjson.values(line[: P.MAX_COMMAND_BYTES + 1], into)
+                cmd = into[0]
+                cid = cmd.get("id") if isinstance(cmd, dict) else None
+            except strictjson.JSONError as e:
+                cid = e.cid
+            self._cid = _echoable(cid)
             yield
             yield from self._error(
                 P.E_TOO_LONG, "a command is at most %d bytes" % P.MAX_COMMAND_BYTES
             )
             return
         try:
-            cmd = strictjson.parse(line)
+            yield from strictjson.values(line, into)
         except strictjson.JSONError as e:
             self._cid = _echoable(e.cid)
             yield
             yield from self._error(P.E_BAD_JSON, e.args[0])
             return
+        cmd = into[0]
         yield
         if not isinstance(cmd, dict):
             yield from self._error(P.E_BAD_COMMAND, "expected an object with a 'cmd' string")
@@ -347,38 +399,28 @@ class Commands:
                 )
                 return
         yield
-        yield from getattr(self, "_cmd_" + name)(name, cmd)
-
-    @staticmethod
-    def _id_before(prefix):
-        """The top-level id of a line cut short, when it comes before the cut."""
-        from dockfw import strictjson
-
-        try:
-            cmd = strictjson.parse(prefix)
-        except strictjson.JSONError as e:
-            return e.cid
-        return cmd.get("id") if isinstance(cmd, dict) else None
+        run = getattr(self, "_cmd_" + name)
+        yield _ALONE
+        yield from run(name, cmd)
 
     # -- settings a host set, to flash ----------------------------------------------
     def save_settings(self):
         """Write the settings a host set since the last save (the App calls it with its
         own saves: as a device leaves, hourly while one stays, before a reboot)."""
         if self.unsaved:
-            from dockfw import settings
-
             keys = self.unsaved
             self.unsaved = []
             settings.remember(self.app, keys)
 
     # -- the commands (generators: a piece per next()) -------------------------------
     def _cmd_info(self, name, cmd):
-        yield from self._line(P.HELLO, self.app.hello_fields())
+        yield _ALONE
+        fields = self.app.hello_fields()
+        yield
+        yield from self._line(P.HELLO, fields)
         yield from self._ack(name)
 
     def _cmd_get(self, name, cmd):
-        from dockfw import settings
-
         key = cmd.get("key")
         if key is None:
             keys = settings.NAMES
@@ -391,11 +433,14 @@ class Commands:
             )
             return
         app = self.app
-        yield from self._ack(name, [("config", P.Obj([(k, settings.get(app, k)) for k in keys]))])
+        config = []
+        for k in keys:
+            config.append((k, settings.get(app, k)))
+            if len(config) % 3 == 0:
+                yield
+        yield from self._ack(name, [("config", P.Obj(config))])
 
     def _cmd_set(self, name, cmd):
-        from dockfw import settings
-
         if "key" not in cmd or "value" not in cmd:
             yield from self._error(P.E_BAD_VALUE, 'set needs "key" and "value"')
             return
@@ -465,3 +510,37 @@ class Commands:
     def _cmd_reboot(self, name, cmd):
         yield from self._ack(name)
         self.app.reboot_requested = True
+
+
+@micropython.viper
+def _envelope(env, start, n: int, seq: int, boot, m: int, t_ms: int) -> int:
+    """``start`` (``n`` bytes), ``seq``, ``boot`` (``m`` bytes: those between seq and
+    t_ms) and ``t_ms`` written into ``env`` (as ``protocol.write`` writes them); their length.
+    Machine code: four OutQueue calls cost a step 0.5 ms on the RP2040."""
+    e = ptr8(env)
+    a = ptr8(start)
+    b = ptr8(boot)
+    for i in range(n):
+        e[i] = a[i]
+    n = int(_digits(env, n, seq))
+    for i in range(m):
+        e[n + i] = b[i]
+    return int(_digits(env, n + m, t_ms))
+
+
+@micropython.viper
+def _digits(buf, i: int, v: int) -> int:
+    """``v`` (>= 0, a small int) in decimal at ``buf[i:]``; the index after it."""
+    p = ptr8(buf)
+    k = 1
+    t = v
+    while t >= 10:
+        t //= 10
+        k += 1
+    end = i + k
+    j = end
+    while j > i:
+        j -= 1
+        p[j] = 0x30 + v % 10
+        v //= 10
+    return end

@@ -10,8 +10,9 @@ finite (1e400), nesting deeper than ``MAX_DEPTH``, more than ``MAX_VALUES`` valu
 Two passes, so that a line costs the board a fraction of a millisecond: ``_scan``
 (viper: machine code over a raw pointer into the line) checks every byte, unescapes
 the strings into a preallocated buffer and notes each value as a token (kind, span)
-in a preallocated array, duplicate keys compared there; then ``_value`` builds the
-Python objects from the tokens, a heap object per value and nothing per byte.
+in a preallocated array, duplicate keys compared there; then ``_build`` makes the
+Python objects from the tokens, a heap object per value and nothing per byte, the
+words commands are made of without even that (``_text``).
 
 When the line is an object and its top-level ``"id"`` was read before the error,
 the error carries that value (``JSONError.cid``), so the answer can still name it.
@@ -50,6 +51,7 @@ _W_CODE = const(1)
 _W_COUNT = const(2)
 _W_ID = const(3)
 _W_ID_END = const(4)
+_W_FLOATS = const(5)  # how many numbers have a fraction or an exponent
 _W_OBJ = const(8)  # + depth: 1 when the container open at that depth is an object
 _W_FIRST = const(16)  # + depth: its first token
 
@@ -98,22 +100,34 @@ def _bad(i, why):
 
 def parse(line):
     """The value of one JSON text (bytes); raises ``JSONError``."""
+    into = [None]
+    for _ in values(line, into):
+        pass
+    return into[0]
+
+
+def values(line, into):
+    """``parse`` a piece per ``next()`` (a generator): the scan, then the numbers, then
+    the values a few tokens at a time, each piece well under a millisecond on the
+    RP2040; the value goes in ``into[0]``. Raises ``JSONError``."""
     n = len(line)
     scratch = _scratch if n <= len(_scratch) else bytearray(n)
     tok = _tok
     w = _w
     code = _scan(line, n, tok, scratch, w)
     count = w[_W_COUNT]
+    yield
     # A number beyond the float range is found as its value is built: before a syntax
     # error that comes after it in the line, as reading in order would find it.
-    for k in range(count):
+    for k in range(count if w[_W_FLOATS] else 0):
         if tok[4 * k] & 15 == _FLOAT:
             v = float(line[tok[4 * k + 1] : tok[4 * k + 2]])
             if v - v != 0:  # inf: beyond the float range (1e400)
                 raise _error(line, scratch, tok[4 * k + 3], _E_RANGE, k)
+            yield
     if code:
         raise _error(line, scratch, w[_W_POS], code, count)
-    return _value(line, scratch, tok, [0])
+    yield from _build(line, scratch, 0, count, into)
 
 
 def _error(line, scratch, pos, code, before):
@@ -124,43 +138,122 @@ def _error(line, scratch, pos, code, before):
         why = why % line[pos]
     e = _bad(pos, why)
     first = _w[_W_ID]
-    if first and _w[_W_ID_END] <= before:
-        e.cid = _value(line, scratch, _tok, [first - 1])
+    end = _w[_W_ID_END]
+    if first and end <= before:
+        cid = [None]
+        for _ in _build(line, scratch, first - 1, end, cid):
+            pass
+        e.cid = cid[0]
     return e
 
 
-def _value(line, scratch, tok, cur):
-    """The value whose first token is ``cur[0]``; moves ``cur[0]`` past it."""
-    k = cur[0]
-    base = 4 * k
-    kind = tok[base] & 15
-    cur[0] = k + 1
-    if kind == _STR:
-        return str(memoryview(scratch)[tok[base + 1] : tok[base + 2]], "utf-8")
-    if kind == _INT:
-        return int(line[tok[base + 1] : tok[base + 2]])
-    if kind == _FLOAT:
-        return float(line[tok[base + 1] : tok[base + 2]])
-    if kind == _TRUE:
-        return True
-    if kind == _FALSE:
-        return False
-    if kind == _NULL:
-        return None
-    if kind == _OBJ:
-        obj = {}
-        while tok[4 * cur[0]] & 15 != _END:
-            kb = 4 * cur[0]
-            key = str(memoryview(scratch)[tok[kb + 1] : tok[kb + 2]], "utf-8")
-            cur[0] += 1
-            obj[key] = _value(line, scratch, tok, cur)
-        cur[0] += 1
-        return obj
-    items = []
-    while tok[4 * cur[0]] & 15 != _END:
-        items.append(_value(line, scratch, tok, cur))
-    cur[0] += 1
-    return items
+_PIECE = const(6)  # values built per piece
+
+
+def _build(line, scratch, k, end, into):
+    """The value of tokens ``k`` to ``end`` (a generator, a piece per few values) into
+    ``into[0]``. Containers are filled from a stack, not by recursion."""
+    tok = _tok
+    stack = []  # the containers open, outermost first
+    keys = []  # for each, the key its next value goes under
+    piece = 0
+    while k < end:
+        b = 4 * k
+        kind = tok[b] & 15
+        k += 1
+        if kind == _OBJ or kind == _ARR:
+            stack.append({} if kind == _OBJ else [])
+            keys.append(None)
+            continue
+        if kind == _KEY:
+            keys[-1] = _text(scratch, tok[b + 1], tok[b + 2])
+            continue
+        if kind == _END:
+            keys.pop()
+            v = stack.pop()
+        elif kind == _STR:
+            v = _text(scratch, tok[b + 1], tok[b + 2])
+        elif kind == _INT:
+            a = tok[b + 1]
+            z = tok[b + 2]
+            v = _small_int(line, a, z) if z - a < 10 else int(line[a:z])
+        elif kind == _FLOAT:
+            v = float(line[tok[b + 1] : tok[b + 2]])
+        else:
+            v = True if kind == _TRUE else False if kind == _FALSE else None
+        if not stack:
+            into[0] = v
+            return
+        parent = stack[-1]
+        if type(parent) is dict:
+            parent[keys[-1]] = v
+        else:
+            parent.append(v)
+        piece += 1
+        if piece >= _PIECE:
+            piece = 0
+            yield
+
+
+def _text(scratch, a, b):
+    """The string unescaped at ``scratch[a:b]``: one of the words commands are made of
+    without a new str (each new str costs the board ~0.1 ms: MicroPython looks it up
+    among its interned strings first), anything else decoded."""
+    k = _known(scratch, a, b, _WORD_BYTES, _WORD_AT, len(_WORDS))
+    if k >= 0:
+        return _WORDS[k]
+    return str(memoryview(scratch)[a:b], "utf-8")
+
+
+def _words():
+    from dockfw.protocol import COMMAND_ARGS, COMMANDS, SETTINGS
+
+    words = ["cmd", "id"]
+    for w in COMMANDS + tuple(SETTINGS):
+        words.append(w)
+    for args in COMMAND_ARGS.values():
+        for w in args:
+            if w not in words:
+                words.append(w)
+    at = array("i", [0])
+    for w in words:
+        at.append(at[-1] + len(w))
+    return tuple(words), "".join(words).encode(), at
+
+
+_WORDS, _WORD_BYTES, _WORD_AT = _words()
+
+
+@micropython.viper
+def _known(scratch, a: int, b: int, words, at, count: int) -> int:
+    """The index of the word ``words[at[k]:at[k + 1]]`` equal to ``scratch[a:b]``, or -1."""
+    s = ptr8(scratch)
+    wb = ptr8(words)
+    wa = ptr32(at)
+    n = b - a
+    for k in range(count):
+        w0 = wa[k]
+        if wa[k + 1] - w0 != n:
+            continue
+        i = 0
+        while i < n and wb[w0 + i] == s[a + i]:
+            i += 1
+        if i == n:
+            return k
+    return -1
+
+
+@micropython.viper
+def _small_int(line, a: int, b: int) -> int:
+    """The integer written at ``line[a:b]`` (checked by ``_scan``; at most 9 digits)."""
+    s = ptr8(line)
+    neg = s[a] == 0x2D
+    i = a + 1 if neg else a
+    v = 0
+    while i < b:
+        v = v * 10 + s[i] - 0x30
+        i += 1
+    return 0 - v if neg else v
 
 
 @micropython.viper
@@ -175,6 +268,7 @@ def _scan(line, n: int, tok, scratch, state) -> int:
     w[_W_ID] = 0
     w[_W_ID_END] = 0
     w[_W_COUNT] = 0
+    floats = 0
     i = 0
     o = 0  # where the next unescaped byte goes
     depth = 0
@@ -219,6 +313,7 @@ def _scan(line, n: int, tok, scratch, state) -> int:
                 kind = _INT
                 if i < n and (s[i] == 0x2E or s[i] == 0x65 or s[i] == 0x45):
                     kind = _FLOAT
+                    floats += 1
                     if s[i] == 0x2E:
                         i += 1
                         j = i
@@ -596,6 +691,7 @@ def _scan(line, n: int, tok, scratch, state) -> int:
             id_tok = ntok
         state_ = 0
     w[_W_COUNT] = ntok
+    w[_W_FLOATS] = floats
     w[_W_POS] = pos
     w[_W_CODE] = err
     return err
