@@ -2,21 +2,24 @@
 
     python tools/tier_c.py --scenario FILE [--until-s S] [--no-wire] [--quiet] [--pty]
     python tools/tier_c.py --measure [--docked-s 20] [--trials 30] [--seed 1] [--json OUT]
+    python tools/tier_c.py --flood [--seed 1]
     python tools/tier_c.py --run SCRIPT    (a device script, e.g. tools/rp2_command_cost.py)
 
 The first plays a scenario file (``tools/rp2board.py``: the flashed image on MicroPython
 v1.28.0 for RPI_PICO in rp2040js, the bus answered by the simulated dock): the device's
 serial lines go to stdout as they come, then the emulator's figures to stderr (with
 ``--pty`` the serial port is a pseudo-terminal instead, its path on the first line). The second
-measures the ``fw_rp2_*`` figures ``make bench`` reports (see ``measure``). The third
-runs a device script in the raw REPL of the board, a device docked, the firmware
-stopped with Ctrl-C first (as ``mpremote run`` does), and prints its output. Needs
+measures the ``fw_rp2_*`` figures ``make bench`` reports (see ``measure``), the third
+only those of its command flood (``measure_flood``). The last runs a device script in
+the board's raw REPL, a device docked, the firmware stopped with Ctrl-C first (as
+``mpremote run`` does), and prints its output. Needs
 ``POGODOCK_RP2_IMAGE`` and ``POGODOCK_RP2_BOOTROM`` (README, "Tier C").
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
@@ -155,11 +158,98 @@ def measure_cuts(tmp: Path, seed: int, trials: int) -> dict:
     }
 
 
+# A host that floods the dock with every kind of line, as fast as the link takes them.
+FLOOD = (
+    b'{"cmd":"get","id":%d}',
+    b'{"cmd":"get","key":"sample_hz","id":%d}',
+    b'{"cmd":"set","key":"min_current_ma","value":20,"id":%d}',
+    b'{"cmd":"info","id":%d}',
+    b'{"cmd":"get","id":%d,"key":"sample_hz" "x":1}',  # not JSON
+    b'{"id":%d,"cmd":"info","x":[[[1,2.5,"a"],[true,null]],{"a":[1,2,3]}],'
+    b'"y":[1,2,3,4,5,6,7,8],"z":"\\u00e9\\ud83d\\ude00\\n"}',  # deep, escapes, unknown keys
+    b'{"id":%d,"cmd":"get","key":"' + b"k" * 300 + b'"}',  # too long
+    b"%d" + b"\xff\x00garbage{[" * 20,
+)
+FLOOD_S = 10.0
+FLOOD_QUIET_S = 3.0  # docked, no host line: the loop's own gaps, to hold the flood's against
+GAP_MS = 10.0  # two sampling periods at 200 Hz
+
+
+def _gaps(reads: dict, t0_s: float, t1_s: float) -> tuple[float, float]:
+    """The longest interval between two reads of one pin monitor within ``[t0_s, t1_s]``
+    (ms), and how many exceeded ``GAP_MS`` per second (the worst monitor's count)."""
+    longest = 0.0
+    worst = 0
+    for times in reads.values():
+        inside = [t / 1000.0 for t in times if t0_s * 1e6 <= t <= t1_s * 1e6]
+        over = 0
+        for a, b in itertools.pairwise(inside):
+            longest = max(longest, b - a)
+            over += b - a > GAP_MS
+        worst = max(worst, over)
+    return round(longest, 1), round(worst / (t1_s - t0_s), 1)
+
+
+def measure_flood(tmp: Path, seed: int, flood_s: float = FLOOD_S) -> dict:
+    """A device docked, ``FLOOD_QUIET_S`` without a host line, then a host sending
+    ``FLOOD``'s lines in turn for ``flood_s`` emulated seconds, more than the dock can
+    take (flow control holds the rest). Per window (``quiet_``, and the flood's): the
+    longest read gap of a pin monitor and the gaps over two periods per second; for the
+    flood, the sampling rate, the answers per second, the App's announced collections of
+    the heap (commands fill it), and whether every line was answered once, in order."""
+    start_s = DOCK_S + SETTLE_S
+    flood_at = start_s + FLOOD_QUIET_S
+    end_s = flood_at + flood_s
+    path = _scenario(tmp / "flood.json", seed, end_s, [])
+    board = Rp2Board(path, until_s=end_s, gap_after_s=start_s)
+    n = int(200 * flood_s)
+    with board:
+        _wait_emulated(board, int((flood_at - 0.05) * 1e6), 600)
+        board.send(b"".join(FLOOD[k % len(FLOOD)] % k + b"\n" for k in range(n)))
+        board.wait(timeout=60 + (end_s - flood_at) * 60)
+        failure = board.failure()
+        messages = board.messages()
+        boot_ms = _boot_offset_ms(board)
+        reads = board.dock.reads
+    if failure:
+        raise Rp2Error(failure)
+    t0 = flood_at * 1000 - boot_ms  # firmware ms
+    answers = [m for m in messages if m.get("type") in ("ack", "error")]
+    ids = [m.get("id") for m in answers]
+    late = [m for m in answers if m["t_ms"] >= t0]
+    span_ms = messages[-1]["t_ms"] - t0 if messages else 0
+    rate, _ = sample_rate(messages, t0)
+    collections = [
+        m
+        for m in messages
+        if m.get("type") == "event" and m.get("kind") == "heap_collected" and m["t_ms"] >= t0
+    ]
+    quiet_gap, quiet_over = _gaps(reads, start_s, flood_at)
+    gap, over = _gaps(reads, flood_at, end_s)
+    return {
+        "flood_quiet_max_gap_ms": quiet_gap,
+        "flood_quiet_gaps_over_10ms_per_s": quiet_over,
+        "flood_max_gap_ms": gap,
+        "flood_gaps_over_10ms_per_s": over,
+        "flood_heap_collections": len(collections),
+        "flood_sample_hz": None if rate is None else round(rate, 1),
+        "flood_answers_per_s": round(len(late) * 1000.0 / span_ms, 1) if span_ms > 0 else None,
+        # Each line answered once, in order: the ids echoed rise by one (a line whose
+        # id cannot be read is answered with null) and none is missing up to the last.
+        "flood_answers_in_order": int(
+            all(a is None or a == k for k, a in enumerate(ids)) and len(ids) > len(FLOOD)
+        ),
+    }
+
+
 def measure(seed=1, docked_s=20.0, trials=30) -> dict:
-    """Every ``fw_rp2_*`` figure (``make bench``): the stream run, then the overload run."""
+    """Every ``fw_rp2_*`` figure (``make bench``): the stream run, the overload run, then
+    a command flood."""
     with tempfile.TemporaryDirectory(prefix="pogodock-tierc-") as tmp:
         out = measure_stream(Path(tmp), seed, docked_s)
         out.update(measure_cuts(Path(tmp), seed, trials))
+        flood = measure_flood(Path(tmp), seed)
+        out.update({"fw_rp2_" + k: v for k, v in flood.items()})
     return out
 
 
@@ -256,10 +346,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="with --measure: write the figures here")
     parser.add_argument("--run", type=Path, help="a device script to run, a device docked")
+    parser.add_argument("--flood", action="store_true", help="only the command flood's figures")
     args = parser.parse_args()
     try:
         if args.run:
             print(run_script(args.run, args.seed))
+            return 0
+        if args.flood:
+            with tempfile.TemporaryDirectory(prefix="pogodock-tierc-") as tmp:
+                print(json.dumps(measure_flood(Path(tmp), args.seed), indent=1))
             return 0
         if args.measure:
             figures = measure(args.seed, args.docked_s, args.trials)

@@ -474,6 +474,10 @@ class App:
         report); False when none is waiting."""
         return self._check_step() or self._report_step()
 
+    def _work_waiting(self):
+        """True while a report or a check round is under way."""
+        return self._report_phase != _IDLE or self._check_phase != _IDLE
+
     def _close_window(self):
         self.window, self.report = self.report, self.window
         self.window.clear()
@@ -662,7 +666,10 @@ class App:
                 self.flush()
             if left >= STEP_US and self.work_step():
                 continue
-            if self.commands.busy():  # a command under way: its steps need no input
+            # Commands take only what the work between cycles leaves (none of their steps
+            # may push a report into the synchronous finish of ``tick``); a command under
+            # way goes on without waiting for input.
+            if self.commands.busy() and not self._work_waiting():
                 self.stage = "command"
                 self._in = self.commands
                 ran = self.commands.poll(due)
@@ -670,7 +677,9 @@ class App:
                 if ran:
                     continue
             self.stage = "wait"
-            if self.hal.wait_us(left if left < _WAIT_SLICE_US else _WAIT_SLICE_US):
+            if self.hal.wait_us(left if left < _WAIT_SLICE_US else _WAIT_SLICE_US) and not (
+                self._work_waiting()
+            ):
                 # Host input: a line at a time, in steps of about a millisecond, each
                 # only while time and room allow (Commands.poll); the rest waits in the link.
                 self.stage = "command"

@@ -15,8 +15,8 @@ queued whole, its ``seq`` taken as it goes out. A step starts only while the tim
 before the next cycle holds the longest such step seen lately; when cycles leave no such
 time, steps still get a share of it (``_SHARE``). Lines not yet taken wait in the
 link, where flow control holds the host back (the board's USB buffer, the simulator's
-pseudo-terminal), and a line is taken only when its answer has room in the output
-queue.
+pseudo-terminal), and a line is taken only once the output queue has handed everything
+before it to the link (so answers never crowd out the reports, nor each other).
 """
 
 import micropython
@@ -34,8 +34,8 @@ _SLICE_US = const(300)
 # What a piece yields when the next one is long (~1 ms): it then begins a step of its own.
 _ALONE = const(1)
 # Steps that do not fit between two cycles (none do at a rate the cycle cannot keep)
-# get 1/16 of the time, one step at most between two cycles, so that a host is still
-# answered, slowly, and no cycle waits longer than a step.
+# get 1/16 of the time, one step at most between two cycles where none fitted, so that a
+# host is still answered, slowly, and no cycle waits longer than a step.
 _SHARE = const(16)
 _CREDIT_MAX_US = const(100000)  # a burst after a quiet spell: at most 100 ms of it
 _LINES_PER_WAIT = const(8)  # where a clock cannot see a command's cost (the simulator's)
@@ -70,6 +70,7 @@ class Commands:
         self._stamp = app.clock.ticks_us()
         self._due = None
         self._late_due = None  # the cycle before which a step ran on credit
+        self._fit_due = None  # the cycle before which a step fitted
         self._taken = 0
         self.unsaved = []  # settings a host set that are not on flash yet
         # The largest answer: a hello and its ack (``info``).
@@ -118,12 +119,18 @@ class Commands:
         reading = self._work is None
         if reading:
             out = app.out
-            if self._taken >= _LINES_PER_WAIT or (out.pending() and out.room() < self.answer_room):
+            # A new line only once what went before is on the wire: handing bytes to the
+            # link costs the RP2040 about 5 µs each, and the loop flushes ahead of its work.
+            if self._taken >= _LINES_PER_WAIT or out.pending():
                 return False
         expect = self._read_us if reading else self._step_us
         fits = clock.ticks_diff(due, now) >= expect
-        if not fits:
-            if self._credit_us <= 0 or self._late_due == due:
+        if fits:
+            self._fit_due = due
+        else:
+            # On credit: one step, only between two cycles where none fitted (cycles that
+            # leave no time), never to squeeze one more in after others.
+            if self._credit_us <= 0 or self._late_due == due or self._fit_due == due:
                 return False
             self._late_due = due
         ran = self.step()
@@ -165,8 +172,12 @@ class Commands:
 
     def finish(self):
         """Run the command under way to its end, at once."""
-        while self._work is not None:
-            self.step()
+        self._at_once = True
+        try:
+            while self._work is not None:
+                self.step()
+        finally:
+            self._at_once = False
         self.app.flush()
 
     # -- one line, one answer -------------------------------------------------------
@@ -293,8 +304,11 @@ class Commands:
         app = self.app
         st = self._stage
         if not st.commit():
-            app.out.dropped += 1  # larger than any answer can be: counted, as the queue does
+            # Larger than any answer can be: dropped whole and counted, its seq taken, as
+            # the output queue drops a line.
+            app.out.dropped += 1
             app.seq += 1
+            self._answered = kind is not P.HELLO
             return
         start = _STARTS.get(kind)
         if start is None:
@@ -323,6 +337,8 @@ class Commands:
             app._held.append(b"".join(self._held))
             self._held = None
         app.seq += 1
+        if kind is not P.HELLO:
+            self._answered = True  # queued whole: from now on a failure is not this line's
         if self._at_once:
             app.flush()
 
@@ -337,11 +353,9 @@ class Commands:
         return end - start
 
     def _error(self, code, message):
-        self._answered = True
         yield from self._line(P.ERROR, [("id", self._id()), ("code", code), ("message", message)])
 
     def _ack(self, name, fields=()):
-        self._answered = True
         yield from self._line(P.ACK, [("id", self._id()), ("cmd", name)] + list(fields))
 
     def _handle(self, line):
