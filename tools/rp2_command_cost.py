@@ -77,7 +77,7 @@ for name, line in LINES.items():
     free = gc.mem_free()
     gc.disable()
     t = tick()
-    while stream.tell() < len(data) or commands.busy():
+    while stream.tell() < len(data) or commands.busy():  # pyright: ignore[reportAttributeAccessIssue]
         t0 = tick()
         commands.step()  # as Commands.poll runs it between cycles
         longest = max(longest, diff(tick(), t0))

@@ -361,7 +361,7 @@ class Commands:
     def _handle(self, line):
         """The work for one line, a piece per ``next()``: parse, check, run, answer."""
         short = settings.short
-        into = [None]
+        into: list = [None]  # the parsed line
         if len(line) > P.MAX_COMMAND_BYTES:
             # Refused whole; its top-level id is echoed when it comes before the cut.
             try:
