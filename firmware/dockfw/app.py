@@ -650,10 +650,9 @@ class App:
             gc.collect()
             self._lines_built = 0
             if self.docking.present:
+                # (Without the heap's free bytes: gc.mem_free() would stall as long again.)
                 stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
-                self.event(
-                    "heap_collected", [], "info", [("stall_ms", stall_ms), ("free", gc.mem_free())]
-                )
+                self.event("heap_collected", [], "info", [("stall_ms", stall_ms)])
         while True:
             left = clock.ticks_diff(due, clock.ticks_us())
             if left < EARLY_US:
