@@ -97,11 +97,13 @@ STEP_US = 2000
 EARLY_US = 1000
 # Garbage collection takes ~8 ms on the RP2040, more than a cycle's slack: the App
 # collects right after a cycle while no device is docked (sampling is slow then).
-# Docked, the loop allocates nothing (tests/mp/test_alloc.py): only host commands,
-# events and a docking's first reports do. Should they bring the free heap under
-# GC_LOW_BYTES, the App collects right after a cycle (the shortest gap one can make)
-# and announces it, before MicroPython would collect by itself at any moment.
-GC_LOW_BYTES = 32768
+# Docked, the loop allocates nothing (tests/mp/test_alloc.py): only the lines built
+# from Python values do (events, command answers, with the commands themselves). After
+# GC_AFTER_LINES of them the App collects right after a cycle (the shortest gap one
+# can make) and announces it, before MicroPython would collect by itself at any
+# moment: a line takes 2 kB at most (an ``info`` answer) of the ~120 kB free. (Asking
+# the heap itself, ``gc.mem_free()``, takes 8 ms on the RP2040: a gap of its own.)
+GC_AFTER_LINES = 32
 # State goes to flash (a sector erase stalls the whole chip for tens of ms, up to
 # 400 ms on a slow part) when a device leaves, before a reboot, and while one stays
 # docked: a minute after it arrived (its mating counted, safe from a power cut from
@@ -171,8 +173,12 @@ class App:
             self.wear,
             self.protection,
         )
-        # Those with per-cycle work, in the same order: a call costs ~15 us on the RP2040.
-        self._cycling = tuple(d for d in self.detectors if type(d).cycle is not Detector.cycle)
+        # Those with per-cycle work (a call costs ~15 us on the RP2040), protection first:
+        # every microsecond before its check is one more of an overload (it reads only
+        # the sampler's values, none of the other detectors').
+        cycling = [d for d in self.detectors if type(d).cycle is not Detector.cycle]
+        cycling.remove(self.protection)
+        self._cycling = (self.protection,) + tuple(cycling)
         settings.restore(self)  # what hosts set, now that every part that holds one exists
         self.health = Health(self)
         self.commands = Commands(self)
@@ -190,6 +196,7 @@ class App:
         self._cycle_done_ms = 0
         self._report_done_ms = 0
         self._last_check_ms = 0
+        self._lines_built = 0  # lines built from Python values since the last collection
         # The report and the check round under way, a step at a time (no generators:
         # one would be allocated per report).
         self._report_phase = _IDLE
@@ -267,6 +274,7 @@ class App:
         """Queue one line; a line the queue cannot hold is dropped but still
         takes its ``seq``, so the host sees the gap."""
         out = self.out
+        self._lines_built += 1
         if out.is_open():  # behind the report line being written, in seq order
             self._held.append(
                 protocol.encode(kind, self.seq, self.hal.boot_id, self.uptime.t_ms(), fields)
@@ -515,9 +523,9 @@ class App:
             self._check_phase = _C_SAVE
         elif phase == _C_SAVE:
             # Undocked, sampling is slow and a collection fits between two cycles; docked,
-            # only when commands and events have used the heap up (GC_LOW_BYTES).
+            # only after commands and events have built GC_AFTER_LINES lines.
             self._gc_due = _MICROPYTHON_HEAP and (
-                not self.docking.present or gc.mem_free() < GC_LOW_BYTES
+                not self.docking.present or self._lines_built >= GC_AFTER_LINES
             )
             if self.docking.present and self.t_s() >= self._save_due_s:
                 self._save_docked()
@@ -651,11 +659,11 @@ class App:
             self.stage = "gc"
             t0 = clock.ticks_us()
             gc.collect()
+            self._lines_built = 0
             if self.docking.present:
+                # (Without the heap's free bytes: gc.mem_free() would stall as long again.)
                 stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
-                self.event(
-                    "heap_collected", [], "info", [("stall_ms", stall_ms), ("free", gc.mem_free())]
-                )
+                self.event("heap_collected", [], "info", [("stall_ms", stall_ms)])
         while True:
             left = clock.ticks_diff(due, clock.ticks_us())
             if left < EARLY_US:

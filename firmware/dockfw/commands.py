@@ -302,6 +302,7 @@ class Commands:
         """The staged line, with its envelope, into the output queue: whole, its seq
         taken now, so lines keep their order whatever was emitted meanwhile."""
         app = self.app
+        app._lines_built += 1  # built from Python values: counts towards a collection
         st = self._stage
         if not st.commit():
             # Larger than any answer can be: dropped whole and counted, its seq taken, as

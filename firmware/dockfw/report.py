@@ -129,9 +129,13 @@ class Report:
 
     def r_uohm(self, j):
         """Current-weighted contact resistance of pin ``j`` over this report, µΩ; -1 unknown."""
-        if not self.n_r[j] or self.sum_r_ma[j] <= 0:
+        ma = self.sum_r_ma[j]
+        if not self.n_r[j] or ma <= 0:
             return UNKNOWN
-        return max(0, self.sum_drop_uv[j]) * 1000 // self.sum_r_ma[j]
+        # 1000 * drop / ma in two parts: the sum of 40 drops of 27 mV is already above
+        # 2**30 times 1000, an int the board would allocate at every call.
+        drop = max(0, self.sum_drop_uv[j])
+        return drop // ma * 1000 + drop % ma * 1000 // ma
 
     def write_pin(self, out, j, v_mv):
         """Write the ``sample`` line's object for pin ``j`` into ``out`` (an open

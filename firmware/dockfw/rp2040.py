@@ -40,6 +40,7 @@ SAFE_FILE = "/SAFE"
 CRASH_BOOTS_TO_SAFE = 3
 _NL = const(10)
 _CHUNK = const(64)  # one USB full-speed packet
+_ADC_SPAN_UV = const(1000000)  # far beyond -300..+600 °C: keeps d * 1000 a small int
 _READ_BUDGET = const(32)  # bytes read per read_line call: a long line never holds up sampling
 _RECOVERY_PULSES = const(9)  # UM10204 3.1.16: a slave lets go within nine clocks
 
@@ -188,9 +189,16 @@ class RP2040:
         self._charge.value(1 if on == self.board.charge_active_high else 0)
 
     def temp_mc(self):
-        # RP2040 datasheet 4.9.5: T = 27 - (V - 0.706) / 0.001721, V = raw * 3.3 / 65535.
-        uv = self._adc.read_u16() * 3300000 // 65535
-        return 27000 - (uv - 706000) * 1000 // 1721
+        # RP2040 datasheet 4.9.5: T = 27 - (V - 0.706) / 0.001721, V = raw * 3.3 / 65535,
+        # in small ints (under 2**30: a larger int is a heap object on the board):
+        # 3.3 V / 65535 is 50.355 µV a count, 3223 / 64 within 0.01 % of it.
+        uv = self._adc.read_u16() * 3223 // 64
+        d = uv - 706000
+        if d > _ADC_SPAN_UV:
+            d = _ADC_SPAN_UV
+        elif d < -_ADC_SPAN_UV:
+            d = -_ADC_SPAN_UV
+        return 27000 - d * 1000 // 1721
 
     def led(self, on):
         if self._led is not None:
