@@ -101,4 +101,6 @@ def test_a_command_flood_costs_simulated_time_as_on_the_rp2040():
     assert 0.8 * expected_s <= spread_s <= 1.2 * expected_s, (spread_s, expected_s)
     assert rate >= 0.9 * 200, rate
     free_s, _ = flood(0)
-    assert free_s < 1.0, free_s  # a clock that does not see the cost
+    # A clock that does not see the cost: only the steps' turns between cycles (a line
+    # is taken once the queue has handed the answer before it to the link).
+    assert free_s < expected_s / 10, (free_s, expected_s)
