@@ -4,16 +4,19 @@ python tools/compile_firmware.py --check          # every file compiles, nothing
 python tools/compile_firmware.py --out build/flash # .mpy files laid out as on the board
 python tools/compile_firmware.py --arch host ...   # for this machine's MicroPython instead
 
-The per-cycle path has ``@micropython.native`` / ``@micropython.viper`` functions, which
-mpy-cross turns into machine code for one architecture (``-march``): ``armv6m`` (the
-RP2040's Cortex-M0+) by default, ``host`` for the MicroPython unix port on this machine
-(tier B, the virtual board). A module with machine code loads only on its architecture;
-the others stay portable bytecode.
+The per-cycle path's functions are marked ``@native`` / ``@viper`` (``dockfw.viper``:
+the identity, so every source is plain Python that any mpy-cross compiles; ``--check``
+checks that too). Compiling for one architecture (``-march``), this turns the marks into
+``@micropython.native`` / ``@micropython.viper``, line for line, which mpy-cross makes
+machine code: ``armv6m`` (the RP2040's Cortex-M0+) by default, ``host`` for the
+MicroPython unix port on this machine (tier B, the virtual board). A module with machine
+code loads only on its architecture; the others stay portable bytecode.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -41,13 +44,37 @@ ARCH_NAMES = {
 }
 
 
+_MARK = re.compile(r"^(\s*)@(native|viper)\b", re.M)
+
+
+def machine_code(text: str) -> str:
+    """A firmware source with its ``@native`` / ``@viper`` marks as MicroPython's own
+    decorators (same lines, same numbers)."""
+    return _MARK.sub(r"\1@micropython.\2", text)
+
+
+def compile_one(
+    src: Path, rel: Path, target: Path, mpy_cross: Path, arch: str | None, opt: str = "-O1"
+):
+    """mpy-cross on ``src`` (named ``rel`` in tracebacks) into ``target``: machine code for
+    ``arch``, or plain bytecode with the marks left as the identity when ``arch`` is None.
+    ``opt``: the optimisation level (-O1 drops asserts: not for tests)."""
+    cmd = [str(mpy_cross), opt, "-o", str(target), "-s", str(rel)]
+    if arch is None:
+        return subprocess.run([*cmd, str(src)], capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        marked = Path(tmp) / src.name
+        marked.write_text(machine_code(src.read_text()))
+        return subprocess.run([*cmd, "-march=" + arch, str(marked)], capture_output=True, text=True)
+
+
 def sources() -> list[Path]:
     return sorted(p for p in FIRMWARE.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def compile_all(out: Path, arch: str = BOARD_ARCH) -> list[str]:
-    """Compile into ``out`` for ``arch``; main.py stays source (the board runs main.py,
-    not main.mpy)."""
+def compile_all(out: Path, arch: str | None = BOARD_ARCH) -> list[str]:
+    """Compile into ``out`` for ``arch`` (None: plain bytecode); main.py stays source (the
+    board runs main.py, not main.mpy)."""
     errors = []
     for src in sources():
         rel = src.relative_to(FIRMWARE)
@@ -56,11 +83,7 @@ def compile_all(out: Path, arch: str = BOARD_ARCH) -> list[str]:
         if rel.name == "main.py":
             shutil.copy(src, dst)
         target = dst.with_suffix(".mpy")
-        proc = subprocess.run(
-            [str(MPY_CROSS), "-O1", "-march=" + arch, "-o", str(target), "-s", str(rel), str(src)],
-            capture_output=True,
-            text=True,
-        )
+        proc = compile_one(src, rel, target, MPY_CROSS, arch)
         if proc.returncode != 0:
             errors.append(
                 "%s: %s" % (rel, proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
@@ -82,7 +105,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
-            errors = compile_all(Path(tmp), args.arch)
+            # As anyone's mpy-cross compiles them, and as the board gets them.
+            errors = compile_all(Path(tmp), None) + compile_all(Path(tmp), args.arch)
     else:
         out = args.out or ROOT / "build" / "flash"
         shutil.rmtree(out, ignore_errors=True)

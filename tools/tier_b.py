@@ -17,6 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "tools"))
+import compile_firmware  # noqa: E402
+
 OUT = ROOT / "build" / "mpy"
 HEAP = os.environ.get("MPY_HEAP", "256k")
 # The simulator modules that run beside the firmware (the rest of host/ is CPython only).
@@ -31,12 +34,10 @@ def compile_tree(src_root: Path, entries: list[str]) -> None:
             rel = src.relative_to(src_root)
             dst = (OUT / rel).with_suffix(".mpy")
             dst.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                # -march=host: the per-cycle path's machine code, for this interpreter
-                [str(BIN / "mpy-cross"), "-march=host", "-o", str(dst), "-s", str(rel), str(src)],
-                check=True,
-                cwd=src_root,
-            )
+            # -march=host: the per-cycle path's machine code, for this interpreter
+            proc = compile_firmware.compile_one(src, rel, dst, BIN / "mpy-cross", "host", "-O0")
+            if proc.returncode != 0:
+                raise SystemExit("mpy-cross %s: %s" % (rel, proc.stderr.strip()))
 
 
 def build_mpy() -> None:

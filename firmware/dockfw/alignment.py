@@ -17,14 +17,13 @@ left. An undock resets everything silently.
 
 from array import array
 
-import micropython
 from micropython import const
 
 from dockfw.board import SUPPLY
 from dockfw.detect import OK, WARN, Detector
 from dockfw.protocol import Fixed
 from dockfw.sampler import ST_SENSOR, UNKNOWN
-from dockfw.viper import ptr8, ptr32
+from dockfw.viper import ptr8, ptr32, viper
 
 RAISE_UOHM = const(50000)  # seating scatter, +20 mOhm oxidation stay under; a tilt adds 100s
 RAISE_PCT = const(60)  # temperature (+0.39 %/C) and load heating stay well under +60 %
@@ -80,7 +79,7 @@ class Alignment(Detector):
         self._sent = 0  # the same, as last announced
 
     # -- every cycle ------------------------------------------------------------
-    @micropython.viper
+    @viper
     def cycle(self, s, now):
         """Viper on raw pointers into the arrays (dockfw.viper): currents below 2**25,
         every "b" array here holds 0..127."""

@@ -43,7 +43,6 @@ its work at once, for tests and tools that drive the App by hand.
 
 import gc
 
-import micropython
 from micropython import const
 
 from dockfw import protocol, settings
@@ -62,6 +61,7 @@ from dockfw.report import Report
 from dockfw.sampler import Sampler
 from dockfw.store import INT, OBJ, TEXT, StateError, need
 from dockfw.uptime import Uptime
+from dockfw.viper import native
 from dockfw.wear import Wear
 
 FIRMWARE_VERSION = "0.3.0"
@@ -420,7 +420,7 @@ class App:
         self._report_done_ms = now
         self._last_check_ms = now
 
-    @micropython.native
+    @native
     def cycle(self):
         """The per-cycle path: read, summarise, detect. Allocates nothing; machine code."""
         self.uptime.update()

@@ -19,14 +19,13 @@ pseudo-terminal), and a line is taken only once the output queue has handed ever
 before it to the link (so answers never crowd out the reports, nor each other).
 """
 
-import micropython
 from micropython import const
 
 # Loaded at boot: importing the parser takes the RP2040 37 ms, a stall no first command
 # may cause.
 from dockfw import protocol as P
 from dockfw import settings, strictjson
-from dockfw.viper import ptr8
+from dockfw.viper import ptr8, viper
 
 # A step goes on with the next piece of its command until this much time has passed:
 # pieces take 0.1-1.2 ms on the RP2040, so a step stays near a millisecond.
@@ -527,7 +526,7 @@ class Commands:
         self.app.reboot_requested = True
 
 
-@micropython.viper
+@viper
 def _envelope(env, start, n: int, seq: int, boot, m: int, t_ms: int) -> int:
     """``start`` (``n`` bytes), ``seq``, ``boot`` (``m`` bytes: those between seq and
     t_ms) and ``t_ms`` written into ``env`` (as ``protocol.write`` writes them); their length.
@@ -543,7 +542,7 @@ def _envelope(env, start, n: int, seq: int, boot, m: int, t_ms: int) -> int:
     return int(_digits(env, n + m, t_ms))
 
 
-@micropython.viper
+@viper
 def _digits(buf, i: int, v: int) -> int:
     """``v`` (>= 0, a small int) in decimal at ``buf[i:]``; the index after it."""
     p = ptr8(buf)

@@ -18,11 +18,11 @@ has been seen empty, any later device is a new mating.
 
 from array import array
 
-import micropython
 from micropython import const
 
 from dockfw.detect import Detector
 from dockfw.store import BOOL, INT, OBJ, need
+from dockfw.viper import native
 
 ARRIVE_MS = const(50)
 LEAVE_MS = const(300)
@@ -68,7 +68,7 @@ class Docking(Detector):
         self._docked_ms = 0  # since the device arrived, up to SETTLE_MS
         self._last = self._clock.ticks_ms()
 
-    @micropython.native  # every sampling cycle
+    @native  # every sampling cycle
     def cycle(self, s, now):
         step = self._clock.ticks_diff(now, self._last)
         self._last = now
@@ -103,7 +103,7 @@ class Docking(Detector):
             self._resume = False
             self.save(False)
 
-    @micropython.native  # asked by other detectors every sampling cycle
+    @native  # asked by other detectors every sampling cycle
     def settled(self):
         """Docked long enough for the contacts to have stopped bouncing."""
         return self.present and self._docked_ms >= SETTLE_MS

@@ -10,8 +10,9 @@ Wire cost (SCL clocks, see docs/architecture.md): ``read_power`` 96,
 a PGA step 38.
 """
 
-import micropython
 from micropython import const
+
+from dockfw.viper import native
 
 _REG_CONFIG = const(0x00)
 _REG_SHUNT = const(0x01)
@@ -292,13 +293,13 @@ class INA219:
             return
         self._shunt(s)
 
-    @micropython.native
+    @native
     def read_shunt(self):
         """Shunt register only, without a pointer write when it is current -> shunt_uv,
         clipped, and current_ua derived from it as the chip does (Current = Shunt * Cal /
         4096), so one 29-clock read gives both and they come from the same conversion.
         Every sampling cycle, every monitor: _shunt() is written out here (a call costs
-        more than its body on the RP2040), machine code (``micropython.native``)."""
+        more than its body on the RP2040), machine code (``@native``: dockfw.viper)."""
         buf = self._buf
         bare = self._ptr == _REG_SHUNT
         try:

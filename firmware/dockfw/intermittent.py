@@ -16,14 +16,13 @@ quiet seconds ``cleared``. Only docked, settled and charging; per cycle integers
 
 from array import array
 
-import micropython
 from micropython import const
 
 from dockfw.board import SUPPLY
 from dockfw.detect import OK, WARN, Detector
 from dockfw.protocol import Fixed
 from dockfw.sampler import ST_CLIPPED, ST_SENSOR
-from dockfw.viper import ptr8, ptr32
+from dockfw.viper import ptr8, ptr32, viper
 
 DIP_SHIFT = const(5)  # dip > 1/32 of the level: half of a 1 ms open split over 2 conversions
 DIP_MIN_UA = const(5000)  # at low load: a few current LSBs, well above the noise
@@ -74,7 +73,7 @@ class Intermittent(Detector):
         self._armed = False
 
     # -- every cycle ------------------------------------------------------------
-    @micropython.viper
+    @viper
     def cycle(self, s, now):
         """Viper on raw pointers into the arrays (dockfw.viper): currents and their
         departures below 2**27, every "b" array here holds 0..127."""

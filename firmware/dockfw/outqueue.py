@@ -14,10 +14,9 @@ written a pin at a time between sampling cycles. While a line is open no other
 may begin: ``is_open()`` tells the App to hold its other lines back meanwhile.
 """
 
-import micropython
 from micropython import const
 
-from dockfw.viper import ptr8
+from dockfw.viper import ptr8, viper
 
 _MINUS = const(45)
 _DOT = const(46)
@@ -169,7 +168,7 @@ class OutQueue:
             self._head = self._tail = self._end = 0
 
 
-@micropython.viper
+@viper
 def _move_down(buf, src: int, n: int):
     """Move ``n`` bytes at ``src`` to the start of ``buf``, front first (the ranges may
     overlap; the destination is below the source): a slice of a view would allocate."""

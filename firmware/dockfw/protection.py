@@ -41,12 +41,11 @@ could outgrow ``ticks_diff``'s range however long a device stays docked.
 
 from array import array
 
-import micropython
 from micropython import const
 
 from dockfw.board import KELVIN
 from dockfw.detect import FAULT, OK, WARN, Detector
-from dockfw.viper import ptr8, ptr32
+from dockfw.viper import native, ptr8, ptr32, viper
 
 RETRY_MS = const(5000)
 MAX_TRIPS = const(3)
@@ -131,7 +130,7 @@ class Protection(Detector):
     # The per-cycle work below is viper on raw pointers into the arrays (dockfw.viper):
     # the bounds and products here all stay below 2**30 (currents capped at _MA_CAP
     # for heat), and every "b" array read through a ptr8 holds 0..127.
-    @micropython.native
+    @native
     def cycle(self, s, now):
         dt = self._clock.ticks_diff(now, self._last_ms)
         self._last_ms = now
@@ -151,7 +150,7 @@ class Protection(Detector):
         if cut:
             self._cut(s, now, cut, total)
 
-    @micropython.viper
+    @viper
     def _currents(self, s) -> int:
         """Fill _hi (measured or bounded mA per pin, _BIG: no bound) and return the
         dock total (or its bound)."""
@@ -217,7 +216,7 @@ class Protection(Detector):
                         hi[j] = b
         return total
 
-    @micropython.viper
+    @viper
     def _split_total(self) -> int:
         side = ptr32(self._side)
         sign = 1
@@ -250,7 +249,7 @@ class Protection(Detector):
                 st[j] = _EST
         return big
 
-    @micropython.viper
+    @viper
     def _limits(self, total: int) -> int:
         """The cut a pin or the dock over its limit calls for (_CUT_CURRENT), or a
         current without a bound for too long (_CUT_UNBOUNDED); else 0."""
@@ -275,7 +274,7 @@ class Protection(Detector):
             return _CUT_UNBOUNDED
         return 0
 
-    @micropython.viper
+    @viper
     def _heat(self, s, dt: int) -> bool:
         """Smoothed heat (or its bound) per contact; True when one has been over the
         limit for HEAT_MS."""

@@ -11,11 +11,10 @@ Sums stay below 2**30 (small ints on the RP2040) because a report closes at
 
 from array import array
 
-import micropython
 from micropython import const
 
 from dockfw.sampler import ST_CLIPPED, ST_LOW_CURRENT, ST_SENSOR, UNKNOWN
-from dockfw.viper import ptr8, ptr32
+from dockfw.viper import ptr8, ptr32, viper
 
 MAX_CYCLES = const(1000)
 _BIG = const(0x3FFFFFFF)
@@ -57,7 +56,7 @@ class Report:
             self.n_d[j] = 0
             self.sum_d_uv[j] = 0
 
-    @micropython.viper
+    @viper
     def add(self, sampler, settled):
         """Fold one cycle in (allocation-free); resistances only when ``settled``.
         Every sampling cycle: viper, on raw pointers into the arrays (dockfw.viper)."""

@@ -25,13 +25,13 @@ import sys
 import time
 
 import machine
-import micropython
 from micropython import const
 
 from dockfw import protocol
 from dockfw.ina219 import bus_timeout_us
 from dockfw.protocol import MAX_COMMAND_BYTES
 from dockfw.store import FileStore
+from dockfw.viper import native
 
 _CAUSES = {machine.PWRON_RESET: "power_on", machine.WDT_RESET: "watchdog"}
 _WATCHDOG_CTRL = const(0x40058000)  # RP2040 datasheet 4.7.6: WATCHDOG_BASE + CTRL
@@ -142,7 +142,7 @@ class RP2040:
             return True
         return False
 
-    @micropython.native
+    @native
     def read_line(self):
         # Byte by byte (reading more than poll() promised would block the sampling loop),
         # as machine code: 27 µs a byte on the RP2040 (69 as bytecode), and at most

@@ -20,12 +20,11 @@ that does not free the bus is tried again after 1, 2, 4, then every 8 rounds.
 
 from array import array
 
-import micropython
 from micropython import const
 
 from dockfw.board import KELVIN, SUPPLY
 from dockfw.ina219 import ETIMEDOUT, INA219, INA219Error
-from dockfw.viper import ptr8, ptr32
+from dockfw.viper import native, ptr8, ptr32, viper
 
 # Per-pin status bits.
 ST_SENSOR = const(1)  # the pin's monitor or its sense monitor is not answering or not settled
@@ -139,7 +138,7 @@ class Sampler:
                 return
         self._bus_down(False)  # every monitor silent at once: treat it as the bus
 
-    @micropython.native
+    @native
     def cycle(self):
         """Read every working monitor once and derive the per-pin values. Every sampling
         cycle: machine code, one pass per loop."""
@@ -172,7 +171,7 @@ class Sampler:
         self._derive()
         self.cycles += 1
 
-    @micropython.viper
+    @viper
     def _derive(self):
         """Per-pin current, drop, resistance and status, and the dock's presence, from
         this cycle's readings: viper on raw pointers into the arrays (dockfw.viper; every

@@ -20,10 +20,9 @@ the error carries that value (``JSONError.cid``), so the answer can still name i
 
 from array import array
 
-import micropython
 from micropython import const
 
-from dockfw.viper import ptr8, ptr32
+from dockfw.viper import ptr8, ptr32, viper
 
 MAX_DEPTH = const(4)  # an object holding a list is all a command needs
 # A command has a dozen values at most (cleaned with every pin of a board); a line packed
@@ -224,7 +223,7 @@ def _words():
 _WORDS, _WORD_BYTES, _WORD_AT = _words()
 
 
-@micropython.viper
+@viper
 def _known(scratch, a: int, b: int, words, at, count: int) -> int:
     """The index of the word ``words[at[k]:at[k + 1]]`` equal to ``scratch[a:b]``, or -1."""
     s = ptr8(scratch)
@@ -243,7 +242,7 @@ def _known(scratch, a: int, b: int, words, at, count: int) -> int:
     return -1
 
 
-@micropython.viper
+@viper
 def _small_int(line, a: int, b: int) -> int:
     """The integer written at ``line[a:b]`` (checked by ``_scan``; at most 9 digits)."""
     s = ptr8(line)
@@ -256,7 +255,7 @@ def _small_int(line, a: int, b: int) -> int:
     return 0 - v if neg else v
 
 
-@micropython.viper
+@viper
 def _scan(line, n: int, tok, scratch, state) -> int:
     """Check ``line[:n]`` and write its tokens and unescaped strings; 0, or the error's
     code (its position in ``state[_W_POS]``). The tokens before an error are valid.

@@ -7,7 +7,7 @@ needs it. ``update()`` must run at least every 2**29 ms (6 days); the sampling
 loop calls it every cycle.
 """
 
-import micropython
+from dockfw.viper import native
 
 
 class Uptime:
@@ -17,7 +17,7 @@ class Uptime:
         self.s = 0
         self.ms = 0
 
-    @micropython.native  # every sampling cycle
+    @native  # every sampling cycle
     def update(self):
         now = self._clock.ticks_ms()
         d = self._clock.ticks_diff(now, self._last)

@@ -1,8 +1,15 @@
-"""Viper's pointer casts, for wherever the per-cycle code runs without viper.
+"""Machine code where the build makes it: ``@native``, ``@viper`` and viper's pointer casts.
+
+The firmware's sources name their machine-code functions ``@native`` and ``@viper``
+(these identity decorators), so that every file is plain Python that any mpy-cross and
+any Python compile. ``tools/compile_firmware.py`` (``make flash``, tier B, the virtual
+board) turns them into ``@micropython.native`` / ``@micropython.viper`` as it compiles
+for one architecture (``mpy-cross -march``): machine code on the board, bytecode from a
+plain ``mpy-cross``, the identity on CPython.
 
 Inside a ``@micropython.viper`` function MicroPython's compiler takes ``ptr8(buf)`` and
 ``ptr32(buf)`` as casts to a raw pointer into the buffer, whatever the names are bound
-to here. Everywhere else (CPython, where ``micropython.viper`` is the identity) they are
+to here. Everywhere else (bytecode, CPython) they are
 these functions, and the array indexes as the pointer does.
 
 ``ptr32`` goes over ``array("i")``. On the RP2040 a load is the signed 32-bit value; a
@@ -23,3 +30,11 @@ def ptr8(buf):
 
 def ptr32(buf):
     return buf
+
+
+def native(f):
+    return f
+
+
+def viper(f):
+    return f
