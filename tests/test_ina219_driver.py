@@ -154,6 +154,17 @@ def test_averaging_fits_shunt_and_bus_in_period(period_us, code, window_us):
         assert rig.drv.cycle_us <= period_us
 
 
+@pytest.mark.parametrize("period_us", [1000, 2500, 5000, 10000, 25000, 200000])
+def test_read_twice_a_period_the_window_fits_between_two_reads(period_us):
+    code, window_us = ina219.choose_sadc(period_us, 2)
+    # Each window is read (none falls between two reads unread) ...
+    assert window_us <= period_us // 2 or code == 0
+    # ... and it is the longest that does: the next one up would not fit.
+    longer = [w for c, w in ina219._SADC if w > window_us]
+    assert not longer or min(longer) > period_us // 2
+    assert ina219.choose_sadc(period_us, 1)[1] >= window_us
+
+
 def test_config_word_for_reference_dock():
     pin = Rig(period_us=5000).drv  # 10 mohm, 3 A max -> 30 mV -> ±40 mV
     assert (pin.gain, pin.lsb_ua, pin.cal) == (0, 1000, 4096)

@@ -639,7 +639,7 @@ class App:
             if late > period:
                 due = clock.ticks_us()  # fell behind a whole period: skip, do not burst
             try:
-                self._between_cycles(due)
+                self._between_cycles(due, period)
             except Exception as e:
                 self._crashed(e)
         try:
@@ -649,11 +649,13 @@ class App:
         if self.reboot_requested:
             self._note_reboot(self.reboot_reason or "reboot", self.last_error)
 
-    def _between_cycles(self, due):
+    def _between_cycles(self, due, period):
         """Until the next cycle is due: collect garbage if it is time (right after the
-        cycle, where the slack is whole), then steps of the work waiting, output to the
-        link, host commands, and sleep."""
+        cycle, where the slack is whole), the supply pins' half read halfway, and in
+        between steps of the work waiting, output to the link, host commands, and sleep."""
         clock = self.clock
+        half = clock.ticks_add(due, -(period // 2))
+        halved = False
         if self._gc_due:
             self._gc_due = False
             self.stage = "gc"
@@ -665,9 +667,17 @@ class App:
                 stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
                 self.event("heap_collected", [], "info", [("stall_ms", stall_ms)])
         while True:
-            left = clock.ticks_diff(due, clock.ticks_us())
+            now = clock.ticks_us()
+            left = clock.ticks_diff(due, now)
             if left < EARLY_US:
                 return
+            if not halved:
+                to_half = clock.ticks_diff(half, now)
+                if to_half < EARLY_US:
+                    halved = True
+                    self._half_read()
+                    continue
+                left = to_half  # what follows fits before the half read
             self._feed()
             if self.out.pending():
                 self.stage = "flush"
@@ -680,7 +690,7 @@ class App:
             if self.commands.busy() and not self._work_waiting():
                 self.stage = "command"
                 self._in = self.commands
-                ran = self.commands.poll(due)
+                ran = self.commands.poll(clock.ticks_add(now, left))
                 self._in = None
                 if ran:
                     continue
@@ -692,9 +702,19 @@ class App:
                 # only while time and room allow (Commands.poll); the rest waits in the link.
                 self.stage = "command"
                 self._in = self.commands
-                while self.commands.poll(due):
+                until = clock.ticks_add(now, left)
+                while self.commands.poll(until):
                     pass
                 self._in = None
+
+    def _half_read(self):
+        """The supply pins' monitors read again and protection's guard on them."""
+        self.stage = "half read"
+        sampler = self.sampler
+        sampler.half()
+        self._in = self.protection
+        self.protection.guard(sampler, self.clock.ticks_ms())
+        self._in = None
 
     # -- supervision ------------------------------------------------------
     def _feed(self):

@@ -112,8 +112,13 @@ def choose_gain(expected_uv):
     return 3
 
 
-def choose_sadc(period_us):
-    """(SADC code, shunt conversion µs): longest with shunt + 12-bit bus within period_us."""
+def choose_sadc(period_us, reads=1):
+    """(SADC code, shunt conversion µs): longest with shunt + 12-bit bus within period_us.
+    Read ``reads`` times a period, the shunt window fits the time between two reads
+    (each window read; its bus conversion may run past the next read, which then finds
+    that window again)."""
+    if reads > 1:
+        period_us = period_us // reads + _BUS_US
     best = _SADC[0]
     for code_us in _SADC:
         if code_us[1] + _BUS_US <= period_us:
@@ -124,7 +129,9 @@ def choose_sadc(period_us):
 class INA219:
     """One INA219. Construct without I/O; ``configure()`` before reading."""
 
-    def __init__(self, i2c, addr, shunt_uohm, max_ua, expected_uv, period_us=5000, brng_32v=False):
+    def __init__(
+        self, i2c, addr, shunt_uohm, max_ua, expected_uv, period_us=5000, brng_32v=False, reads=1
+    ):
         shunt_uohm = int(shunt_uohm)
         if shunt_uohm <= 0:
             raise ValueError("shunt_uohm must be positive")
@@ -140,7 +147,7 @@ class INA219:
         self._cal_lo = self.cal & 0xFFF
         self.gain0 = choose_gain(int(expected_uv))
         self.brng_32v = bool(brng_32v)
-        self.set_period(period_us)
+        self.set_period(period_us, reads)
         # Shunt counts above which a zero current register means calibration was lost.
         self._lost = max(8, 2 * 4096 // self.cal + 2)
         self._raw = 0  # signed shunt counts of the last reading
@@ -159,9 +166,10 @@ class INA219:
         self.settled = False
         self._set_gain(self.gain0)
 
-    def set_period(self, period_us):
-        """Averaging that fits a sampling period; ``configure()`` writes it."""
-        sadc, self.window_us = choose_sadc(period_us)
+    def set_period(self, period_us, reads=1):
+        """Averaging that fits a sampling period read ``reads`` times; ``configure()``
+        writes it."""
+        sadc, self.window_us = choose_sadc(period_us, reads)
         self.cycle_us = self.window_us + _BUS_US
         self._base = (_BRNG if self.brng_32v else 0) | _BADC_12BIT | (sadc << 3) | _MODE_CONT
 

@@ -74,6 +74,7 @@ _CUT_CURRENT = const(1)
 _CUT_HEAT = const(2)
 _CUT_BLIND = const(3)  # heat that cannot be measured, current over the blind limit
 _CUT_UNBOUNDED = const(4)  # a current that nothing bounds
+_JUMP_MIN_MA = const(50)  # a half read's jump beyond any moved share: above the noise
 
 
 class Protection(Detector):
@@ -84,6 +85,7 @@ class Protection(Detector):
         n = len(board.pins)
         self.n = n
         self.max_ma = array("i", [0] * n)
+        self._level = array("i", [0] * n)  # mA, the supply pins' last cycle (_supply_over)
         self._role = array("b", [0] * n)  # 0 supply, 1 ground
         self._sense = array("b", [0] * n)  # the chip index of the pin's sense monitor
         self._pad = array("b", [0] * n)  # 1: a sense pad (else a Kelvin monitor)
@@ -147,8 +149,90 @@ class Protection(Detector):
         cut = self._limits(total)
         if not cut and self._heat(s, dt):
             cut = _CUT_HEAT
+        if not cut:
+            fresh = self._supply_over(s)
+            if fresh:
+                cut = _CUT_CURRENT
+                total = fresh
+        self._keep_levels(s)
         if cut:
             self._cut(s, now, cut, total)
+
+    @native
+    def guard(self, s, now):
+        """Halfway between two cycles, on the supply pins' half reads (Sampler.half):
+        the dock's current, or a supply pin's, over its limit cuts at once."""
+        if self.tripped or not self.ctx.charging:
+            return
+        total = self._supply_over(s)
+        if total:
+            self._cut(s, now, _CUT_CURRENT, total)
+
+    @viper
+    def _supply_over(self, s) -> int:
+        """The dock's current on the supply pins' latest readings (``now_ua``) when it,
+        or one supply pin's, is over its limit, by a jump from the last cycle's levels
+        that no current moving between them explains; else 0. One side alone, unlike
+        the cycle's total (the lower side, until they disagree for long): its readings
+        are at most half a period old, the ground pins' a whole period. While a pin
+        drops out, its siblings take its current, and a sibling's window can count it
+        while the pin's own window missed the dropout: a sum over by at most the
+        largest pin's share. Smaller overloads wait for the cycle's check."""
+        live = ptr8(s.live)
+        now_ua = ptr32(s.now_ua)
+        role = ptr8(self._role)
+        hi = ptr32(self._hi)
+        level = ptr32(self._level)
+        max_ma = ptr32(self.max_ma)
+        base = 0
+        top = 0
+        sign = 1
+        sign <<= 31  # loads of values that can be negative: see dockfw.viper
+        low32 = (sign << 1) - 1
+        total = 0
+        over = False
+        whole = True
+        for j in range(int(self.n)):
+            if role[j]:
+                continue
+            if not live[j]:
+                whole = False  # a silent supply pin: the cycle's bounds judge the total
+                continue
+            m = ((((now_ua[j] ^ sign) & low32) - sign) + 500) // 1000
+            if m < 0:
+                m = 0
+            hi[j] = m
+            total += m
+            if m > max_ma[j]:
+                over = True
+            lv = level[j]
+            base += lv
+            if lv > top:
+                top = lv
+        if whole and total > int(self.max_total_ma):
+            over = True
+        if not over or total - base <= top + (top >> 2) + _JUMP_MIN_MA:
+            return 0
+        return total
+
+    @viper
+    def _keep_levels(self, s):
+        """The supply pins' currents this cycle (mA): the levels a half read's jump is
+        measured from."""
+        live = ptr8(s.live)
+        i_ua = ptr32(s.i_ua)
+        role = ptr8(self._role)
+        level = ptr32(self._level)
+        sign = 1
+        sign <<= 31  # loads of values that can be negative: see dockfw.viper
+        low32 = (sign << 1) - 1
+        for j in range(int(self.n)):
+            m = 0
+            if live[j] and not role[j]:
+                m = ((((i_ua[j] ^ sign) & low32) - sign) + 500) // 1000
+                if m < 0:
+                    m = 0
+            level[j] = m
 
     @viper
     def _currents(self, s) -> int:
@@ -343,6 +427,7 @@ class Protection(Detector):
         self._split = 0
         self._unbounded = 0
         for j in range(self.n):
+            self._level[j] = 0
             self.p_mw[j] = 0
             self._heat_ms[j] = 0
             self._st[j] = 0
@@ -350,6 +435,7 @@ class Protection(Detector):
     # -- the rare path: allocation is fine here ---------------------------------
     def _cut(self, s, now, cut, total):
         ctx = self.ctx
+        ctx.set_charging(False)  # first: the telling below takes a while on the board
         hi = self._hi
         pins = []
         est = []
@@ -392,7 +478,6 @@ class Protection(Detector):
         else:
             kind = "overheat"
             fields = [("p_mw", p_mw), ("limit_mw", self.contact_mw_limit)]
-        ctx.set_charging(False)
         self.tripped = True
         # The retry counts from the trip; the next check adds the time since the last.
         self._off_ms = self._clock.ticks_diff(self._check_ms, now)

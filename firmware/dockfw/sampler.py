@@ -10,6 +10,13 @@ Results live in preallocated arrays indexed by pin (``board.pins`` order) so the
 cycle allocates nothing; detectors and the reporter read them. ``live[k]`` says
 which monitors answered and are converting in this cycle.
 
+The supply pins' monitors are read twice a period (``half()`` between the cycles) on
+windows of half the period's length, so that protection sees the dock's current
+every half period, a window's length after it changed (an overcurrent cut within two
+periods: README "Protection"). ``i_ua`` averages the two halves, so the detectors see
+one window of a whole period, as from any other monitor; ``now_ua`` is the latest
+reading alone, for protection.
+
 The bus itself can fail: a monitor cut off mid-transfer (a brown-out, the MCU reset
 under it) can hold SDA low, and then every transaction times out. A timeout, or
 every monitor failing at once, takes the bus down: no monitor is read until
@@ -37,6 +44,9 @@ _SENSE_FULL_SCALE_UV = const(320000)
 # (128 samples and a bus conversion) is 69 ms: one round without one is conclusive.
 STUCK_ROUNDS = const(1)
 UNKNOWN = const(-1)
+HALVES = const(2)  # reads a period of the supply pins' monitors (protection's)
+_HALF_READ = const(1)
+_HALF_CLIPPED = const(2)
 BACKOFF_MAX_ROUNDS = const(8)  # a recovery costs ~1 ms; 2 s apart while the bus stays held
 
 
@@ -48,13 +58,20 @@ class Sampler:
         n = len(pins)
         self.n = n
         chips = []
+        self._split = array("b", [p.role == SUPPLY for p in pins] + [0] * len(board.sense))
         for p in pins:
             # Full scale at the widest range: keeps Cal near 4096, so current
             # math stays in small ints and never overflows the current register.
             full_ua = 320000 * 1000000 // p.shunt_uohm
             chips.append(
                 INA219(
-                    i2c, p.addr, p.shunt_uohm, full_ua, p.max_ma * p.shunt_uohm // 1000, period_us
+                    i2c,
+                    p.addr,
+                    p.shunt_uohm,
+                    full_ua,
+                    p.max_ma * p.shunt_uohm // 1000,
+                    period_us,
+                    reads=HALVES if p.role == SUPPLY else 1,
                 )
             )
         for s in board.sense:
@@ -70,6 +87,10 @@ class Sampler:
         self._supply_sense = array("b", [n + s.index for s in board.sense if s.node == SUPPLY])
         self.min_ma = board.min_current_ma
         self.i_ua = array("i", [0] * n)
+        self.now_ua = array("i", [0] * n)  # the latest reading alone (supply pins: a half)
+        self._half_ua = array("i", [0] * n)  # the half read between the cycles
+        self._half_uv = array("i", [0] * n)
+        self._half = array("b", [0] * n)  # 1: a half read since the cycle, 3: it clipped
         self.drop_uv = array("i", [0] * n)
         self.r_uohm = array("i", [UNKNOWN] * n)
         self.status = array("b", [ST_SENSOR] * n)
@@ -100,7 +121,7 @@ class Sampler:
         """A new sampling rate: every monitor's averaging chosen again and written
         (a failed one gets it when it is revived)."""
         for k in range(len(self.chips)):
-            self.chips[k].set_period(period_us)
+            self.chips[k].set_period(period_us, HALVES if self._split[k] else 1)
             if self.ok[k]:
                 self.revive(k)
 
@@ -171,6 +192,35 @@ class Sampler:
         self._derive()
         self.cycles += 1
 
+    @native
+    def half(self):
+        """Read the supply pins' monitors again, halfway between two cycles: ``now_ua``
+        for protection's guard, the reading kept for the next cycle's average."""
+        if not self.bus_ok:
+            return
+        chips = self.chips
+        live = self.live
+        split = self._split
+        for k in range(self.n):
+            if not split[k] or not live[k]:
+                continue
+            c = chips[k]
+            try:
+                c.read_shunt()
+            except INA219Error as e:
+                self.ok[k] = 0
+                live[k] = 0
+                self._half[k] = 0
+                self._failed(e)
+                if not self.bus_ok:
+                    return
+                continue
+            i = c.current_ua
+            self.now_ua[k] = i
+            self._half_ua[k] = i
+            self._half_uv[k] = c.shunt_uv
+            self._half[k] = _HALF_READ | _HALF_CLIPPED if c.clipped else _HALF_READ
+
     @viper
     def _derive(self):
         """Per-pin current, drop, resistance and status, and the dock's presence, from
@@ -182,19 +232,37 @@ class Sampler:
         sense_of = ptr8(self._sense_of)
         pad = ptr8(self._pad)
         i_ua = ptr32(self.i_ua)
+        now_ua = ptr32(self.now_ua)
+        half = ptr8(self._half)
+        half_ua = ptr32(self._half_ua)
+        half_uv = ptr32(self._half_uv)
         drop_uv = ptr32(self.drop_uv)
         r_uohm = ptr32(self.r_uohm)
         status = ptr8(self.status)
         carrying = False
+        sign = 1
+        sign <<= 31  # loads of values that can be negative: see dockfw.viper
+        low32 = (sign << 1) - 1
         for j in range(int(self.n)):
+            h = half[j]
+            half[j] = 0
             if not live[j]:
                 status[j] = ST_SENSOR
                 i_ua[j] = 0
+                now_ua[j] = 0
                 r_uohm[j] = UNKNOWN
                 continue
             c = chips[j]
             st = ST_CLIPPED if c.clipped else 0
             i = int(c.current_ua)
+            now_ua[j] = i
+            own = int(c.shunt_uv)
+            if h:
+                # The two halves of the period: one window's worth, as the others see.
+                i = (i + (((half_ua[j] ^ sign) & low32) - sign)) // 2
+                own = (own + (((half_uv[j] ^ sign) & low32) - sign)) // 2
+                if h & _HALF_CLIPPED:
+                    st = ST_CLIPPED
             i_ua[j] = i
             ma = (i + 500) // 1000
             if ma >= min_ma:
@@ -209,7 +277,7 @@ class Sampler:
                 st |= ST_CLIPPED
             d = int(cs.shunt_uv)
             if pad[j]:
-                d -= int(c.shunt_uv)
+                d -= own
             drop_uv[j] = d
             if ma < min_ma:
                 status[j] = st | ST_LOW_CURRENT
