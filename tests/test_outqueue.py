@@ -1,8 +1,10 @@
-from mp.test_outqueue import test_lines_drop_whole_when_full_and_compaction_reuses_space as shared
+from mp import test_outqueue as shared
 
 
 def test_outqueue_behaves_the_same_under_cpython():
-    shared()
+    shared.test_lines_drop_whole_when_full_and_compaction_reuses_space()
+    shared.test_numbers_are_written_as_the_protocol_writes_them()
+    shared.test_numbers_that_do_not_fit_drop_the_line()
 
 
 def test_a_partial_line_never_reaches_the_link():

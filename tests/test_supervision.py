@@ -57,8 +57,10 @@ def test_a_detector_error_cuts_charging_in_that_cycle_and_the_dock_carries_on(mo
     assert len(off) == 1 and len(on) == 1 and err["seq"] < off[0]["seq"]
     assert 5000 <= r.switch[2][0] - r.switch[1][0] <= 5000 + 250
     # The loop went on: samples all through, one boot, and the device stayed docked.
+    # (A line's t_ms is when it is written: behind a check round's steps, one or two a
+    # period between the cycle and the supply pins' half read, up to ~20 ms late.)
     ts = [s["t_ms"] for s in r.of_type("sample") if s["t_ms"] > 2000]
-    assert max(b - a for a, b in itertools.pairwise(ts)) <= 210
+    assert max(b - a for a, b in itertools.pairwise(ts)) <= 225
     assert len({x["boot"] for x in r.lines}) == 1
     assert [e["kind"] for e in r.of_type("event") if e["kind"] in ("docked", "undocked")] == [
         "docked"

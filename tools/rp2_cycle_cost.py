@@ -7,7 +7,8 @@ Run it on a dock (or an emulated RP2040) with the firmware flashed and main.py s
 firmware's own loop run 3 s (monitors configured, the device docked and settled), then
 times each part of ``App.cycle`` with ``time.ticks_us()``, N calls each, less the cost
 of the timing loop itself. Prints one ``CYCLE_COST`` line, µs per call: ``app_cycle``
-(the whole per-cycle path), ``sampler``, ``read_shunt`` (one monitor), one entry per
+(the whole per-cycle path), ``sampler``, ``read_shunt`` (one monitor), ``half_read``
+(the supply pins' read halfway between cycles, with protection's guard), one entry per
 detector's ``cycle``, ``report_add``, ``uptime``; ``alloc_bytes_per_cycle`` (heap
 taken per ``App.cycle``, GC off: must be 0) and ``alloc_bytes_per_s_docked_loop``
 (the whole loop's, 3 s of ``App.run`` docked, GC off: must be 0).
@@ -59,6 +60,8 @@ result = {
     "app_cycle": cost(app.cycle),
     "sampler": cost(sampler.cycle),
     "read_shunt": cost(sampler.chips[0].read_shunt),
+    "half_read": cost(app._half_read),
+    "half": cost(sampler.half),
     "report_add": cost(lambda: app.report.add(sampler, True)),
     "uptime": cost(app.uptime.update),
 }

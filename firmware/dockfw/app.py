@@ -655,7 +655,7 @@ class App:
         between steps of the work waiting, output to the link, host commands, and sleep."""
         clock = self.clock
         half = clock.ticks_add(due, -(period // 2))
-        halved = False
+        halved = not self.charging  # without current there is nothing to read halfway
         if self._gc_due:
             self._gc_due = False
             self.stage = "gc"
@@ -666,6 +666,9 @@ class App:
                 # (Without the heap's free bytes: gc.mem_free() would stall as long again.)
                 stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
                 self.event("heap_collected", [], "info", [("stall_ms", stall_ms)])
+        # Once a cycle (each pass of the loop below costs ~0.1 ms on the RP2040), and
+        # after each long wait.
+        self._feed()
         while True:
             now = clock.ticks_us()
             left = clock.ticks_diff(due, now)
@@ -678,7 +681,6 @@ class App:
                     self._half_read()
                     continue
                 left = to_half  # what follows fits before the half read
-            self._feed()
             if self.out.pending():
                 self.stage = "flush"
                 self.flush()
@@ -695,9 +697,12 @@ class App:
                 if ran:
                     continue
             self.stage = "wait"
-            if self.hal.wait_us(left if left < _WAIT_SLICE_US else _WAIT_SLICE_US) and not (
-                self._work_waiting()
-            ):
+            if left >= _WAIT_SLICE_US:
+                input_came = self.hal.wait_us(_WAIT_SLICE_US)
+                self._feed()
+            else:
+                input_came = self.hal.wait_us(left)
+            if input_came and not self._work_waiting():
                 # Host input: a line at a time, in steps of about a millisecond, each
                 # only while time and room allow (Commands.poll); the rest waits in the link.
                 self.stage = "command"

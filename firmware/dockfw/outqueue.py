@@ -22,6 +22,9 @@ _MINUS = const(45)
 _DOT = const(46)
 _ZERO = const(48)
 _SCALE = (1, 10, 100, 1000, 10000, 100000, 1000000)
+# Digits of a small int (|v| < 2**30) are written by machine code: on the RP2040 a
+# bytecode digit loop costs ~150 µs a number, and a report line has dozens.
+_SMALL = const(0x3FFFFFFF)
 
 
 class OutQueue:
@@ -63,62 +66,47 @@ class OutQueue:
         self._buf[self._end : self._end + n] = data
         self._end += n
 
+    @viper
     def raw(self, data):
         """Append bytes (a constant: no copy of them is made)."""
-        n = len(data)
-        if not self._room_for(n):
-            return
-        end = self._end
-        self._buf[end : end + n] = data
+        n = int(len(data))  # noqa: RUF046 (viper: a machine int)
+        end = int(self._end)
+        if self._over or end + n > int(self._size):
+            if not self._room_for(n):
+                return
+            end = int(self._end)
+        p = ptr8(self._buf)
+        d = ptr8(data)
+        for k in range(n):
+            p[end + k] = d[k]
         self._end = end + n
 
     def int(self, v):
-        """Append an integer's decimal digits, allocating nothing."""
-        if not self._room_for(12):  # sign and ten digits of a small int, with room to spare
+        """Append an integer's decimal digits, allocating nothing (a small int's)."""
+        if -_SMALL <= v <= _SMALL:
+            if self._room_for(11):  # sign and ten digits
+                self._end = _write_fixed(self._buf, self._end, v, 0)
             return
-        buf = self._buf
-        i = self._end
-        if v < 0:
-            buf[i] = _MINUS
-            i += 1
-            v = -v
-        digits = 1
-        t = v
-        while t >= 10:
-            t //= 10
-            digits += 1
-        end = i + digits
-        i = end
-        while i > end - digits:
-            i -= 1
-            buf[i] = _ZERO + v % 10
-            v //= 10
-        self._end = end
+        if not self._room_for(24):  # a big int: the board's uptime after 12 days
+            return
+        digits = b"%d" % v
+        self.raw(digits)
 
     def fixed(self, v, places):
         """Append ``v / 10**places`` as a JSON number, as ``protocol.Fixed`` writes it:
         no trailing zeros, no point for a whole number."""
+        if -_SMALL <= v <= _SMALL:
+            if self._room_for(12 + places):
+                self._end = _write_fixed(self._buf, self._end, v, places)
+            return
+        scale = _SCALE[places]
         if v < 0:
             self.raw(b"-")
             v = -v
-        scale = _SCALE[places]
         self.int(v // scale)
         frac = v % scale
-        if not frac or not self._room_for(places + 1):
-            return
-        while frac % 10 == 0:
-            frac //= 10
-            places -= 1
-        buf = self._buf
-        i = self._end
-        buf[i] = _DOT
-        end = i + 1 + places
-        i = end
-        while i > end - places:
-            i -= 1
-            buf[i] = _ZERO + frac % 10
-            frac //= 10
-        self._end = end
+        if frac:
+            self.raw(((".%0*d" % (places, frac)).rstrip("0")).encode())
 
     def commit(self):
         """Finish the current line: True if queued, False if it was dropped."""
@@ -166,6 +154,51 @@ class OutQueue:
         self._head += n
         if self._head >= self._tail and self._end == self._tail:
             self._head = self._tail = self._end = 0
+
+
+@viper
+def _write_fixed(buf, i: int, v: int, places: int) -> int:
+    """Write ``v / 10**places`` (|v| < 2**30) at ``buf[i]`` as ``OutQueue.fixed`` does;
+    return the end."""
+    p = ptr8(buf)
+    if v < 0:
+        p[i] = _MINUS
+        i += 1
+        v = 0 - v
+    scale = 1
+    for _ in range(places):
+        scale *= 10
+    whole = v // scale
+    frac = v - whole * scale
+    n = 1
+    t = whole
+    while t >= 10:
+        t = t // 10
+        n += 1
+    end = i + n
+    k = end
+    while k > i:
+        k -= 1
+        q = whole // 10
+        p[k] = _ZERO + whole - q * 10
+        whole = q
+    if frac == 0:
+        return end
+    while True:  # no trailing zeros
+        q = frac // 10
+        if frac - q * 10 != 0:
+            break
+        frac = q
+        places -= 1
+    p[end] = _DOT
+    end += 1 + places
+    k = end
+    for _ in range(places):
+        k -= 1
+        q = frac // 10
+        p[k] = _ZERO + frac - q * 10
+        frac = q
+    return end
 
 
 @viper

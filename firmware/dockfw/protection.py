@@ -149,12 +149,10 @@ class Protection(Detector):
         cut = self._limits(total)
         if not cut and self._heat(s, dt):
             cut = _CUT_HEAT
-        if not cut:
-            fresh = self._supply_over(s)
-            if fresh:
-                cut = _CUT_CURRENT
-                total = fresh
-        self._keep_levels(s)
+        fresh = self._supply_over(s, True)
+        if fresh and not cut:
+            cut = _CUT_CURRENT
+            total = fresh
         if cut:
             self._cut(s, now, cut, total)
 
@@ -164,12 +162,12 @@ class Protection(Detector):
         the dock's current, or a supply pin's, over its limit cuts at once."""
         if self.tripped or not self.ctx.charging:
             return
-        total = self._supply_over(s)
+        total = self._supply_over(s, False)
         if total:
             self._cut(s, now, _CUT_CURRENT, total)
 
     @viper
-    def _supply_over(self, s) -> int:
+    def _supply_over(self, s, keep: bool) -> int:
         """The dock's current on the supply pins' latest readings (``now_ua``) when it,
         or one supply pin's, is over its limit, by a jump from the last cycle's levels
         that no current moving between them explains; else 0. One side alone, unlike
@@ -177,9 +175,11 @@ class Protection(Detector):
         are at most half a period old, the ground pins' a whole period. While a pin
         drops out, its siblings take its current, and a sibling's window can count it
         while the pin's own window missed the dropout: a sum over by at most the
-        largest pin's share. Smaller overloads wait for the cycle's check."""
+        largest pin's share. Smaller overloads wait for the cycle's check. ``keep``
+        (the cycle's call): this cycle's currents become the levels."""
         live = ptr8(s.live)
         now_ua = ptr32(s.now_ua)
+        i_ua = ptr32(s.i_ua)
         role = ptr8(self._role)
         hi = ptr32(self._hi)
         level = ptr32(self._level)
@@ -197,11 +197,12 @@ class Protection(Detector):
                 continue
             if not live[j]:
                 whole = False  # a silent supply pin: the cycle's bounds judge the total
+                if keep:
+                    level[j] = 0
                 continue
             m = ((((now_ua[j] ^ sign) & low32) - sign) + 500) // 1000
             if m < 0:
                 m = 0
-            hi[j] = m
             total += m
             if m > max_ma[j]:
                 over = True
@@ -209,30 +210,18 @@ class Protection(Detector):
             base += lv
             if lv > top:
                 top = lv
+            if keep:
+                lv = ((((i_ua[j] ^ sign) & low32) - sign) + 500) // 1000
+                level[j] = lv if lv > 0 else 0
         if whole and total > int(self.max_total_ma):
             over = True
         if not over or total - base <= top + (top >> 2) + _JUMP_MIN_MA:
             return 0
-        return total
-
-    @viper
-    def _keep_levels(self, s):
-        """The supply pins' currents this cycle (mA): the levels a half read's jump is
-        measured from."""
-        live = ptr8(s.live)
-        i_ua = ptr32(s.i_ua)
-        role = ptr8(self._role)
-        level = ptr32(self._level)
-        sign = 1
-        sign <<= 31  # loads of values that can be negative: see dockfw.viper
-        low32 = (sign << 1) - 1
-        for j in range(int(self.n)):
-            m = 0
+        for j in range(int(self.n)):  # the cut's event names the pins over from _hi
             if live[j] and not role[j]:
-                m = ((((i_ua[j] ^ sign) & low32) - sign) + 500) // 1000
-                if m < 0:
-                    m = 0
-            level[j] = m
+                m = ((((now_ua[j] ^ sign) & low32) - sign) + 500) // 1000
+                hi[j] = m if m > 0 else 0
+        return total
 
     @viper
     def _currents(self, s) -> int:

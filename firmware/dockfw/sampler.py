@@ -59,6 +59,7 @@ class Sampler:
         self.n = n
         chips = []
         self._split = array("b", [p.role == SUPPLY for p in pins] + [0] * len(board.sense))
+        self._supply = bytes(p.index for p in pins if p.role == SUPPLY)  # read twice a period
         for p in pins:
             # Full scale at the widest range: keeps Cal near 4096, so current
             # math stays in small ints and never overflows the current register.
@@ -200,9 +201,12 @@ class Sampler:
             return
         chips = self.chips
         live = self.live
-        split = self._split
-        for k in range(self.n):
-            if not split[k] or not live[k]:
+        now_ua = self.now_ua
+        half_ua = self._half_ua
+        half_uv = self._half_uv
+        half = self._half
+        for k in self._supply:
+            if not live[k]:
                 continue
             c = chips[k]
             try:
@@ -210,16 +214,16 @@ class Sampler:
             except INA219Error as e:
                 self.ok[k] = 0
                 live[k] = 0
-                self._half[k] = 0
+                half[k] = 0
                 self._failed(e)
                 if not self.bus_ok:
                     return
                 continue
             i = c.current_ua
-            self.now_ua[k] = i
-            self._half_ua[k] = i
-            self._half_uv[k] = c.shunt_uv
-            self._half[k] = _HALF_READ | _HALF_CLIPPED if c.clipped else _HALF_READ
+            now_ua[k] = i
+            half_ua[k] = i
+            half_uv[k] = c.shunt_uv
+            half[k] = _HALF_READ | _HALF_CLIPPED if c.clipped else _HALF_READ
 
     @viper
     def _derive(self):
