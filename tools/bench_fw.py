@@ -7,7 +7,8 @@
 - ``fw_i2c_bus_us_per_cycle``: wire time per cycle from the bytes the driver moved on
   the simulated bus, the housekeeping round every 250 ms included, on the misalign scenario.
 - ``fw_i2c_min_bus_us_per_cycle``: the least the same readings could cost: one
-  2-byte register read without a pointer write (29 SCL clocks) per monitor.
+  2-byte register read without a pointer write (29 SCL clocks) per monitor, and one
+  more per supply pin's monitor (read again halfway between cycles while charging).
 - ``fw_r_error_mohm_p95`` / ``fw_r_error_pct_p95``: contact-resistance error against
   the scenario's truth (seated contacts in mOhm; raised ones in percent).
 """
@@ -54,13 +55,13 @@ def _sim_figures() -> dict[str, float]:
     bus = r.dock.i2c
     cycles = r.app.sampler.cycles
     freq = r.dock.board.i2c_freq
-    chips = len(r.app.sampler.chips)
+    reads = len(r.app.sampler.chips) + len(r.app.sampler.read_twice)
     errors = resistance_errors(r)
     seated = [abs(e[0]) for e in errors if e[1] < 100]
     raised = [abs(e[0]) / e[1] * 100 for e in errors if e[1] >= 100]
     return {
         "fw_i2c_bus_us_per_cycle": round(bus.clocks * 1e6 / freq / cycles, 1),
-        "fw_i2c_min_bus_us_per_cycle": round(chips * 29 * 1e6 / freq, 1),
+        "fw_i2c_min_bus_us_per_cycle": round(reads * 29 * 1e6 / freq, 1),
         "fw_r_error_mohm_p95": round(_p95(seated), 3),
         "fw_r_error_pct_p95": round(_p95(raised), 2),
     }

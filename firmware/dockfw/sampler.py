@@ -59,7 +59,7 @@ class Sampler:
         self.n = n
         chips = []
         self._split = array("b", [p.role == SUPPLY for p in pins] + [0] * len(board.sense))
-        self._supply = bytes(p.index for p in pins if p.role == SUPPLY)  # read twice a period
+        self.read_twice = bytes(p.index for p in pins if p.role == SUPPLY)  # monitors, each period
         for p in pins:
             # Full scale at the widest range: keeps Cal near 4096, so current
             # math stays in small ints and never overflows the current register.
@@ -205,7 +205,7 @@ class Sampler:
         half_ua = self._half_ua
         half_uv = self._half_uv
         half = self._half
-        for k in self._supply:
+        for k in self.read_twice:
             if not live[k]:
                 continue
             c = chips[k]
