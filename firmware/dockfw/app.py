@@ -95,6 +95,10 @@ STEP_US = 2000
 # starts at once instead of spinning the rest away, so the core idles between cycles.
 # Cycles keep their rate: each is due a whole period after the one before.
 EARLY_US = 1000
+# The supply pins' half read may wait this long for a step: the check round and the
+# report then keep their pace (two or three steps a period), and the cut stays within
+# two periods (tier C: 7.6 ms at worst with none).
+HALF_LATE_US = 1000
 # Garbage collection takes ~8 ms on the RP2040, more than a cycle's slack: the App
 # collects right after a cycle while no device is docked (sampling is slow then).
 # Docked, the loop allocates nothing (tests/mp/test_alloc.py): only the lines built
@@ -680,7 +684,9 @@ class App:
                     halved = True
                     self._half_read()
                     continue
-                left = to_half  # what follows fits before the half read
+                # What follows fits before the half read, which may start up to about
+                # half a step late (a millisecond on the cut: see README "Protection").
+                left = to_half + HALF_LATE_US
             if self.out.pending():
                 self.stage = "flush"
                 self.flush()
