@@ -723,6 +723,7 @@ class App:
     def _half_read(self):
         """The supply pins' monitors read again and protection's guard on them."""
         self.stage = "half read"
+        self.uptime.update()  # a cut here is stamped with its own time
         sampler = self.sampler
         sampler.half()
         self._in = self.protection
