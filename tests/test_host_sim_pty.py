@@ -95,10 +95,13 @@ def test_a_host_that_stops_reading_sees_exactly_the_drops_the_dock_counts():
     lines = [json.loads(x) for x in data.split(b"\n")[:-1]]
     assert len({x["boot"] for x in lines}) == 1
     seqs = [x["seq"] for x in lines]
-    assert seqs == sorted(seqs) and seqs[0] == 0  # nothing lost before the host stopped
+    # Opening the port flushes what the terminal held (pyserial resets its input): the
+    # boot's first lines may go before the host reads at all. None is lost after that.
+    first = seqs[0]
+    assert seqs == sorted(seqs) and first < 3, seqs[:5]
     healths = [x for x in lines if x["type"] == "health"]
     last = healths[-1]
-    missing = last["seq"] + 1 - sum(1 for s in seqs if s <= last["seq"])
+    missing = last["seq"] + 1 - first - sum(1 for s in seqs if s <= last["seq"])
     assert missing > 10  # the host's stall did overflow the terminal and the queue
     assert last["dropped_lines"] == missing
     # Whole lines were dropped, never parts of one: every line above decoded.
