@@ -10,9 +10,11 @@ Wire cost (SCL clocks, see docs/architecture.md): ``read_power`` 96,
 a PGA step 38.
 """
 
+from array import array
+
 from micropython import const
 
-from dockfw.viper import native
+from dockfw.viper import native, ptr8, ptr32, viper
 
 _REG_CONFIG = const(0x00)
 _REG_SHUNT = const(0x01)
@@ -304,10 +306,9 @@ class INA219:
     @native
     def read_shunt(self):
         """Shunt register only, without a pointer write when it is current -> shunt_uv,
-        clipped, and current_ua derived from it as the chip does (Current = Shunt * Cal /
-        4096), so one 29-clock read gives both and they come from the same conversion.
-        Every sampling cycle, every monitor: _shunt() is written out here (a call costs
-        more than its body on the RP2040), machine code (``@native``: dockfw.viper)."""
+        clipped, and current_ua derived from it as the chip does (``take_shunt``).
+        Machine code (``@native``: dockfw.viper); the sampler's common case goes through
+        ``ShuntBank`` instead, and everything else through here."""
         buf = self._buf
         bare = self._ptr == _REG_SHUNT
         try:
@@ -318,7 +319,15 @@ class INA219:
         except OSError as e:
             raise self._fail(e, "reading shunt")
         self._ptr = _REG_SHUNT
-        s = (buf[0] << 8) | buf[1]
+        self.take_shunt((buf[0] << 8) | buf[1], bare)
+
+    @native
+    def take_shunt(self, word, bare):
+        """The shunt register's word just read (``bare``: without a pointer write, so it
+        may be another register) -> shunt_uv, current_ua (Current = Shunt * Cal / 4096,
+        as the chip computes it: one 29-clock read gives both, from the same conversion)
+        and clipped; a reset chip is restored, a clipped reading steps the PGA up."""
+        s = word
         if bare and (s == _POR_CONFIG or s == self.config):
             # A reset chip's pointer is 0: this may be the configuration register.
             self.check()
@@ -381,3 +390,98 @@ class INA219:
             c -= 0x10000
         self.current_ua = c * self.lsb_ua
         return self.current_ua
+
+
+FOR_DRIVER = const(2)  # ShuntBank.got: a bare read left for the driver
+
+
+class ShuntBank:
+    """Several INA219s' shunt registers read bare and decoded in one machine-code pass:
+    the sampler's per-cycle common case, for which ``read_shunt`` costs ~50 µs of
+    interpreter work around each bus transfer on the RP2040.
+
+    Only for a chip that is ``ready`` (pointer on the shunt register, settled, no PGA
+    step waiting): the caller reads it with ``readfrom_into(addr[k], views[k])``
+    (catching OSError: ``failed(k, e)``), sets ``got[k]``, then calls ``decode()``.
+    A word that is neither a possible configuration word nor clipped is decoded here as
+    ``INA219.take_shunt`` does it; every other (``got[k] == 2`` after ``decode``) goes
+    to that chip's ``take_shunt(word(k), True)``, so that its rules stay in the driver.
+    ``sync(k)`` after any call into chip k: it refreshes what this bank knows of it.
+    """
+
+    def __init__(self, i2c, chips):
+        """``chips``: INA219s on ``i2c``."""
+        n = len(chips)
+        self.chips = chips
+        self.raw = bytearray(2 * n)
+        whole = memoryview(self.raw)
+        self.views = [whole[2 * k : 2 * k + 2] for k in range(n)]
+        self.addr = bytes([c.addr for c in chips])
+        # A bound method made once (each attribute load would make a new one).
+        self.readfrom_into = i2c.readfrom_into
+        self.ready = bytearray(n)
+        self.got = bytearray(n)  # 1: read into views[k]; 2: for the driver (decode)
+        self._cal_hi = array("i", [c._cal_hi for c in chips])
+        self._cal_lo = array("i", [c._cal_lo for c in chips])
+        self._lsb = array("i", [c.lsb_ua for c in chips])
+        self._lim = array("i", [0] * n)
+        self._config = array("i", [0] * n)
+        for k in range(n):
+            self.sync(k)
+
+    def sync(self, k):
+        c = self.chips[k]
+        self._lim[k] = c._lim
+        self._config[k] = c.config
+        self.ready[k] = 1 if c._ptr == _REG_SHUNT and c._hold == _NO_HOLD and c.settled else 0
+
+    def failed(self, k, e):
+        """The INA219Error for a bare read of chip k that raised ``e``."""
+        self.ready[k] = 0
+        return self.chips[k]._fail(e, "reading shunt")
+
+    def word(self, k):
+        raw = self.raw
+        return (raw[2 * k] << 8) | raw[2 * k + 1]
+
+    @viper
+    def decode(self) -> int:
+        """Every ``got`` chip's word -> its current_ua, shunt_uv, clipped; returns how
+        many were left for the driver. Viper (dockfw.viper): every value here stays
+        below 2**30 and every array value loaded is positive."""
+        chips = self.chips
+        raw = ptr8(self.raw)
+        got = ptr8(self.got)
+        cal_hi = ptr32(self._cal_hi)
+        cal_lo = ptr32(self._cal_lo)
+        lsb = ptr32(self._lsb)
+        lim = ptr32(self._lim)
+        config = ptr32(self._config)
+        left = 0
+        for k in range(int(len(self.got))):  # noqa: RUF046 (viper: a machine int)
+            if got[k] != 1:
+                continue
+            s = (raw[2 * k] << 8) | raw[2 * k + 1]
+            if s == _POR_CONFIG or s == config[k]:
+                got[k] = FOR_DRIVER
+                left += 1
+                continue
+            if s & 0x8000:
+                s -= 0x10000
+            m = lim[k]
+            if s >= m or s <= -m:
+                got[k] = FOR_DRIVER
+                left += 1
+                continue
+            got[k] = 0
+            if s < 0:
+                a = 0 - s
+                i = 0 - (a * cal_hi[k] + ((a * cal_lo[k]) >> 12)) * lsb[k]
+            else:
+                i = (s * cal_hi[k] + ((s * cal_lo[k]) >> 12)) * lsb[k]
+            c = chips[k]
+            c.current_ua = i
+            c.shunt_uv = s * 10
+            c._raw = s
+            c.clipped = False
+        return left

@@ -30,7 +30,7 @@ from array import array
 from micropython import const
 
 from dockfw.board import KELVIN, SUPPLY
-from dockfw.ina219 import ETIMEDOUT, INA219, INA219Error
+from dockfw.ina219 import ETIMEDOUT, FOR_DRIVER, INA219, INA219Error, ShuntBank
 from dockfw.viper import native, ptr8, ptr32, viper
 
 # Per-pin status bits.
@@ -78,6 +78,7 @@ class Sampler:
         for s in board.sense:
             chips.append(INA219(i2c, s.addr, 10000, 32000000, _SENSE_FULL_SCALE_UV, period_us))
         self.chips = chips
+        self._bank = ShuntBank(i2c, chips)  # the reads' common case; sync(k) after any other
         self.ok = array("b", [0] * len(chips))
         self.live = array("b", [0] * len(chips))  # answering and converting, this cycle
         self.stuck = array("b", [0] * len(chips))  # answers, but its converter has stopped
@@ -125,6 +126,7 @@ class Sampler:
             self.chips[k].set_period(period_us, HALVES if self._split[k] else 1)
             if self.ok[k]:
                 self.revive(k)
+            self._bank.sync(k)
 
     def revive(self, k):
         try:
@@ -134,6 +136,7 @@ class Sampler:
         except INA219Error as e:
             self.ok[k] = 0
             self._failed(e)
+        self._bank.sync(k)
         return self.ok[k]
 
     def _failed(self, e):
@@ -163,33 +166,42 @@ class Sampler:
     @native
     def cycle(self):
         """Read every working monitor once and derive the per-pin values. Every sampling
-        cycle: machine code, one pass per loop."""
+        cycle: machine code, the common case's reads bare into the ShuntBank and decoded
+        there in one pass, the rest through the driver."""
         chips = self.chips
         ok = self.ok
         live = self.live
         stuck = self.stuck
+        bank = self._bank
+        ready = bank.ready
+        got = bank.got
+        addr = bank.addr
+        views = bank.views
+        read = bank.readfrom_into
         for k in range(len(chips)):
             if not ok[k]:
                 live[k] = 0
                 continue
-            c = chips[k]
-            try:
-                c.read_shunt()
-                if not c.settled:
-                    c.read_bus()  # only until the first conversion after (re)configuration
-            except INA219Error as e:
-                ok[k] = 0
-                live[k] = 0
-                self._failed(e)
-                if not self.bus_ok:
-                    break  # the others would time out too: one timeout per cycle at most
-                continue
-            if c.settled:
-                live[k] = 1
-                if stuck[k]:
-                    stuck[k] = 0  # converting again
+            if ready[k]:
+                err = None
+                try:
+                    read(addr[k], views[k])
+                except OSError as e:
+                    err = bank.failed(k, e)
+                if err is None:
+                    got[k] = 1
+                    live[k] = 1  # ready: settled
+                    stuck[k] = 0
+                    continue
             else:
-                live[k] = 0
+                err = self._by_driver(k, -1, True)
+                if err is None:
+                    continue
+            self._lost(k, err)
+            if not self.bus_ok:
+                break  # the others would time out too: one timeout per cycle at most
+        if bank.decode():
+            self._by_driver_left(True)
         self._derive()
         self.cycles += 1
 
@@ -201,29 +213,90 @@ class Sampler:
             return
         chips = self.chips
         live = self.live
+        bank = self._bank
+        ready = bank.ready
+        got = bank.got
+        addr = bank.addr
+        views = bank.views
+        read = bank.readfrom_into
+        twice = self.read_twice
+        for k in twice:
+            if not live[k]:
+                continue
+            if ready[k]:
+                err = None
+                try:
+                    read(addr[k], views[k])
+                except OSError as e:
+                    err = bank.failed(k, e)
+                if err is None:
+                    got[k] = 1
+                    continue
+            else:
+                err = self._by_driver(k, -1, False)
+                if err is None:
+                    continue
+            self._lost(k, err)
+            if not self.bus_ok:
+                break
+        if bank.decode():
+            self._by_driver_left(False)
         now_ua = self.now_ua
         half_ua = self._half_ua
         half_uv = self._half_uv
         half = self._half
-        for k in self.read_twice:
+        for k in twice:
             if not live[k]:
+                half[k] = 0
                 continue
             c = chips[k]
-            try:
-                c.read_shunt()
-            except INA219Error as e:
-                self.ok[k] = 0
-                live[k] = 0
-                half[k] = 0
-                self._failed(e)
-                if not self.bus_ok:
-                    return
-                continue
             i = c.current_ua
             now_ua[k] = i
             half_ua[k] = i
             half_uv[k] = c.shunt_uv
             half[k] = _HALF_READ | _HALF_CLIPPED if c.clipped else _HALF_READ
+
+    @native
+    def _by_driver(self, k, word, settle):
+        """Monitor k's shunt read by its driver (``word`` < 0), or the word of a bare read
+        taken by it; with ``settle`` (a cycle's read), its bus register read too until it
+        has settled, and ``live`` set. Returns the INA219Error, or None."""
+        c = self.chips[k]
+        err = None
+        try:
+            if word < 0:
+                c.read_shunt()
+            else:
+                c.take_shunt(word, True)
+            if settle and not c.settled:
+                c.read_bus()  # only until the first conversion after (re)configuration
+        except INA219Error as e:
+            err = e
+        self._bank.sync(k)
+        if err is None and settle:
+            if c.settled:
+                self.live[k] = 1
+                self.stuck[k] = 0  # converting again
+            else:
+                self.live[k] = 0
+        return err
+
+    def _by_driver_left(self, settle):
+        """The bare reads ``ShuntBank.decode`` left for the driver."""
+        bank = self._bank
+        got = bank.got
+        for k in range(len(got)):
+            if got[k] == FOR_DRIVER:
+                got[k] = 0
+                if self.ok[k]:  # not when the bus went down since
+                    err = self._by_driver(k, bank.word(k), settle)
+                    if err is not None:
+                        self._lost(k, err)
+
+    def _lost(self, k, err):
+        self.ok[k] = 0
+        self.live[k] = 0
+        self._failed(err)
 
     @viper
     def _derive(self):
@@ -364,8 +437,8 @@ class Sampler:
         except INA219Error as e:
             self.ok[k] = 0
             self._failed(e)
-            return self.bus_ok
-        return True
+        self._bank.sync(k)
+        return self.bus_ok
 
     def housekeeping_end(self):
         self._check_bus()
