@@ -594,3 +594,106 @@ def test_current_derived_from_the_shunt_equals_the_current_register(
     derived = drv.current_ua
     assert abs(derived) < 1 << 30
     assert drv.current_ua_now() == derived
+
+
+# -- ShuntBank: the sampler's common case, decoded in one pass ---------------------------
+
+
+def _reading(drv):
+    return drv.current_ua, drv.shunt_uv, drv.clipped, drv._raw
+
+
+@pytest.mark.parametrize(
+    "shunt_uohm, max_ua, expected_uv, gain",
+    [
+        (10000, 32000000, 30000, 0),  # a pin monitor: Cal 4096
+        (7000, 32000000, 60000, 1),  # Cal 5850: both 12-bit halves of the split at work
+        (3000, 100000000, 30000, 0),  # Cal 2730, 5 mA a count
+        (50000, 3000000, 120000, 2),  # Cal 8192
+        (10000, 32000000, 320000, 3),  # a sense monitor at the widest range
+    ],
+)
+def test_shunt_bank_decodes_as_the_driver_and_leaves_it_every_other_word(
+    shunt_uohm, max_ua, expected_uv, gain
+):
+    rig = Rig(shunt_uohm=shunt_uohm, max_ua=max_ua, expected_uv=expected_uv)
+    drv = rig.drv
+    drv.configure()
+    rig.settle()
+    drv.read_bus()
+    drv.read_shunt()
+    assert drv.gain == gain
+    bank = ina219.ShuntBank(rig.bus, [drv])
+    assert bank.ready[0] == 1
+    lim = 4000 << gain
+    decoded = left = 0
+    for word in range(0x10000):
+        bank.raw[0] = word >> 8
+        bank.raw[1] = word & 0xFF
+        bank.got[0] = 1
+        s = word - 0x10000 if word & 0x8000 else word
+        if word in (POR_CONFIG, drv.config) or not -lim < s < lim:
+            # The driver's cases: a reset chip's configuration, a clipped reading.
+            assert bank.decode() == 1 and bank.got[0] == ina219.FOR_DRIVER, hex(word)
+            assert bank.word(0) == word
+            left += 1
+            continue
+        assert bank.decode() == 0 and bank.got[0] == 0, hex(word)
+        fast = _reading(drv)
+        drv.take_shunt(word, False)
+        assert fast == _reading(drv), hex(word)
+        assert not fast[2]
+        decoded += 1
+    assert decoded == 2 * lim - 1 - (POR_CONFIG < lim) - 1 and left == 0x10000 - decoded
+    assert drv.gain == gain and drv.gain_steps == 0  # nothing here reached the chip
+
+
+def test_shunt_bank_takes_only_a_chip_whose_bare_read_is_its_shunt_register():
+    rig = Rig()
+    drv = rig.drv
+    bank = ina219.ShuntBank(rig.bus, [drv])
+    assert not bank.ready[0]  # never configured
+    drv.configure()
+    bank.sync(0)
+    assert not bank.ready[0]  # pointer on the calibration register, not settled
+    rig.settle()
+    drv.read_bus()
+    drv.read_shunt()
+    bank.sync(0)
+    assert bank.ready[0]
+    rig.src.shunt_uv = 60000.0  # beyond ±40 mV: the PGA steps up
+    rig.settle()
+    drv.read_shunt()
+    assert drv.gain == 1 and drv.clipped
+    bank.sync(0)
+    assert not bank.ready[0]  # the step's write moved the pointer; its hold waits
+    drv.read_shunt()  # the held (clipped) reading
+    bank.sync(0)
+    assert not bank.ready[0]
+    rig.settle()
+    drv.read_shunt()  # a conversion at the new range
+    bank.sync(0)
+    assert bank.ready[0] and not drv.clipped and drv.shunt_uv == 60000
+    drv.check()
+    bank.sync(0)
+    assert not bank.ready[0]  # check() left the pointer on the calibration register
+
+
+def test_shunt_bank_error_names_the_chip():
+    rig = Rig()
+    drv = rig.drv
+    drv.configure()
+    rig.settle()
+    drv.read_bus()
+    drv.read_shunt()
+    bank = ina219.ShuntBank(rig.bus, [drv])
+    assert bank.ready[0]
+    rig.bus.detach(0x40)
+    with pytest.raises(OSError) as raised:
+        bank.readfrom_into(bank.addr[0], bank.views[0])
+    err = bank.failed(0, raised.value)
+    assert isinstance(err, INA219Error) and err.addr == 0x40
+    assert "0x40" in str(err) and "reading shunt" in str(err)
+    assert not bank.ready[0]
+    bank.sync(0)
+    assert not bank.ready[0]  # the driver forgot where its pointer is

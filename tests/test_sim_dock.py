@@ -204,3 +204,31 @@ def test_cli_refuses_a_bad_scenario_in_one_sentence(tmp_path):
     assert (
         err.count("\n") == 0 and str(bad) in err and "events[0]" in err and "Traceback" not in err
     )
+
+
+def test_a_monitor_pushed_past_its_range_steps_up_once_and_reads_on_through_the_sampler():
+    # The sampler's bare reads (ShuntBank) hand a clipped reading to the driver: one PGA
+    # step, the held reading still clipped, then readings at the new range, bare again.
+    r = run("misalign", duration_s=8)
+    sampler = r.app.sampler
+    k = 1  # GND1's monitor
+    chip = sampler.chips[k]
+    assert chip.gain == 0 and sampler.live[k]
+    model = r.dock.chips[chip.addr]
+    model._source = lambda t0, t1: (60000.0, 0.0)  # 60 mV: past ±40 mV
+    clock = r.dock.clock
+    seen = []
+    for _ in range(12):
+        clock.sleep_us(5000)
+        sampler.cycle()
+        seen.append((chip.gain, chip.clipped, chip.shunt_uv))
+    assert chip.gain_steps == 1 and chip.gain == 1, seen
+    assert seen[0] == (1, True, 40000), seen  # read at the end of ±40 mV: stepped
+    assert all(g == 1 for g, _, _ in seen)
+    last = seen[-4:]
+    assert all(not c and abs(uv - 60000) < 600 for _, c, uv in last), seen
+    assert sampler._bank.ready[k] and sampler.live[k]
+    bus = r.dock.i2c
+    bus.reset_counters()
+    sampler.cycle()
+    assert bus.clocks == 6 * 29  # every monitor read bare again

@@ -3,7 +3,7 @@
 #   MICROPYPATH=firmware:host:tests/mp .venv/bin/micropython -X heapsize=192k tools/mptest.py
 import gc
 
-from dockfw.ina219 import INA219, INA219Error
+from dockfw.ina219 import FOR_DRIVER, INA219, INA219Error, ShuntBank
 from pogodock.sim.clock import SimClock
 from pogodock.sim.i2cbus import SimI2C
 from pogodock.sim.ina219_model import INA219Model
@@ -220,3 +220,58 @@ def test_nak_names_the_chip():
         assert e.addr == 0x43
         assert str(e) == "INA219 at 0x43: no answer (EIO) while reading shunt", str(e)
         assert isinstance(e, OSError)
+
+
+# -- ShuntBank: viper here (the sign of a 16-bit word on a 64-bit machine int) ------------
+
+
+def _ready_bank(expected_uv):
+    bus, drv = _fake(expected_uv=expected_uv)
+    drv.read_bus()  # CNVR: settled
+    drv.read_shunt()  # the pointer on the shunt register
+    bank = ShuntBank(bus, [drv])
+    assert bank.ready[0] == 1
+    return bus, drv, bank
+
+
+def test_shunt_bank_decodes_as_the_driver():
+    for expected_uv, lim in ((30000, 4000), (320000, 32000)):
+        _, drv, bank = _ready_bank(expected_uv)
+        raw = bank.raw
+        got = bank.got
+        decoded = 0
+        for word in range(0x10000):
+            raw[0] = word >> 8
+            raw[1] = word & 0xFF
+            got[0] = 1
+            s = word - 0x10000 if word & 0x8000 else word
+            left = bank.decode()
+            if word == 0x399F or word == drv.config or s >= lim or s <= -lim:
+                assert left == 1 and got[0] == FOR_DRIVER and bank.word(0) == word, word
+                continue
+            assert left == 0 and got[0] == 0, word
+            fast = (drv.current_ua, drv.shunt_uv, drv.clipped)
+            drv.take_shunt(word, False)
+            assert fast == (drv.current_ua, drv.shunt_uv, drv.clipped), (word, fast)
+            assert fast[1] == s * 10 and not fast[2]
+            decoded += 1
+        assert decoded >= 2 * lim - 3, decoded
+        assert drv.gain_steps == 0
+
+
+def test_shunt_bank_read_and_decode_allocate_nothing():
+    bus, drv, bank = _ready_bank(30000)
+    bus.set(1, -2345 & 0xFFFF)
+    read = bank.readfrom_into
+    addr = bank.addr
+    views = bank.views
+    got = bank.got
+
+    def one():
+        read(addr[0], views[0])
+        got[0] = 1
+        bank.decode()
+
+    d = _alloc(one)
+    assert d in (None, 0), d
+    assert drv.shunt_uv == -23450 and drv.current_ua == -2345000 and not drv.clipped
