@@ -393,6 +393,7 @@ class INA219:
 
 
 FOR_DRIVER = const(2)  # ShuntBank.got: a bare read left for the driver
+_FIELDS = const(5)  # ShuntBank._chip's ints per chip
 
 
 class ShuntBank:
@@ -404,9 +405,11 @@ class ShuntBank:
     step waiting): the caller reads it with ``readfrom_into(addr[k], views[k])``
     (catching OSError: ``failed(k, e)``), sets ``got[k]``, then calls ``decode()``.
     A word that is neither a possible configuration word nor clipped is decoded here as
-    ``INA219.take_shunt`` does it; every other (``got[k] == 2`` after ``decode``) goes
-    to that chip's ``take_shunt(word(k), True)``, so that its rules stay in the driver.
-    ``sync(k)`` after any call into chip k: it refreshes what this bank knows of it.
+    ``INA219.take_shunt`` does it; every other (``got[k] == FOR_DRIVER`` after
+    ``decode``) goes to that chip's ``take_shunt(word(k), True)``, so that its rules stay
+    in the driver. ``sync(k)`` after any other call into chip k: it refreshes what this
+    bank knows of it. ``ua``, ``uv`` and ``clip`` hold every chip's latest current_ua,
+    shunt_uv and clipped (for viper loops: no attribute loads).
     """
 
     def __init__(self, i2c, chips):
@@ -420,20 +423,28 @@ class ShuntBank:
         # A bound method made once (each attribute load would make a new one).
         self.readfrom_into = i2c.readfrom_into
         self.ready = bytearray(n)
-        self.got = bytearray(n)  # 1: read into views[k]; 2: for the driver (decode)
-        self._cal_hi = array("i", [c._cal_hi for c in chips])
-        self._cal_lo = array("i", [c._cal_lo for c in chips])
-        self._lsb = array("i", [c.lsb_ua for c in chips])
-        self._lim = array("i", [0] * n)
-        self._config = array("i", [0] * n)
+        self.got = bytearray(n)  # 1: read into views[k]; FOR_DRIVER: left to the driver
+        self.ua = array("i", [0] * n)
+        self.uv = array("i", [0] * n)
+        self.clip = bytearray(n)
+        # Per chip: Cal's high and low 12 bits, current LSB, clip limit, configuration.
+        self._chip = array("i", [0] * (_FIELDS * n))
         for k in range(n):
             self.sync(k)
 
     def sync(self, k):
         c = self.chips[k]
-        self._lim[k] = c._lim
-        self._config[k] = c.config
+        f = self._chip
+        at = _FIELDS * k
+        f[at] = c._cal_hi
+        f[at + 1] = c._cal_lo
+        f[at + 2] = c.lsb_ua
+        f[at + 3] = c._lim
+        f[at + 4] = c.config
         self.ready[k] = 1 if c._ptr == _REG_SHUNT and c._hold == _NO_HOLD and c.settled else 0
+        self.ua[k] = c.current_ua
+        self.uv[k] = c.shunt_uv
+        self.clip[k] = 1 if c.clipped else 0
 
     def failed(self, k, e):
         """The INA219Error for a bare read of chip k that raised ``e``."""
@@ -446,29 +457,29 @@ class ShuntBank:
 
     @viper
     def decode(self) -> int:
-        """Every ``got`` chip's word -> its current_ua, shunt_uv, clipped; returns how
-        many were left for the driver. Viper (dockfw.viper): every value here stays
-        below 2**30 and every array value loaded is positive."""
+        """Every ``got`` chip's word -> its current_ua, shunt_uv, clipped (and ``ua``,
+        ``uv``, ``clip``); returns how many were left for the driver. Viper
+        (dockfw.viper): every value here stays below 2**30; the ones loaded are positive."""
         chips = self.chips
         raw = ptr8(self.raw)
         got = ptr8(self.got)
-        cal_hi = ptr32(self._cal_hi)
-        cal_lo = ptr32(self._cal_lo)
-        lsb = ptr32(self._lsb)
-        lim = ptr32(self._lim)
-        config = ptr32(self._config)
+        f = ptr32(self._chip)
+        ua = ptr32(self.ua)
+        uv = ptr32(self.uv)
+        clip = ptr8(self.clip)
         left = 0
         for k in range(int(len(self.got))):  # noqa: RUF046 (viper: a machine int)
             if got[k] != 1:
                 continue
+            at = _FIELDS * k
             s = (raw[2 * k] << 8) | raw[2 * k + 1]
-            if s == _POR_CONFIG or s == config[k]:
+            if s == _POR_CONFIG or s == f[at + 4]:
                 got[k] = FOR_DRIVER
                 left += 1
                 continue
             if s & 0x8000:
                 s -= 0x10000
-            m = lim[k]
+            m = f[at + 3]
             if s >= m or s <= -m:
                 got[k] = FOR_DRIVER
                 left += 1
@@ -476,9 +487,12 @@ class ShuntBank:
             got[k] = 0
             if s < 0:
                 a = 0 - s
-                i = 0 - (a * cal_hi[k] + ((a * cal_lo[k]) >> 12)) * lsb[k]
+                i = 0 - (a * f[at] + ((a * f[at + 1]) >> 12)) * f[at + 2]
             else:
-                i = (s * cal_hi[k] + ((s * cal_lo[k]) >> 12)) * lsb[k]
+                i = (s * f[at] + ((s * f[at + 1]) >> 12)) * f[at + 2]
+            ua[k] = i
+            uv[k] = s * 10
+            clip[k] = 0
             c = chips[k]
             c.current_ua = i
             c.shunt_uv = s * 10

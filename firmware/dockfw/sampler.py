@@ -211,7 +211,6 @@ class Sampler:
         for protection's guard, the reading kept for the next cycle's average."""
         if not self.bus_ok:
             return
-        chips = self.chips
         live = self.live
         bank = self._bank
         ready = bank.ready
@@ -241,20 +240,31 @@ class Sampler:
                 break
         if bank.decode():
             self._by_driver_left(False)
-        now_ua = self.now_ua
-        half_ua = self._half_ua
-        half_uv = self._half_uv
-        half = self._half
-        for k in twice:
+        self._keep_halves()
+
+    @viper
+    def _keep_halves(self):
+        """The half read's readings: ``now_ua`` and the half kept for the next cycle."""
+        live = ptr8(self.live)
+        bank = self._bank
+        ua = ptr32(bank.ua)
+        uv = ptr32(bank.uv)
+        clip = ptr8(bank.clip)
+        now_ua = ptr32(self.now_ua)
+        half_ua = ptr32(self._half_ua)
+        half_uv = ptr32(self._half_uv)
+        half = ptr8(self._half)
+        twice = ptr8(self.read_twice)
+        for x in range(int(len(self.read_twice))):  # noqa: RUF046 (viper: a machine int)
+            k = twice[x]
             if not live[k]:
                 half[k] = 0
                 continue
-            c = chips[k]
-            i = c.current_ua
+            i = ua[k]  # a store keeps the low 32 bits: no sign needed
             now_ua[k] = i
             half_ua[k] = i
-            half_uv[k] = c.shunt_uv
-            half[k] = _HALF_READ | _HALF_CLIPPED if c.clipped else _HALF_READ
+            half_uv[k] = uv[k]
+            half[k] = _HALF_READ | _HALF_CLIPPED if clip[k] else _HALF_READ
 
     @native
     def _by_driver(self, k, word, settle):
@@ -301,9 +311,13 @@ class Sampler:
     @viper
     def _derive(self):
         """Per-pin current, drop, resistance and status, and the dock's presence, from
-        this cycle's readings: viper on raw pointers into the arrays (dockfw.viper; every
-        value here stays below 2**30, every "b" array holds 0..127)."""
-        chips = self.chips
+        this cycle's readings (the ShuntBank's arrays): viper on raw pointers into the
+        arrays (dockfw.viper; every value here stays below 2**30, every "b" array holds
+        0..127, a bytearray's bytes are read as such)."""
+        bank = self._bank
+        ua = ptr32(bank.ua)
+        uv = ptr32(bank.uv)
+        clip = ptr8(bank.clip)
         live = ptr8(self.live)
         min_ma = int(self.min_ma)
         sense_of = ptr8(self._sense_of)
@@ -329,11 +343,10 @@ class Sampler:
                 now_ua[j] = 0
                 r_uohm[j] = UNKNOWN
                 continue
-            c = chips[j]
-            st = ST_CLIPPED if c.clipped else 0
-            i = int(c.current_ua)
+            st = ST_CLIPPED if clip[j] else 0
+            i = ((ua[j] ^ sign) & low32) - sign
             now_ua[j] = i
-            own = int(c.shunt_uv)
+            own = ((uv[j] ^ sign) & low32) - sign
             if h:
                 # The two halves of the period: one window's worth, as the others see.
                 i = (i + (((half_ua[j] ^ sign) & low32) - sign)) // 2
@@ -349,10 +362,9 @@ class Sampler:
                 status[j] = st | ST_SENSOR
                 r_uohm[j] = UNKNOWN
                 continue
-            cs = chips[k]
-            if cs.clipped:
+            if clip[k]:
                 st |= ST_CLIPPED
-            d = int(cs.shunt_uv)
+            d = ((uv[k] ^ sign) & low32) - sign
             if pad[j]:
                 d -= own
             drop_uv[j] = d
@@ -381,7 +393,7 @@ class Sampler:
                 k = supply[x]
                 if live[k]:
                     known = True
-                    if not chips[k].clipped:
+                    if not clip[k]:
                         docked = True
                         break
         self.docked = docked
