@@ -640,6 +640,7 @@ def test_shunt_bank_decodes_as_the_driver_and_leaves_it_every_other_word(
             continue
         assert bank.decode() == 0 and bank.got[0] == 0, hex(word)
         fast = _reading(drv)
+        assert (bank.ua[0], bank.uv[0], bank.clip[0]) == (fast[0], fast[1], 0)
         drv.take_shunt(word, False)
         assert fast == _reading(drv), hex(word)
         assert not fast[2]

@@ -222,6 +222,9 @@ def test_a_monitor_pushed_past_its_range_steps_up_once_and_reads_on_through_the_
         clock.sleep_us(5000)
         sampler.cycle()
         seen.append((chip.gain, chip.clipped, chip.shunt_uv))
+        bank = sampler._bank  # what _derive reads: the chips' own readings
+        for j, c in enumerate(sampler.chips):
+            assert (bank.ua[j], bank.uv[j], bank.clip[j]) == (c.current_ua, c.shunt_uv, c.clipped)
     assert chip.gain_steps == 1 and chip.gain == 1, seen
     assert seen[0] == (1, True, 40000), seen  # read at the end of ±40 mV: stepped
     assert all(g == 1 for g, _, _ in seen)

@@ -251,6 +251,7 @@ def test_shunt_bank_decodes_as_the_driver():
                 continue
             assert left == 0 and got[0] == 0, word
             fast = (drv.current_ua, drv.shunt_uv, drv.clipped)
+            assert bank.ua[0] == fast[0] and bank.uv[0] == fast[1] and not bank.clip[0], word
             drv.take_shunt(word, False)
             assert fast == (drv.current_ua, drv.shunt_uv, drv.clipped), (word, fast)
             assert fast[1] == s * 10 and not fast[2]
