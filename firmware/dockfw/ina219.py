@@ -431,6 +431,7 @@ class ShuntBank:
         self._chip = array("i", [0] * (_FIELDS * n))
         for k in range(n):
             self.sync(k)
+        self._refs = (chips, self.raw, self.got, self._chip, self.ua, self.uv, self.clip)
 
     def sync(self, k):
         c = self.chips[k]
@@ -460,15 +461,15 @@ class ShuntBank:
         """Every ``got`` chip's word -> its current_ua, shunt_uv, clipped (and ``ua``,
         ``uv``, ``clip``); returns how many were left for the driver. Viper
         (dockfw.viper): every value here stays below 2**30; the ones loaded are positive."""
-        chips = self.chips
-        raw = ptr8(self.raw)
-        got = ptr8(self.got)
-        f = ptr32(self._chip)
-        ua = ptr32(self.ua)
-        uv = ptr32(self.uv)
-        clip = ptr8(self.clip)
+        chips, raw_, got_, f_, ua_, uv_, clip_ = self._refs  # one attribute load, not seven
+        raw = ptr8(raw_)
+        got = ptr8(got_)
+        f = ptr32(f_)
+        ua = ptr32(ua_)
+        uv = ptr32(uv_)
+        clip = ptr8(clip_)
         left = 0
-        for k in range(int(len(self.got))):  # noqa: RUF046 (viper: a machine int)
+        for k in range(int(len(got_))):  # noqa: RUF046 (viper: a machine int)
             if got[k] != 1:
                 continue
             at = _FIELDS * k
