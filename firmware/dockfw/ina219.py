@@ -4,6 +4,8 @@ The I2C bus is injected (``machine.I2C`` on the board, ``SimI2C`` in the
 simulator). Per-cycle reads use two preallocated buffers, integer arithmetic
 below 2**30 (small ints on the RP2040) and ``readfrom_mem_into``; the register
 pointer is tracked so the per-cycle shunt read needs no pointer write.
+``ShuntBank`` reads and decodes many chips' shunt registers in one pass for the
+sampler's common case, and leaves every other case to the chip's own methods.
 
 Wire cost (SCL clocks, see docs/architecture.md): ``read_power`` 96,
 ``read_shunt`` 29 (48 when the pointer must be written), ``read_bus`` 48,
