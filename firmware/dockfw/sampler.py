@@ -275,11 +275,12 @@ class Sampler:
             half_uv[k] = uv[k]
             half[k] = _HALF_READ | _HALF_CLIPPED if clip[k] else _HALF_READ
 
-    @native
     def _by_driver(self, k, word, settle):
         """Monitor k's shunt read by its driver (``word`` < 0), or the word of a bare read
         taken by it; with ``settle`` (a cycle's read), its bus register read too until it
-        has settled, and ``live`` set. Returns the INA219Error, or None."""
+        has settled, and ``live`` set. Returns the INA219Error, or None. The rare path
+        (a monitor after a check round, a clipped or reset one): bytecode, which takes
+        less of the heap than machine code."""
         c = self.chips[k]
         err = None
         try:
