@@ -20,9 +20,11 @@ SCENARIO ?= scenarios/demo.json
 
 setup: $(STAMP)
 
-# Only the tests need a broker: demo, flash and monitor do not wait for it.
+# Only the tests need a broker and a Prometheus server: demo, flash and monitor do not
+# wait for them.
 test-deps: setup
 	@sh tools/ensure_mosquitto.sh
+	@sh tools/ensure_prometheus.sh
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "pogodock needs Python 3.10 or newer, found " + sys.version.split()[0])'

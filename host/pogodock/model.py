@@ -107,6 +107,8 @@ class DockModel:
         self.t_ms: int | None = None
         self.charging: bool | None = None
         self.docked: bool | None = None
+        self.temp_c: float | None = None
+        self.dock_state: str | None = None  # the health line's worst state
         self.events: deque[str] = deque(maxlen=EVENT_LOG)
         self.event_counts: dict[str, int] = {}
         self.link = LinkHealth()
@@ -146,6 +148,10 @@ class DockModel:
                 self.health_lines += 1
                 if isinstance(rec.charging, bool):
                     self.charging = rec.charging
+                data = rec.data
+                self.temp_c = _num(data.get("temp_c"))
+                state = data.get("state")
+                self.dock_state = state if isinstance(state, str) else None
                 for name, p in rec.pins.items():
                     if isinstance(p, dict):
                         self.pin(name).add_health(dict(p))

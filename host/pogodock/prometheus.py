@@ -1,38 +1,116 @@
-"""``monitor --prometheus HOST:PORT``: a scrape endpoint for the dock's state.
+"""``monitor --prometheus HOST:PORT``: what the monitor hears from its docks, as Prometheus metrics.
 
-``PrometheusExporter`` is a reader subscriber: it folds every record into its
-own ``DockModel`` (and counts events by kind and severity), and serves
-``GET /metrics`` in the Prometheus text format 0.0.4 from a
-``ThreadingHTTPServer`` on a daemon thread. It never touches the serial port.
-Metrics the dock has not reported yet are left out.
+``PrometheusExporter`` keeps one ``DockModel`` per dock, keyed by the dock's
+``uid`` (from its ``hello``), and is a prometheus_client collector: every scrape
+is built from the models as they stand then, in base units, every series
+labelled ``dock="<uid>"``. A dock's pin values, docked, charging and
+temperature are left out while the monitor does not hear it (``pogodock_link_up``
+0: port lost, another dock on the port, or silent for ``silent_after_s``), so
+nothing stale is served as current; its counters and info stay.
+
+Records reach it through a ``DockFollower`` per serial port (``follower()``;
+the exporter itself is the first port's): a follower routes each record to
+the dock its port's last ``hello`` named, so a different dock appearing on the
+same port gets series of its own and is never a reboot of the previous one.
+Lines that arrive before the port's dock is known (after a reconnect or a
+reboot, until its hello) wait and go to the dock that hello names. A monitor
+that follows several ports hands each reader a follower of one exporter.
+
+The HTTP side is prometheus_client's (content negotiation, OpenMetrics, gzip)
+on a daemon thread, serving ``/metrics`` only. It never touches a serial port.
 """
 
 from __future__ import annotations
 
-import math
 import socket
 import threading
-from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from dockfw.protocol import PIN_STATES
+from dockfw.protocol import EVENT_KINDS, PIN_STATES, SEVERITIES, VERSION
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import ThreadingWSGIServer, make_wsgi_app
+from prometheus_client.registry import CollectorRegistry
 
 from pogodock.model import DockModel
-from pogodock.records import Event, Record
+from pogodock.records import (
+    CONNECTED,
+    DISCONNECTED,
+    PORT_ERROR,
+    REBOOT,
+    DeviceLine,
+    Event,
+    Hello,
+    LinkEvent,
+    Record,
+)
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The dock sends a health line about once a second and samples several times a
+# second: this long without a line means the monitor no longer hears it.
+SILENT_AFTER_S = 5.0
+# Lines kept while a port's dock is not known yet (a few seconds of samples).
+PENDING_MAX = 2000
+DOCK_STATES = ("ok", "warn", "fault")
 
-# (metric, PinView attribute, help)
+_MILLI = 1e-3
+_DAY_S = 86400.0
+
+# (metric, PinView attribute, scale to the base unit, unit, help)
 PIN_GAUGES = (
-    ("pogodock_pin_current_ma", "i_ma", "Latest current through the pin, mA."),
-    ("pogodock_pin_voltage_mv", "v_mv", "Latest voltage at the pin, mV."),
-    ("pogodock_pin_resistance_mohm", "r_mohm", "Latest contact resistance, milliohm."),
-    ("pogodock_pin_baseline_mohm", "r_baseline_mohm", "Baseline contact resistance, milliohm."),
-    ("pogodock_pin_drift_mohm_per_day", "drift_mohm_per_day", "Resistance drift, milliohm/day."),
-    ("pogodock_pin_days_to_clean", "days_to_clean", "Days until the pin needs cleaning."),
-    ("pogodock_pin_score", "score", "Pin health score."),
-    ("pogodock_pin_intermittent_count", "intermittent_count", "Intermittent contacts seen."),
-    ("pogodock_pin_cycles", "cycles", "Dock cycles counted for the pin."),
+    ("pogodock_pin_current_amperes", "i_ma", _MILLI, "amperes", "Mean current through the pin."),
+    ("pogodock_pin_voltage_volts", "v_mv", _MILLI, "volts", "Dock-side voltage at the pin."),
+    (
+        "pogodock_pin_resistance_ohms",
+        "r_mohm",
+        _MILLI,
+        "ohms",
+        "Latest contact resistance (absent while the current is too low to measure it).",
+    ),
+    (
+        "pogodock_pin_baseline_resistance_ohms",
+        "r_baseline_mohm",
+        _MILLI,
+        "ohms",
+        "The contact resistance the dock learned for a clean pin.",
+    ),
+    (
+        "pogodock_pin_resistance_drift_ohms_per_second",
+        "drift_mohm_per_day",
+        _MILLI / _DAY_S,
+        "",
+        "Trend of the contact resistance (only while the dock sees a real trend).",
+    ),
+    (
+        "pogodock_pin_clean_in_seconds",
+        "days_to_clean",
+        _DAY_S,
+        "seconds",
+        "Forecast until the pin needs cleaning, in whole days (only with a rising trend).",
+    ),
+    (
+        "pogodock_pin_health_score",
+        "score",
+        1.0,
+        "",
+        "Pin health, 0 to 100 (100: a healthy contact).",
+    ),
+)
+# (metric without _total, PinView attribute, help)
+PIN_COUNTERS = (
+    ("pogodock_pin_mating_cycles", "cycles", "Mating cycles the pin has made."),
+    (
+        "pogodock_pin_intermittent_dropouts",
+        "intermittent_count",
+        "Intermittent contact dropouts (the dock's clear command resets it).",
+    ),
 )
 
 
@@ -45,98 +123,264 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _value(v: float | int | bool) -> str:
-    if isinstance(v, bool):
-        return "1" if v else "0"
-    if isinstance(v, float) and not math.isfinite(v):
-        return "NaN" if math.isnan(v) else ("+Inf" if v > 0 else "-Inf")
-    return repr(v)
+def dock_key(hello: Hello) -> str:
+    """The ``dock`` label: the uid; firmware that gives none is known by its board name."""
+    return hello.uid or "board-" + hello.board
 
 
-def _label(v: str) -> str:
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class DockSeries:
+    """One dock as the exporter knows it: its model, its event counts, when it was heard."""
 
-
-def _labels(**kw: str) -> str:
-    return "{%s}" % ",".join('%s="%s"' % (k, _label(v)) for k, v in kw.items())
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-class PrometheusExporter:
-    def __init__(self) -> None:
+    def __init__(self, key: str, clock: Callable[[], float]) -> None:
+        self.key = key
+        self.clock = clock
         self.model = DockModel()
-        self.events: dict[tuple[str, str], int] = {}
-        self._lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
+        # Every kind and severity from zero, so that increase() sees the first event.
+        self.events: dict[tuple[str, str], int] = {
+            (k, s): 0 for k in EVENT_KINDS for s in SEVERITIES
+        }
+        self.heard_at: float | None = None  # clock() at the last device line
+        self.heard_unix: float | None = None
+        self.follower: DockFollower | None = None  # the port it is heard on now
 
-    def __call__(self, rec: Record) -> None:
-        with self._lock:
-            self.model.apply(rec)
+    def apply(self, rec: Record) -> None:
+        self.model.apply(rec)
+        if isinstance(rec, DeviceLine):
+            self.heard_at = self.clock()
+            self.heard_unix = rec.host_time
             if isinstance(rec, Event):
                 key = (rec.kind, rec.severity)
                 self.events[key] = self.events.get(key, 0) + 1
 
-    def render(self) -> str:
-        out: list[str] = []
+    def link_up(self, now: float, silent_after_s: float) -> bool:
+        f = self.follower
+        return (
+            f is not None
+            and f.connected
+            and f.dock is self
+            and self.heard_at is not None
+            and now - self.heard_at < silent_after_s
+        )
 
-        def family(name: str, kind: str, help: str, rows: Sequence[tuple[str, float | int | bool]]):
-            if rows:
-                out.append("# HELP %s %s" % (name, help))
-                out.append("# TYPE %s %s" % (name, kind))
-                out.extend("%s%s %s" % (name, lab, _value(v)) for lab, v in rows)
 
-        with self._lock:
-            m = self.model
-            pins = list(m.pins.values())
-            for name, attr, help in PIN_GAUGES:
-                rows = [(_labels(pin=p.name), getattr(p, attr)) for p in pins]
-                family(name, "gauge", help, [(lab, v) for lab, v in rows if v is not None])
-            rows = []
-            for p in pins:
-                if p.state is not None:
-                    states = PIN_STATES if p.state in PIN_STATES else (*PIN_STATES, p.state)
-                    rows += [(_labels(pin=p.name, state=s), int(s == p.state)) for s in states]
-            family("pogodock_pin_state", "gauge", "1 for the pin's current state.", rows)
-            for name, v, help in (
-                ("pogodock_charging", m.charging, "1 while the dock is charging."),
-                ("pogodock_docked", m.docked, "1 while a device is docked."),
-            ):
-                family(name, "gauge", help, [("", v)] if v is not None else [])
-            link = m.link
-            family("pogodock_lines_total", "counter", "Lines read.", [("", link.lines)])
-            family("pogodock_lost_lines_total", "counter", "Lines lost.", [("", link.lost)])
-            family("pogodock_reboots_total", "counter", "Dock reboots.", [("", link.reboots)])
-            rows = [(_labels(kind=k, severity=s), n) for (k, s), n in sorted(self.events.items())]
-            family("pogodock_events_total", "counter", "Dock events by kind/severity.", rows)
-        return "\n".join(out) + "\n"
+class DockFollower:
+    """A reader subscriber for one serial port: hands each record to the dock heard there."""
+
+    def __init__(self, exporter: PrometheusExporter) -> None:
+        self.exporter = exporter
+        self.connected = False
+        self.dock: DockSeries | None = None  # None until a hello says who is on the port
+        self.last_dock: DockSeries | None = None
+        self._pending: deque[Record] = deque(maxlen=PENDING_MAX)
+
+    def __call__(self, rec: Record) -> None:
+        with self.exporter.lock:
+            self._take(rec)
+
+    def _take(self, rec: Record) -> None:
+        if isinstance(rec, LinkEvent):
+            if rec.kind in (CONNECTED, REBOOT):
+                # A reconnect may bring another dock; a new boot id may be another dock too.
+                self.connected = True
+                self._forget_dock()
+            elif rec.kind in (DISCONNECTED, PORT_ERROR):
+                self.connected = False
+        elif isinstance(rec, DeviceLine):
+            self.connected = True
+            if isinstance(rec, Hello):
+                self._hello(rec)
+            elif self.dock is None and self.last_dock is not None:
+                if rec.boot == self.last_dock.model.boot:
+                    self._adopt(self.last_dock)  # same boot id: the same dock, reconnected
+        if self.dock is None:
+            self._pending.append(rec)
+        else:
+            self.dock.apply(rec)
+
+    def _forget_dock(self) -> None:
+        if self.dock is not None:
+            self.last_dock = self.dock
+            self.dock = None
+
+    def _hello(self, hello: Hello) -> None:
+        dock = self.exporter.series(dock_key(hello))
+        if dock is not self.dock:
+            self._forget_dock()
+            self._adopt(dock)
+
+    def _adopt(self, dock: DockSeries) -> None:
+        other = dock.follower
+        if other is not None and other is not self and other.dock is dock:
+            other._forget_dock()  # the dock moved to this port
+        dock.follower = self
+        same = dock is self.last_dock
+        self.dock = dock
+        self.last_dock = dock
+        pending, self._pending = self._pending, deque(maxlen=PENDING_MAX)
+        for rec in pending:
+            if not same and isinstance(rec, LinkEvent) and rec.kind == REBOOT:
+                continue  # another dock took the port: not a reboot of this one
+            dock.apply(rec)
+
+
+class PrometheusExporter(DockFollower):
+    """The docks' metrics for prometheus_client; itself the follower of the first port."""
+
+    def __init__(
+        self, silent_after_s: float = SILENT_AFTER_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """``clock``: seconds, only ever compared (tests give their own)."""
+        self.lock = threading.Lock()
+        self.clock = clock
+        self.docks: dict[str, DockSeries] = {}
+        self.silent_after_s = silent_after_s
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self)
+        self.server: ThreadingWSGIServer | None = None
+        super().__init__(self)
+
+    def follower(self) -> DockFollower:
+        """A subscriber for one more port's reader."""
+        return DockFollower(self)
+
+    def series(self, key: str) -> DockSeries:
+        d = self.docks.get(key)
+        if d is None:
+            d = self.docks[key] = DockSeries(key, self.clock)
+        return d
+
+    # -- prometheus_client's side
+
+    def collect(self) -> Iterator[Metric]:
+        with self.lock:
+            return iter(self._families(self.clock()))
+
+    def _families(self, now: float) -> list[Metric]:
+        docks = sorted(self.docks.values(), key=lambda d: d.key)
+        up = {d.key: d.link_up(now, self.silent_after_s) for d in docks}
+        heard = [d for d in docks if up[d.key]]
+        out: list[Metric] = []
+
+        info = InfoMetricFamily(
+            "pogodock_dock", "The dock's identity from its hello.", labels=("dock",)
+        )
+        link = GaugeMetricFamily(
+            "pogodock_link_up",
+            "1 while the monitor hears the dock: its port open, a line within the last %g s."
+            % self.silent_after_s,
+            labels=("dock",),
+        )
+        last = GaugeMetricFamily(
+            "pogodock_last_heard_timestamp_seconds",
+            "When the monitor last received a line from the dock (UNIX time).",
+            labels=("dock",),
+        )
+        for d in docks:
+            hello = d.model.hello
+            if hello is not None:
+                info.add_metric(
+                    [d.key],
+                    {
+                        "firmware": hello.fw,
+                        "board": hello.board,
+                        "uid": hello.uid or "",
+                        "protocol": str(hello.data.get("v", VERSION)),
+                    },
+                )
+            link.add_metric([d.key], 1 if up[d.key] else 0)
+            if d.heard_unix is not None:
+                last.add_metric([d.key], d.heard_unix)
+        out += [info, link, last]
+
+        for name, attr, help in (
+            ("pogodock_docked", "docked", "1 while a device is on the dock."),
+            ("pogodock_charging", "charging", "1 while the dock's charge output is on."),
+        ):
+            g = GaugeMetricFamily(name, help, labels=("dock",))
+            for d in heard:
+                v = getattr(d.model, attr)
+                if v is not None:
+                    g.add_metric([d.key], 1 if v else 0)
+            out.append(g)
+        temp = GaugeMetricFamily(
+            "pogodock_temperature_celsius",
+            "The dock's temperature (RP2040 sensor).",
+            labels=("dock",),
+            unit="celsius",
+        )
+        state = GaugeMetricFamily(
+            "pogodock_dock_state",
+            "1 for the dock's state: its worst pin, fault while protection holds charging off.",
+            labels=("dock", "state"),
+        )
+        for d in heard:
+            if d.model.temp_c is not None:
+                temp.add_metric([d.key], d.model.temp_c)
+            s = d.model.dock_state
+            if s is not None:
+                for name in DOCK_STATES if s in DOCK_STATES else (*DOCK_STATES, s):
+                    state.add_metric([d.key, name], 1 if name == s else 0)
+        out += [temp, state]
+
+        pins = [(d, p) for d in heard for p in d.model.pins.values()]
+        for name, attr, scale, unit, help in PIN_GAUGES:
+            g = GaugeMetricFamily(name, help, labels=("dock", "pin"), unit=unit)
+            for d, p in pins:
+                v = getattr(p, attr)
+                if v is not None:
+                    g.add_metric([d.key, p.name], v * scale)
+            out.append(g)
+        for name, attr, help in PIN_COUNTERS:
+            c = CounterMetricFamily(name, help, labels=("dock", "pin"))
+            for d, p in pins:
+                v = getattr(p, attr)
+                if v is not None:
+                    c.add_metric([d.key, p.name], v)
+            out.append(c)
+        out += _pin_ratings(heard)
+        pin_state = GaugeMetricFamily(
+            "pogodock_pin_state", "1 for the pin's current state.", labels=("dock", "pin", "state")
+        )
+        for d, p in pins:
+            if p.state is not None:
+                for s in PIN_STATES if p.state in PIN_STATES else (*PIN_STATES, p.state):
+                    pin_state.add_metric([d.key, p.name, s], 1 if s == p.state else 0)
+        out.append(pin_state)
+
+        events = CounterMetricFamily(
+            "pogodock_events",
+            "Events the dock reported, by kind and severity (every pair from zero).",
+            labels=("dock", "kind", "severity"),
+        )
+        for d in docks:
+            for (kind, severity), n in sorted(d.events.items()):
+                events.add_metric([d.key, kind, severity], n)
+        out.append(events)
+        for name, help, count in (
+            ("pogodock_lines", "Lines received from the dock.", lambda m: m.link.lines),
+            ("pogodock_lost_lines", "Lines lost on the way (seq gaps).", lambda m: m.link.lost),
+            ("pogodock_reboots", "Dock reboots the monitor saw.", lambda m: m.link.reboots),
+        ):
+            c = CounterMetricFamily(name, help, labels=("dock",))
+            for d in docks:
+                c.add_metric([d.key], count(d.model))
+            out.append(c)
+        return out
+
+    # -- HTTP
 
     def serve(self, host: str, port: int) -> tuple[str, int]:
         """Starts the HTTP server on a daemon thread; returns the bound (host, port)."""
-        exporter = self
+        metrics = make_wsgi_app(self.registry)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.split("?", 1)[0] != "/metrics":
-                    self.send_error(404, "only /metrics is served here")
-                    return
-                body = exporter.render().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", CONTENT_TYPE)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("PATH_INFO") != "/metrics":
+                start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+                return [b"only /metrics is served here\n"]
+            return metrics(environ, start_response)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = (_Server6 if ":" in host else _Server)((host, port), Handler)
+        server_class = _Server6 if ":" in host else ThreadingWSGIServer
+        self.server = make_server(host, port, app, server_class, handler_class=_QuietHandler)
         threading.Thread(target=self.server.serve_forever, name="prometheus", daemon=True).start()
         return host, self.server.server_address[1]
 
@@ -152,3 +396,40 @@ class PrometheusExporter:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+
+def _pin_ratings(docks: list[DockSeries]) -> list[Metric]:
+    """The ratings each pin's hello entry gives (for wear and current alerts)."""
+    cycles = GaugeMetricFamily(
+        "pogodock_pin_rated_mating_cycles",
+        "Mating cycles the pin is rated for.",
+        labels=("dock", "pin"),
+    )
+    current = GaugeMetricFamily(
+        "pogodock_pin_max_current_amperes",
+        "The most current the pin may carry before the dock cuts charging.",
+        labels=("dock", "pin"),
+        unit="amperes",
+    )
+    for d in docks:
+        hello = d.model.hello
+        for entry in hello.pins if hello is not None else ():
+            if not isinstance(entry, dict):
+                continue
+            pin = str(entry.get("name"))
+            n = entry.get("rated_cycles")
+            if isinstance(n, int) and not isinstance(n, bool):
+                cycles.add_metric([d.key, pin], n)
+            ma = entry.get("max_ma")
+            if isinstance(ma, (int, float)) and not isinstance(ma, bool):
+                current.add_metric([d.key, pin], ma * _MILLI)
+    return [cycles, current]
+
+
+class _Server6(ThreadingWSGIServer):
+    address_family = socket.AF_INET6
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

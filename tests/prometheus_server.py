@@ -1,0 +1,120 @@
+"""A real Prometheus server and its promtool for the exporter's tests, run by the tests.
+
+``make test-deps`` installs Debian's ``prometheus`` package (tools/ensure_prometheus.sh).
+Each server listens on loopback on a port of its own, scrapes the given targets every
+second and keeps its data in the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from mqtt_broker import free_port
+
+SCRAPE_INTERVAL_S = 1
+
+
+def binary(name: str) -> str:
+    found = shutil.which(name)
+    assert found, "%s is not installed: run `make test-deps` (tools/ensure_prometheus.sh)" % name
+    return found
+
+
+def promtool_check_metrics(text: str) -> tuple[int, str]:
+    """promtool's verdict on an exposition: (exit code, what it printed)."""
+    done = subprocess.run(
+        [binary("promtool"), "check", "metrics"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+class PrometheusServer:
+    def __init__(self, workdir: Path, targets: list[str]) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.conf = workdir / "prometheus.yml"
+        self.log = workdir / "prometheus.log"
+        self.conf.write_text(
+            "global:\n"
+            "  scrape_interval: %ds\n"
+            "  evaluation_interval: %ds\n"
+            "scrape_configs:\n"
+            "  - job_name: pogodock\n"
+            "    static_configs:\n"
+            "      - targets: %s\n" % (SCRAPE_INTERVAL_S, SCRAPE_INTERVAL_S, json.dumps(targets))
+        )
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> PrometheusServer:
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen(
+                [
+                    binary("prometheus"),
+                    "--config.file=%s" % self.conf,
+                    "--storage.tsdb.path=%s" % (self.workdir / "data"),
+                    "--web.listen-address=127.0.0.1:%d" % self.port,
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise AssertionError("prometheus exited: %s" % self.log.read_text()[-2000:])
+            try:
+                with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.1)
+        raise AssertionError("prometheus was not ready on %d within %g s" % (self.port, timeout))
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return "http://127.0.0.1:%d" % self.port
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """The result of an instant PromQL query (the HTTP API's data.result)."""
+        url = self.url + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        with urllib.request.urlopen(url, timeout=5) as r:
+            body = json.load(r)
+        assert body["status"] == "success", body
+        return body["data"]["result"]
+
+    def wait_for(self, promql: str, timeout: float, want: int = 1) -> list[dict[str, Any]]:
+        """Polls ``promql`` until it gives at least ``want`` series (0: none); returns them."""
+        end = time.monotonic() + timeout
+        result = self.query(promql)
+        while time.monotonic() < end:
+            if (len(result) >= want) if want else not result:
+                return result
+            time.sleep(0.25)
+            result = self.query(promql)
+        raise AssertionError(
+            "%r gave %r after %g s; prometheus said: %s"
+            % (promql, result, timeout, self.log.read_text()[-1500:])
+        )
