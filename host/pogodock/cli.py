@@ -189,21 +189,18 @@ def _start_prometheus(address: str):
     return exporter
 
 
-def _load(path: str, console_fate: str = ""):
-    """A recording or raw capture, what was skipped said on stderr."""
-    from pogodock import replay
-
-    recording = replay.load(path)
+def _note(recording, console_fate: str = "") -> None:
+    """Says on stderr what of the file was skipped (a command that fails says only why)."""
     note = recording.note(console_fate)
     if note:
         _say(note)
-    return recording
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from pogodock import replay
 
-    recording = _load(args.file)
+    recording = replay.load(args.file)
+    _note(recording)
     if args.summary:
         print(replay.summary(recording))
         return 0
@@ -219,9 +216,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from pogodock import export
+    from pogodock import export, replay
 
-    recording = _load(args.file, " (not exported)")
+    recording = replay.load(args.file)
     if not export.exportable(recording.records):
         raise UsageError(
             "%s holds no samples, health lines, events or link gaps to export" % args.file
@@ -232,16 +229,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise
     except OSError as e:
         raise UsageError("cannot write %s: %s" % (args.csv, e.strerror or e)) from None
+    _note(recording, " (not exported)")
     if args.csv != "-":
         print("wrote %d rows to %s" % (n, args.csv), file=sys.stderr)
     return 0
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from pogodock import plot
+    from pogodock import plot, replay
 
     out = plot.output_path(args.out)
-    recording = _load(args.file, " (not plotted)")
+    recording = replay.load(args.file)
     title = args.title or "Contact resistance per pin: %s" % os.path.basename(args.file)
     axis = args.x
     if axis == "auto" and recording.captured and not recording.recorded:
@@ -250,6 +248,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         axis = plot.plot(recording.records, out, title=title, axis=axis)
     except OSError as e:
         raise UsageError("cannot write %s: %s" % (out, e.strerror or e)) from None
+    _note(recording, " (not plotted)")
     print("wrote %s (time axis: %s clock)" % (out, axis), file=sys.stderr)
     return 0
 

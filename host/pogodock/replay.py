@@ -21,6 +21,7 @@ read whole.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -135,8 +136,8 @@ class _Loader:
         rec = self.rec
         records = rec.records
         for raw in _lines(f):
-            raw = raw.strip()
-            if not raw:
+            raw = raw.rstrip(b"\r\n")  # console text keeps its spaces (a REPL's '>>> ')
+            if not raw.strip():
                 continue
             rec.file_lines += 1
             if len(raw) > MAX_LINE_CHARS:
@@ -154,9 +155,10 @@ class _Loader:
 
     def line(self, text: str) -> None:
         rec = self.rec
-        if text[0] != "{":
+        if text.lstrip()[:1] != "{":  # (a line of Unicode spaces strips to nothing)
             self.captured_text(text, "not a JSON object")
             return
+        text = text.strip()
         try:
             obj = loads_guarded(text)
         except ValueError as e:
@@ -170,22 +172,20 @@ class _Loader:
         elif "host_time" in obj:
             self.recorded(obj, text)
         else:
-            parsed = from_object(obj, text, self.dock_time(obj))
+            parsed = from_object(obj, text, 0.0)
             if isinstance(parsed, ConsoleText):
                 self.captured_text(text, parsed.reason)
                 return
             rec.captured += 1
+            parsed.host_time = self.dock_time(parsed)
             self.take(parsed, estimated=True)
 
-    def dock_time(self, obj: dict[str, Any]) -> float:
-        """A captured line's time on the dock's clock (valid once the envelope is)."""
-        t_ms, boot = obj.get("t_ms"), obj.get("boot")
-        if type(t_ms) is not int or type(boot) is not str:
-            return self.offset_s + self.dock_s
-        if self.boot is not None and boot != self.boot:
+    def dock_time(self, line: DeviceLine) -> float:
+        """A captured line's time on the dock's clock, continuous across reboots."""
+        if self.boot is not None and line.boot != self.boot:
             self.offset_s += self.dock_s
-        self.boot = boot
-        self.dock_s = t_ms / 1000.0
+        self.boot = line.boot
+        self.dock_s = line.t_ms / 1000.0
         return self.offset_s + self.dock_s
 
     def captured_text(self, text: str, why: str) -> None:
@@ -268,16 +268,20 @@ def _host_time(value: object) -> float | None:
     return t if math.isfinite(t) and 0.0 <= t <= _LAST_HOST_TIME else None
 
 
-def _inline_text(text: str, dock: dict[str, Any]) -> str:
-    """The device line as the dock wrote it: the recorder's own records end in the line
-    itself and ``}``; a record some other tool rewrote gets its line written anew."""
-    at = text.find('"dock":')
-    if at > 0 and text.endswith("}") and text.find('"dock":', at + 1) < 0:
-        inner = text[at + len('"dock":') : -1].strip()
-        if inner.startswith("{") and inner.endswith("}"):
-            return inner
-    import json
+_RECORD_START = '{"host_time":"'
+_DOCK_KEY = '","dock":'
 
+
+def _inline_text(text: str, dock: dict[str, Any]) -> str:
+    """The device line as the dock wrote it. The recorder writes ``{"host_time":"<iso>",
+    "dock":`` + the line + ``}``, and an ISO time holds no quote, so the first
+    ``","dock":`` ends the prefix; a record another tool rewrote gets its line anew."""
+    if text.startswith(_RECORD_START) and text.endswith("}"):
+        at = text.find(_DOCK_KEY, len(_RECORD_START))
+        if at > 0 and '"' not in text[len(_RECORD_START) : at]:
+            inner = text[at + len(_DOCK_KEY) : -1]
+            if inner.startswith("{") and inner.endswith("}"):
+                return inner
     return json.dumps(dock, separators=(",", ":"), ensure_ascii=False)
 
 
