@@ -84,9 +84,9 @@ def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def loads_guarded(text: str) -> Any:
+def loads_guarded(text: str, limit: int = MAX_LINE_CHARS) -> Any:
     """``json.loads`` that raises only ``ValueError``: too deep, too long, or not JSON."""
-    if len(text) > MAX_LINE_CHARS:
+    if len(text) > limit:
         raise ValueError("line too long (%d characters)" % len(text))
     if too_deep(text):
         raise ValueError("nested deeper than %d levels" % MAX_DEPTH)

@@ -15,8 +15,8 @@ reader: lost lines and reboots come out as ``LinkEvent`` records again. Nothing
 in a file makes the loader raise but a file that cannot be read or holds no
 pogodock lines at all: cut lines and broken records are skipped and counted,
 console text is kept as ``ConsoleText`` and counted (``Recording.note`` says
-both), lines longer than ``records.MAX_LINE_CHARS`` are skipped without being
-read whole.
+both), lines longer than a dock's (``records.MAX_LINE_CHARS``) or a recorder's
+(``RECORD_LIMIT``) are skipped without being read whole.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ from pogodock.records import (
     parse_iso,
 )
 
+# The longest record the recorder writes: a line of MAX_LINE_CHARS, each character
+# escaped as JSON (\u0000: six), behind its host time.
+RECORD_LIMIT = 6 * MAX_LINE_CHARS + 256
 # Host times a recording may hold: 1970 up to the last day datetime can write.
 _LAST_HOST_TIME = 253402214400.0
 # A piece of a protocol line (where a capture began, where bytes were dropped) has
@@ -101,14 +104,21 @@ class Recording:
         return text + (" " + ", ".join(tail) if tail else "")
 
 
+def _float(v: float) -> float:
+    try:
+        return float(v)
+    except OverflowError:  # a JSON integer no float holds: no reading
+        return math.nan
+
+
 def _s(n: int) -> str:
     return "" if n == 1 else "s"
 
 
 def _lines(f: Any) -> Any:
-    """The file's lines as bytes, each cut at ``MAX_LINE_CHARS`` (+1, to tell) bytes:
+    """The file's lines as bytes, each cut at ``RECORD_LIMIT`` (+1, to tell) bytes:
     a file of one endless line is never read into memory whole."""
-    limit = MAX_LINE_CHARS + 1
+    limit = RECORD_LIMIT + 1
     while True:
         line = f.readline(limit)
         if not line:
@@ -140,7 +150,7 @@ class _Loader:
             if not raw.strip():
                 continue
             rec.file_lines += 1
-            if len(raw) > MAX_LINE_CHARS:
+            if len(raw) > (RECORD_LIMIT if raw.startswith(b'{"host_time"') else MAX_LINE_CHARS):
                 rec.skipped += 1
                 continue
             try:
@@ -160,7 +170,7 @@ class _Loader:
             return
         text = text.strip()
         try:
-            obj = loads_guarded(text)
+            obj = loads_guarded(text, RECORD_LIMIT)
         except ValueError as e:
             if text.startswith('{"host_time"'):
                 rec.skipped += 1  # a record cut short (killed, full disk)
@@ -332,7 +342,9 @@ def summary(recording: Recording) -> str:
                 for name, p in rec.pins.items():
                     r = p.get("r_mohm") if isinstance(p, dict) else None
                     if isinstance(r, (int, float)) and not isinstance(r, bool):
-                        r_by_pin.setdefault(name, []).append(float(r))
+                        r = _float(r)
+                        if math.isfinite(r):
+                            r_by_pin.setdefault(name, []).append(r)
             elif isinstance(rec, Event):
                 event_lines.append("  %s  %s" % (iso_utc(rec.host_time), describe(rec)))
         elif isinstance(rec, ConsoleText):
