@@ -317,7 +317,8 @@ def test_plot_says_the_file_it_wrote_and_refuses_formats_it_cannot(
     rec, _raw = sim_run
     p = run_cli("plot", str(rec), "--out", str(tmp_path / "rplot"))
     assert p.returncode == 0, p.stderr
-    assert p.stderr.startswith("wrote %s.png (time axis: device clock)" % (tmp_path / "rplot"))
+    # (The axis depends on how fast the simulator ran: not asserted.)
+    assert p.stderr.startswith("wrote %s.png (time axis: " % (tmp_path / "rplot"))
     assert (tmp_path / "rplot.png").read_bytes()[:4] == b"\x89PNG"
     p = run_cli("plot", str(rec), "--out", str(tmp_path / "r.txt"))
     assert one_sentence(p, "plot") == (

@@ -75,6 +75,7 @@ class Recorder:
         self._t = -1.0
         self._iso = ""
         self._stream = stream
+        self._mid_line = False  # the file may end in a record cut short
         self.fd = -1
         if stream is None:
             self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -83,8 +84,7 @@ class Recorder:
             if size:
                 with open(path, "rb") as f:
                     f.seek(size - 1)
-                    if f.read(1) != b"\n":
-                        self._write_all(b"\n")
+                    self._mid_line = f.read(1) != b"\n"
 
     def __call__(self, rec: Record) -> None:
         t = rec.host_time
@@ -94,14 +94,15 @@ class Recorder:
         text = self._encode(rec)
         if text is None:
             return
-        if self.unwritten:
-            # The last record may have been cut short: start on a line of our own.
+        if self.unwritten:  # say where the gap is, so replay does not blame the link
             note = {
                 "host_time": self._iso,
                 "not_recorded": self.unwritten,
                 "detail": self.problem,
             }
-            text = "\n" + json.dumps(note, ensure_ascii=False) + "\n" + text
+            text = json.dumps(note, ensure_ascii=False) + "\n" + text
+        if self._mid_line:  # the last record may have been cut short: a line of our own
+            text = "\n" + text
         try:
             data = text.encode()
         except UnicodeEncodeError:  # a lone surrogate in text that did not come from a port
@@ -112,6 +113,7 @@ class Recorder:
             self._failed(e)
             return
         self.records += 1
+        self._mid_line = False
         if self.unwritten:
             lost = self.unwritten
             self.unwritten = 0
@@ -147,6 +149,7 @@ class Recorder:
             view = view[n:]
 
     def _failed(self, e: OSError) -> None:
+        self._mid_line = True  # part of the record may have gone in
         self.errors += 1
         self.unwritten += 1
         first = not self.problem
