@@ -15,7 +15,16 @@ from pogodock import export, plot, replay, simrun
 from pogodock.paths import SCENARIOS_DIR
 from pogodock.reader import Reader
 from pogodock.recorder import Recorder
-from pogodock.records import LOST, REBOOT, ConsoleText, Event, LinkEvent, Sample, parse_iso
+from pogodock.records import (
+    LOST,
+    REBOOT,
+    ConsoleText,
+    DeviceLine,
+    Event,
+    LinkEvent,
+    Sample,
+    parse_iso,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,14 +87,17 @@ def sim_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_recorded_line_is_host_time_plus_what_arrived(session: Path):
-    objs = [json.loads(x) for x in session.read_text().splitlines()]
+    text = session.read_text()
+    objs = [json.loads(x) for x in text.splitlines()]
     assert objs[0]["link"] == "connected"
     for o in objs:
         parse_iso(o["host_time"])
         assert o["host_time"].endswith("Z")
-        assert sum(k in o for k in ("line", "console", "link")) == 1
-    lines = [o["line"] for o in objs if "line" in o]
-    assert all(json.loads(x)["v"] == 1 for x in lines)
+        assert sum(k in o for k in ("dock", "console", "link")) == 1
+    docks = [o["dock"] for o in objs if "dock" in o]
+    # Every protocol line inline, read in one pass of json.
+    assert len(docks) == sum(isinstance(r, DeviceLine) for r in replay.load(str(session)).records)
+    assert all(d["v"] == 1 for d in docks)
     assert "Traceback (most recent call last):" in [o.get("console") for o in objs]
 
 

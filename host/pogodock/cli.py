@@ -26,8 +26,36 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _say(text: str) -> None:
+    """A message on stderr, now (looked up at each call: the dashboard captures stderr)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def _open_recorder(path: str):
+    from pogodock.recorder import Recorder
+
+    try:
+        return Recorder(path, say=_say)
+    except OSError as e:
+        raise UsageError("cannot write the recording %s: %s" % (path, e.strerror or e)) from None
+
+
+def _close_recorder(recorder) -> None:
+    recorder.close()
+    if recorder.errors:
+        _say(
+            "recording %s: %d record%s could not be written"
+            % (recorder.path, recorder.errors, "" if recorder.errors == 1 else "s")
+        )
+
+
 def _cmd_sim(args: argparse.Namespace) -> int:
     if args.pty:
+        if args.record:
+            raise UsageError(
+                "--record works without --pty; to record a dock served on a pty, run "
+                "pogodock monitor --port PATH --record FILE"
+            )
         from pogodock import pty_serve
 
         return pty_serve.serve(
@@ -35,9 +63,18 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         )
     from pogodock import simrun
 
-    return simrun.run_stdio(
-        args.scenario, fast=args.fast, speed=args.speed, boot_seed=args.boot_seed
-    )
+    recorder = _open_recorder(args.record) if args.record else None
+    try:
+        return simrun.run_stdio(
+            args.scenario,
+            fast=args.fast,
+            speed=args.speed,
+            boot_seed=args.boot_seed,
+            recorder=recorder,
+        )
+    finally:
+        if recorder is not None:
+            _close_recorder(recorder)
 
 
 def _cmd_ports(args: argparse.Namespace) -> int:
@@ -73,7 +110,6 @@ def _cmd_ports(args: argparse.Namespace) -> int:
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
     from pogodock.reader import Reader
-    from pogodock.recorder import Recorder
 
     headless = args.headless or not sys.stdout.isatty()
     reader = Reader(args.port)
@@ -82,12 +118,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         # Subscribers that can refuse to start come first and are closed however
         # the monitor ends: an MQTT session must never be left behind running.
         if args.record:
-            try:
-                recorder = Recorder(args.record)
-            except OSError as e:
-                raise UsageError(
-                    "cannot write the recording %s: %s" % (args.record, e.strerror or e)
-                ) from None
+            recorder = _open_recorder(args.record)
             reader.subscribe(recorder)
         if args.prometheus:
             exporter = _start_prometheus(args.prometheus)
@@ -105,12 +136,12 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             return hl.run_live(reader, queue, printer, duration=args.duration)
         from pogodock import dashboard
 
-        exporters = [x.state for x in (publisher, exporter) if x is not None]
+        exporters = [x.state for x in (recorder, publisher, exporter) if x is not None]
         return dashboard.run(dashboard.LiveSource(reader, queue, exporters))
     finally:
         reader.stop()
         if recorder is not None:
-            recorder.close()
+            _close_recorder(recorder)
         if exporter is not None:
             exporter.close()
         if publisher is not None:
@@ -158,10 +189,18 @@ def _start_prometheus(address: str):
     return exporter
 
 
+def _note(recording, console_fate: str = "") -> None:
+    """Says on stderr what of the file was skipped (a command that fails says only why)."""
+    note = recording.note(console_fate)
+    if note:
+        _say(note)
+
+
 def _cmd_replay(args: argparse.Namespace) -> int:
     from pogodock import replay
 
     recording = replay.load(args.file)
+    _note(recording)
     if args.summary:
         print(replay.summary(recording))
         return 0
@@ -180,12 +219,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from pogodock import export, replay
 
     recording = replay.load(args.file)
+    if not export.exportable(recording.records):
+        raise UsageError(
+            "%s holds no samples, health lines, events or link gaps to export" % args.file
+        )
     try:
         n = export.export(recording.records, args.csv)
     except BrokenPipeError:
         raise
     except OSError as e:
         raise UsageError("cannot write %s: %s" % (args.csv, e.strerror or e)) from None
+    _note(recording, " (not exported)")
     if args.csv != "-":
         print("wrote %d rows to %s" % (n, args.csv), file=sys.stderr)
     return 0
@@ -194,13 +238,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_plot(args: argparse.Namespace) -> int:
     from pogodock import plot, replay
 
+    out = plot.output_path(args.out)
     recording = replay.load(args.file)
     title = args.title or "Contact resistance per pin: %s" % os.path.basename(args.file)
+    axis = args.x
+    if axis == "auto" and recording.captured and not recording.recorded:
+        axis = "device"  # a raw capture's host times are the dock's clock anyway
     try:
-        axis = plot.plot(recording.records, args.out, title=title, axis=args.x)
+        axis = plot.plot(recording.records, out, title=title, axis=axis)
     except OSError as e:
-        raise UsageError("cannot write %s: %s" % (args.out, e.strerror or e)) from None
-    print("wrote %s (time axis: %s clock)" % (args.out, axis), file=sys.stderr)
+        raise UsageError("cannot write %s: %s" % (out, e.strerror or e)) from None
+    _note(recording, " (not plotted)")
+    print("wrote %s (time axis: %s clock)" % (out, axis), file=sys.stderr)
     return 0
 
 
@@ -281,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="without --fast: run simulated time X times faster than real time (default 1)",
     )
     sim.add_argument(
+        "--record",
+        metavar="FILE",
+        help="also append every line the dock writes to this JSONL recording, as monitor "
+        "--record does (without --pty)",
+    )
+    sim.add_argument(
         "--boot-seed",
         type=int,
         metavar="N",
@@ -296,10 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser(
         "replay",
         help="show a recording as the monitor would",
-        description="Show a recording made with monitor --record: the dashboard in a terminal, "
-        "event lines otherwise, or a summary.",
+        description="Show a recording (monitor --record, sim --record) or a raw capture of the "
+        "dock's output (cat /dev/ttyACM0 > FILE): the dashboard in a terminal, event lines "
+        "otherwise, or a summary.",
     )
-    rep.add_argument("file", metavar="FILE", help="JSONL recording")
+    rep.add_argument("file", metavar="FILE", help="recording or raw capture")
     rep.add_argument("--summary", action="store_true", help="print a summary of the recording")
     rep.add_argument("--headless", action="store_true", help="print event lines even in a terminal")
     rep.add_argument(
@@ -314,11 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser(
         "export",
         help="write samples and events as CSV",
-        description="Write the samples and events of a recording as CSV, units in the column "
-        "names, "
-        "host receive times in UTC (ISO 8601).",
+        description="Write the samples and events of a recording or raw capture as CSV, units "
+        "in the column names, host receive times in UTC (ISO 8601; a raw capture's are the "
+        "dock's clock, ending at the file's last change).",
     )
-    exp.add_argument("file", metavar="FILE", help="JSONL recording")
+    exp.add_argument("file", metavar="FILE", help="recording or raw capture")
     exp.add_argument(
         "--csv", required=True, metavar="OUT", help="CSV file to write ('-' for stdout)"
     )
@@ -327,11 +383,16 @@ def build_parser() -> argparse.ArgumentParser:
     plt = sub.add_parser(
         "plot",
         help="write a PNG of contact resistance per pin over time",
-        description="Plot contact resistance per pin over time from a recording, with events "
-        "marked.",
+        description="Plot contact resistance per pin over time from a recording or raw capture, "
+        "with events marked.",
     )
-    plt.add_argument("file", metavar="FILE", help="JSONL recording")
-    plt.add_argument("--out", required=True, metavar="OUT.png", help="PNG file to write")
+    plt.add_argument("file", metavar="FILE", help="recording or raw capture")
+    plt.add_argument(
+        "--out",
+        required=True,
+        metavar="OUT.png",
+        help="picture to write: .png, .svg or .pdf (no suffix: .png is added)",
+    )
     plt.add_argument(
         "--x",
         choices=("auto", "host", "device"),

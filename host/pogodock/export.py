@@ -110,6 +110,17 @@ def rows(records: list[Record], pin_cols: list[str]) -> Iterable[list[str]]:
             yield row
 
 
+def exportable(records: Iterable[Record]) -> bool:
+    """Would ``write_csv`` write a row?"""
+    for rec in records:
+        if isinstance(rec, (Sample, Health)):
+            if any(isinstance(p, dict) for p in rec.pins.values()):
+                return True
+        elif isinstance(rec, Event) or (isinstance(rec, LinkEvent) and rec.kind in (LOST, REBOOT)):
+            return True
+    return False
+
+
 def write_csv(records: list[Record], out: IO[str]) -> int:
     """Writes the CSV; returns the number of data rows."""
     cols = pin_columns(records)

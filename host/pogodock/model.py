@@ -296,7 +296,11 @@ def bucket_max(values: Sequence[float], buckets: int) -> list[float]:
 def _num(v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
-    return float(v)
+    try:
+        f = float(v)
+    except OverflowError:  # JSON integers have no bound; the dock never sends such
+        return None
+    return f if math.isfinite(f) else None  # the dock writes null, never inf or nan
 
 
 def _int(v: Any) -> int | None:

@@ -14,6 +14,7 @@ months into seconds. ``--x host|device`` overrides the choice.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -32,8 +33,21 @@ PIN_COLORS = [
 ]
 
 
+FORMATS = ("png", "svg", "pdf")  # output_path's message names them
+
+
 class PlotError(Exception):
     pass
+
+
+def output_path(out: str) -> str:
+    """The file ``plot`` writes for ``--out OUT``: OUT, or OUT.png when it has no suffix."""
+    suffix = os.path.splitext(out)[1]
+    if not suffix:
+        return out + ".png"
+    if suffix[1:].lower() not in FORMATS:
+        raise PlotError("cannot write %s: plot writes a .png, .svg or .pdf file" % out)
+    return out
 
 
 @dataclass
@@ -118,7 +132,11 @@ def collect(records: list[Record], axis: str) -> tuple[dict[str, Series], Marks]
 def _num(v: object) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return math.nan
-    return float(v)
+    try:
+        f = float(v)
+    except OverflowError:  # an integer beyond any float: not a resistance
+        return math.nan
+    return f if math.isfinite(f) else math.nan
 
 
 def _time_unit(span_s: float) -> tuple[str, float]:
@@ -138,7 +156,8 @@ def plot(
     axis: str = "auto",
     size: tuple[int, int] = (1400, 700),
 ) -> str:
-    """Writes the PNG; returns the axis used (``host`` or ``device``)."""
+    """Writes the picture to ``out`` (a name ``output_path`` accepts); returns the axis
+    used (``host`` or ``device``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -251,6 +270,6 @@ def plot(
         framealpha=0.85,
     )
     fig.tight_layout()
-    fig.savefig(out, dpi=dpi)
+    fig.savefig(out, dpi=dpi, format=os.path.splitext(out)[1][1:].lower() or "png")
     plt.close(fig)
     return axis

@@ -47,6 +47,7 @@ from pogodock.records import (
     Hello,
     LinkEvent,
     Record,
+    too_long,
 )
 
 MAX_LINE_BYTES = 65536
@@ -124,6 +125,51 @@ class RecordQueue:
         return len(self._q)
 
 
+class LineSplitter:
+    """Bytes in, lines out (to ``line``), each without its newline; empty lines dropped.
+
+    A line longer than ``MAX_LINE_BYTES`` is cut: its start goes to ``cut`` as
+    console text, and the rest of it, up to its newline, is dropped, so that no
+    tail of it is taken for a line of its own and no buffer grows without bound.
+    """
+
+    def __init__(
+        self, line: Callable[[bytes, float], object], cut: Callable[[ConsoleText], None]
+    ) -> None:
+        self._line = line
+        self._cut = cut
+        self._buf = b""
+        self._dropping = False
+        self.cut_lines = 0
+
+    def reset(self) -> None:
+        """Forget a partial line (the port was reopened: what follows is a new stream)."""
+        self._buf = b""
+        self._dropping = False
+
+    def feed(self, data: bytes, host_time: float) -> None:
+        if self._dropping:
+            nl = data.find(b"\n")
+            if nl < 0:
+                return
+            self._dropping = False
+            data = data[nl + 1 :]
+        if self._buf:
+            data = self._buf + data
+        lines = data.split(b"\n")
+        rest = lines.pop()
+        if len(rest) > MAX_LINE_BYTES:
+            self.cut_lines += 1
+            self._cut(too_long(rest.decode("utf-8", "replace"), host_time))
+            rest = b""
+            self._dropping = True
+        self._buf = rest
+        decode = self._line
+        for raw in lines:
+            if raw and raw != b"\r":
+                decode(raw, host_time)
+
+
 class Reader:
     def __init__(
         self,
@@ -143,7 +189,7 @@ class Reader:
         self.exclusive = exclusive
         self._subs: list[Subscriber] = []
         self._decoder = Decoder(self._dispatch)
-        self._buf = b""
+        self._splitter = LineSplitter(self._decoder.line, self._dispatch)
         self._ser: serial.Serial | None = None
         self._outbox: deque[Pending] = deque()
         self._pending: dict[int, Pending] = {}
@@ -199,20 +245,7 @@ class Reader:
     # -- the parse path ---------------------------------------------------------
     def feed(self, data: bytes, host_time: float) -> None:
         """Bytes as read from the port -> records to the subscribers."""
-        if self._buf:
-            data = self._buf + data
-        lines = data.split(b"\n")
-        rest = lines.pop()
-        if len(rest) > MAX_LINE_BYTES:
-            self._dispatch(
-                ConsoleText(host_time, rest.decode("utf-8", "replace"), "line too long, cut")
-            )
-            rest = b""
-        self._buf = rest
-        decode = self._decoder.line
-        for raw in lines:
-            if raw and raw != b"\r":
-                decode(raw, host_time)
+        self._splitter.feed(data, host_time)
 
     def _dispatch(self, rec: Record) -> None:
         cls = rec.__class__
@@ -364,7 +397,7 @@ class Reader:
 
     def _attach(self, ser: serial.Serial, path: str) -> None:
         self._ser = ser
-        self._buf = b""
+        self._splitter.reset()
         self.current_port = path
         self.connects += 1
         self.confirmed = False
@@ -407,7 +440,7 @@ class Reader:
             p.fail("link lost")
         self._pending.clear()
         self._outbox.clear()
-        self._buf = b""
+        self._splitter.reset()
         self._dispatch(
             LinkEvent(
                 time.time(),
@@ -502,6 +535,8 @@ def _probe(ser: serial.Serial, timeout: float) -> bool:
         while time.monotonic() < end and not got:
             buf += ser.read(ser.in_waiting or 1)
             *lines, buf = buf.split(b"\n")
+            if len(buf) > MAX_LINE_BYTES:  # no hello is that long
+                buf = b""
             for raw in lines:
                 dec.line(raw, time.time())
     except (serial.SerialException, OSError):

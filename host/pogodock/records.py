@@ -14,6 +14,11 @@ a dashboard needs only what it shows). Whatever the fast path does not accept
 goes through ``protocol.decode`` itself, which either accepts it or says why it
 is console text.
 
+Nothing a port or a file holds makes the parser raise: lines longer than
+``MAX_LINE_CHARS``, JSON nested deeper than ``MAX_DEPTH`` (``json`` recurses once
+per level, so 30 KB of ``[`` is a ``RecursionError``), envelopes with fields of the
+wrong type and text that is not UTF-8 all become ``ConsoleText`` saying why.
+
 ``SeqTracker`` follows ``seq`` and ``boot`` and reports lost lines and reboots;
 ``Decoder`` combines the two and is what the reader and replay feed.
 """
@@ -32,6 +37,63 @@ from dockfw.protocol import ENVELOPE, TYPES, VERSION, ProtocolError
 import pogodock  # noqa: F401  (micropython shim before dockfw loads)
 
 _scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+# The longest line the dock writes is a hello of a few KB; anything near this is noise.
+MAX_LINE_CHARS = 65536
+# The protocol nests four levels; json.loads recurses once per level and a few
+# hundred levels are enough to exhaust the stack of a thread.
+MAX_DEPTH = 64
+# Envelope integers are at most 18 digits (the fast path's pattern), so that every
+# later use (float division, formatting) of seq and t_ms stays finite.
+MAX_ENVELOPE_INT = 10**18
+# What a console record keeps of a line too long to be anything but noise.
+TOO_LONG_KEPT = 200
+
+_NESTING_CHARS = re.compile(r'[\[\]{}"\\]')
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Does ``text`` nest arrays and objects deeper than ``limit`` (outside strings)?
+
+    Lines with few brackets are answered by counting alone; the scan that follows
+    strings and escapes runs only on lines with more brackets than ``limit``.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = False
+    escaped = -1
+    for m in _NESTING_CHARS.finditer(text):
+        at = m.start()
+        if at == escaped:
+            continue
+        c = text[at]
+        if in_string:
+            if c == "\\":
+                escaped = at + 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c == "[" or c == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif c == "]" or c == "}":
+            depth -= 1
+    return False
+
+
+def loads_guarded(text: str, limit: int = MAX_LINE_CHARS) -> Any:
+    """``json.loads`` that raises only ``ValueError``: too deep, too long, or not JSON."""
+    if len(text) > limit:
+        raise ValueError("line too long (%d characters)" % len(text))
+    if too_deep(text):
+        raise ValueError("nested deeper than %d levels" % MAX_DEPTH)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 class SamplePin(TypedDict, total=False):
@@ -116,16 +178,21 @@ class DeviceLine(Record):
 
     def _decode(self) -> dict[str, Any]:
         raw = self.raw
-        try:
-            obj, end = _scan_once(raw, 0)
-            if end == len(raw) and isinstance(obj, dict) and obj.get("seq") == self.seq:
-                return obj
-        except (StopIteration, ValueError):
-            pass
-        try:
-            return protocol.decode(raw)
-        except ProtocolError as e:
-            self.problem = str(e)
+        if too_deep(raw):
+            self.problem = "nested deeper than %d levels" % MAX_DEPTH
+        else:
+            try:
+                obj, end = _scan_once(raw, 0)
+                if end == len(raw) and isinstance(obj, dict) and obj.get("seq") == self.seq:
+                    return obj
+            except (StopIteration, ValueError, RecursionError):
+                pass
+            try:
+                return protocol.decode(raw)
+            except ProtocolError as e:
+                self.problem = str(e)
+            except RecursionError:
+                self.problem = "nested too deeply"
         return {
             "v": VERSION,
             "type": self.type,
@@ -133,6 +200,15 @@ class DeviceLine(Record):
             "boot": self.boot,
             "t_ms": self.t_ms,
         }
+
+    @property
+    def plain_json(self) -> bool:
+        """Is the line a JSON object any JSON reader takes (so a recording may inline it)?
+
+        Decodes the body (once); Python's ``NaN`` and ``Infinity`` are not JSON to jq.
+        """
+        raw = self.raw
+        return bool(self.data) and not self.problem and "NaN" not in raw and "Infinity" not in raw
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -288,6 +364,9 @@ REBOOT = "reboot"
 PORT_ERROR = "port_error"
 SHARED = "shared"  # another process has the port open too: lines may go to it
 LINK_KINDS = (CONNECTED, DISCONNECTED, CONFIRMED, UNCONFIRMED, LOST, REBOOT, PORT_ERROR, SHARED)
+# Not the link's doing: records the recorder could not write (a full disk); replay
+# shows it where the recording has the gap, so the gap is not blamed on the link.
+NOT_RECORDED = "not_recorded"
 
 
 class LinkEvent(Record):
@@ -325,7 +404,7 @@ def _envelope_pattern() -> re.Pattern[str]:
     names = "|".join(re.escape(t) for t in TYPES)
     keys = ENVELOPE
     return re.compile(
-        r'\{"%s":%d,"%s":"(%s)","%s":(\d+),"%s":"([^"\\]*)","%s":(\d+)([,}])'
+        r'\{"%s":%d,"%s":"(%s)","%s":(\d{1,18}),"%s":"([^"\\]*)","%s":(\d{1,18})([,}])'
         % (keys[0], VERSION, keys[1], names, keys[2], keys[3], keys[4])
     )
 
@@ -352,6 +431,8 @@ def parse_line(raw: bytes | str, host_time: float) -> DeviceLine | ConsoleText:
         text = raw
     if text[-1:] == "\r":
         text = text[:-1]
+    if len(text) > MAX_LINE_CHARS:
+        return too_long(text, host_time)
     m = _envelope(text)
     if m is not None and text[-1] == "}" and text.find(_LINE_START, 1) < 0:
         kind, seq, boot, t_ms, after = m.groups()
@@ -370,16 +451,54 @@ def parse_line(raw: bytes | str, host_time: float) -> DeviceLine | ConsoleText:
     return parse_full(text, host_time)
 
 
+def too_long(text: str, host_time: float) -> ConsoleText:
+    """A line too long to be a dock's, kept as the start of it."""
+    return ConsoleText(
+        host_time,
+        text[:TOO_LONG_KEPT] + "…",
+        "line too long (%d characters), cut" % len(text),
+    )
+
+
 def parse_full(text: str, host_time: float) -> DeviceLine | ConsoleText:
     """The slow path: decode the whole line now, with the protocol's own decoder."""
+    if too_deep(text):
+        return ConsoleText(host_time, text, "nested deeper than %d levels" % MAX_DEPTH)
     try:
         obj = protocol.decode(text)
     except ProtocolError as e:
         return ConsoleText(host_time, text, str(e))
     except Exception as e:  # never let a strange line stop the reader
-        return ConsoleText(host_time, text, "unreadable: %s" % e)
+        return ConsoleText(host_time, text, "unreadable: %s" % type(e).__name__)
+    return from_object(obj, text, host_time)
+
+
+def envelope_problem(obj: dict[str, Any]) -> str:
+    """Why ``obj`` (a JSON object) is not a protocol line, or '' when it is one."""
+    for key in ENVELOPE:
+        if key not in obj:
+            return "envelope field %r missing" % key
+    v = obj["v"]
+    if type(v) is not int or v != VERSION:
+        return "protocol version %r, expected %d" % (v, VERSION)
+    if obj["type"] not in TYPES:
+        return "unknown message type %r" % (obj["type"],)
+    for key in ("seq", "t_ms"):
+        n = obj[key]
+        if type(n) is not int or not 0 <= n < MAX_ENVELOPE_INT:
+            return "envelope field %r is not a count" % key
+    if type(obj["boot"]) is not str:
+        return "envelope field 'boot' is not a string"
+    return ""
+
+
+def from_object(obj: dict[str, Any], raw: str, host_time: float) -> DeviceLine | ConsoleText:
+    """A decoded JSON object -> its record (``raw``: the text it came from)."""
+    why = envelope_problem(obj)
+    if why:
+        return ConsoleText(host_time, raw, why)
     kind = obj["type"]
-    return _CLASSES[kind](host_time, text, kind, obj["seq"], obj["boot"], obj["t_ms"], obj)
+    return _CLASSES[kind](host_time, raw, kind, obj["seq"], obj["boot"], obj["t_ms"], obj)
 
 
 # -- sequence tracking ------------------------------------------------------------
@@ -396,13 +515,18 @@ class SeqTracker:
         self.lost = 0
         self.reboots = 0
 
+    def resync(self) -> None:
+        """Lines went missing for a reason already told (a recording that could not be
+        written): the next line's ``seq`` is taken as it comes, not reported as lost."""
+        self.seq = -1
+
     def check(self, rec: DeviceLine) -> LinkEvent | None:
         """Returns a LOST or REBOOT link event when ``rec`` reveals one, else None."""
         seq = rec.seq
         if rec.boot == self.boot:
             expected = self.seq + 1
             self.seq = seq
-            if seq == expected:
+            if seq == expected or expected == 0:
                 return None
             if isinstance(seq, int) and seq > expected:
                 n = seq - expected
@@ -435,7 +559,10 @@ class Decoder:
         self.console = 0
 
     def line(self, raw: bytes | str, host_time: float) -> DeviceLine | ConsoleText:
-        rec = parse_line(raw, host_time)
+        return self.take(parse_line(raw, host_time))
+
+    def take(self, rec: DeviceLine | ConsoleText) -> DeviceLine | ConsoleText:
+        """A line already parsed (replay decodes recordings itself) -> the same step."""
         self.lines += 1
         if isinstance(rec, ConsoleText):
             self.console += 1

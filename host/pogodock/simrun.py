@@ -1,4 +1,5 @@
-"""``pogodock sim``: the firmware's own App against a simulated dock, serial stream on stdout."""
+"""``pogodock sim``: the firmware's own App against a simulated dock, serial stream on stdout
+(and, with ``--record``, into a recording)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import select
 import sys
 import time
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from dockfw.app import App
 from dockfw.protocol import MAX_COMMAND_BYTES
@@ -16,6 +17,9 @@ import pogodock  # noqa: F401  (installs the micropython shim before dockfw load
 from pogodock.paths import BOARDS_DIR
 from pogodock.sim import scenario as scenario_mod
 from pogodock.sim.dock import SimDock
+
+if TYPE_CHECKING:
+    from pogodock.recorder import Recorder
 
 
 class FdInbox:
@@ -138,13 +142,24 @@ def run_stdio(
     out: BinaryIO | None = None,
     speed: float = 1.0,
     boot_seed: int | None = None,
+    recorder: Recorder | None = None,
 ) -> int:
+    """The dock's serial stream on ``out`` (stdout); with ``recorder``, every line also
+    goes to it, as the monitor's ``--record`` writes it, timed by the host's clock."""
     stream = out if out is not None else sys.stdout.buffer
+    splitter = None
+    if recorder is not None:
+        from pogodock.reader import LineSplitter
+        from pogodock.records import Decoder
+
+        splitter = LineSplitter(Decoder(recorder).line, recorder)
 
     def write(data: bytes) -> None:
         stream.write(data)
         if not fast:
             stream.flush()
+        if splitter is not None:
+            splitter.feed(bytes(data), time.time())
 
     inbox = None
     try:
