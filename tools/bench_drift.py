@@ -415,7 +415,7 @@ def figures(years=40, seeds=100, sigma=2.0, n_jobs=2, out=print):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--years", type=int, default=40, help="dock-years with nothing wrong")
     ap.add_argument("--seeds-per-rate", type=int, default=100, help="drift runs per rate")
     ap.add_argument("--sigma", type=float, default=2.0, help="seating sigma, mOhm")
