@@ -24,6 +24,9 @@ def make(events=(), load=((0, 0), (5, 1500)), board="pico-dock-4", pins=None, **
         "seed": 7,
         "duration_s": 1000,
         "seating_sigma_mohm": 0,
+        # exact expected values: a constant temperature (the field's daily cycle is off)
+        "temp_swing_c": 0,
+        "temp_session_sigma_c": 0,
         "load": [list(s) for s in load],
         "pins": {n: {"r_mohm": r} for n, r in (R if pins is None else pins).items()},
         "events": [{"t": 5, "type": "dock"}, *events],

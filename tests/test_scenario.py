@@ -82,7 +82,8 @@ def test_defaults_and_overrides(tmp_path):
     obj["pins"] = {"GND2": {"r_mohm": 80, "cycles": 1234}}
     sc = S.load(write(tmp_path, obj), BOARDS)
     assert sc.sample_hz is None and sc.idle_hz is None
-    assert sc.ambient_c == 25 and sc.seating_sigma_mohm == 0.5
+    assert sc.ambient_c == 25 and sc.seating_sigma_mohm == 2
+    assert sc.temp_swing_c == 10 and sc.temp_session_sigma_c == 2
     assert sc.pins["GND2"] == {"r_mohm": 80, "cycles": 1234}
     others = [sc.pins[n]["r_mohm"] for n in ("VBUS1", "GND1", "VBUS2")]
     assert all(30 <= r <= 40 for r in others)
@@ -97,6 +98,7 @@ def test_defaults_and_overrides(tmp_path):
 def test_extras_accepted(tmp_path):
     obj = base()
     obj.update({"ambient_c": 35, "seating_sigma_mohm": 0, "idle_hz": 0.5, "description": "x"})
+    obj.update({"temp_swing_c": 0, "temp_session_sigma_c": 1.5})
     obj["events"] += [
         {
             "t": 6,
@@ -117,6 +119,7 @@ def test_extras_accepted(tmp_path):
     ]
     sc = S.load(write(tmp_path, obj), BOARDS)
     assert sc.ambient_c == 35 and sc.seating_sigma_mohm == 0 and sc.idle_hz == 0.5
+    assert sc.temp_swing_c == 0 and sc.temp_session_sigma_c == 1.5
     assert len(sc.events) == 10
 
 
@@ -337,6 +340,8 @@ BAD_TOP = [
     ("idle_hz", {"idle_hz": "fast"}, "field 'idle_hz': must be a number within"),
     ("ambient", {"ambient_c": "warm"}, "field 'ambient_c'"),
     ("sigma", {"seating_sigma_mohm": -1}, "field 'seating_sigma_mohm'"),
+    ("swing", {"temp_swing_c": -1}, "field 'temp_swing_c'"),
+    ("temp sigma", {"temp_session_sigma_c": "x"}, "field 'temp_session_sigma_c'"),
     ("events not list", {"events": {}}, "field 'events': must be a list"),
     ("load not list", {"load": 5}, "field 'load': must be a list"),
     ("pins not object", {"pins": []}, "field 'pins': must be an object"),

@@ -31,6 +31,14 @@ def detection_figures() -> Figures:
     return dict(bench_detect.figures(suite))
 
 
+def drift_figures() -> Figures:
+    """Dock-years through the real drift detector (tools/bench_drift.py): false
+    ``oxidation`` alarms per dock-year and the rise at which drift is raised (p95)."""
+    import bench_drift
+
+    return dict(bench_drift.figures())
+
+
 def host_figures() -> Figures:
     """The host's protocol parser: lines per second into records, and fully decoded."""
     import pogodock  # noqa: F401
@@ -68,6 +76,7 @@ def rp2_figures() -> Figures:
 PARTS: list[tuple[str, Callable[[], Figures]]] = [
     ("firmware", firmware_figures),
     ("detection", detection_figures),
+    ("drift", drift_figures),
     ("host parser", host_figures),
     ("monitor", monitor_figures),
     ("rp2", rp2_figures),
@@ -82,6 +91,7 @@ _UNITS = (
     ("_bytes_per_cycle", "B/cycle"),
     ("_bytes", "B"),
     ("_mohm_p95", "mOhm"),
+    ("_per_dock_year", "/dock-year"),
     ("_mohm_max", "mOhm"),
     ("_pct_p95", "%"),
     ("_idle_pct", "% of the core"),

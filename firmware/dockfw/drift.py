@@ -7,15 +7,25 @@ both fit); at undock its median is the session statistic. Seating varies from on
 docking to the next, so detection runs on the session series, never on samples:
 
 * baseline: mean of the first ``LEARN_MIN`` sessions, then of every in-control
-  session up to ``LEARN_MAX``;
+  session up to ``LEARN_MAX`` (a month at two dockings a day): self-starting, it arms
+  after three sessions and keeps learning while the CUSUM stays low;
 * sigma, the seating variation: pooled over all pins from second differences of the
   session series (a linear drift leaves them alone, so an oxidising pin cannot hide
-  by inflating sigma), never below ``SIGMA_FLOOR_UOHM``;
-* one-sided CUSUM, h = 5 sigma, k = 0.5 sigma + sigma/sqrt(n) (n sessions in the
-  baseline: its own error, else a baseline estimated low walks the CUSUM into false
-  alarms; with known parameters about 930 sessions between false alarms), started
-  at h/2 whenever armed (fast initial response, Lucas & Crosier 1982): a drift
-  already under way while the baseline was learned trips it one session later;
+  by inflating sigma) over about the last ``POOL_MAX`` terms, never below
+  ``SIGMA_FLOOR_UOHM``;
+* one-sided CUSUM, h = 3.5 sigma, k = sigma + 1.5 sigma/sqrt(n) (n sessions in the
+  baseline: its own error, else a young baseline estimated low walks the CUSUM into
+  false alarms), started at h/2 whenever armed (fast initial response, Lucas &
+  Crosier 1982): a drift already under way while the baseline was learned trips it
+  soon after; a trend is raised only when the last two sessions' mean also stands
+  ``MIN_RISE_UOHM`` (4 mOhm) above the baseline, so a sigma estimated low cannot
+  turn seating scatter into an alarm. Chosen from ``tools/bench_drift.py`` (README,
+  "Oxidation drift"): with 2 mOhm of seating scatter on every pin, +-10 °C a day and
+  loads from 50 mA to 2 A, about 0.2 false alarms per dock-year (h = 5 sigma and
+  k = 0.5 sigma from three sessions made 4 a year), while drift at 0.5 to 3 mOhm/day
+  is raised before +10 mOhm (p95); at 5 mOhm/day, 2.5 mOhm a session against 2 mOhm
+  of scatter, the p95 is +12 (no test at this false-alarm rate sees four such sessions
+  reliably; a lower h only adds false alarms);
 * guards: +10 mOhm above baseline warns, +20 mOhm is a fault (clean now); each level
   is raised once (a session already past +20 raises the fault alone);
 * drift: least squares over the sessions since the last reset; days to clean: when
@@ -24,7 +34,9 @@ docking to the next, so detection runs on the session series, never on samples:
 After an alarm, a session back within 3 sigma of the baseline and 3 sigma below the
 one before is ``cleaned`` (after the host's ``cleaned`` the next session only has to
 be back within 3 sigma); a clean contact far below the old baseline is learned
-afresh. State survives reboots in the store (``drift``, named fields), written per session.
+afresh. State survives reboots in the store (``drift``, named fields), written per session;
+the fields are those of the release before this method (only the bounds of
+``learn_sessions`` and ``pool_terms`` grew), so its saved state loads as it is.
 """
 
 import math
@@ -39,21 +51,23 @@ from dockfw.store import BOOL, INT, INTS, NUM, OBJ, StateError, need
 
 CAP = const(96)  # values per pin and session (decimated by two when full): ample for a median
 MIN_VALUES = const(10)  # fewer reports (about 2 s) say nothing reliable about a session
-LEARN_MIN = const(3)  # sessions before the detector arms: detection by the 4th
-LEARN_MAX = const(16)  # in-control sessions the baseline keeps averaging
+LEARN_MIN = const(3)  # sessions before the detector arms (self-starting: it keeps learning)
+LEARN_MAX = const(64)  # in-control sessions the baseline keeps averaging (a month)
 HISTORY = const(16)  # session statistics per pin for the drift fit
 TREND_T = const(3)  # a slope under 3 standard errors is scatter: reported as no drift
 SIGMA_FLOOR_UOHM = const(1000)  # a few quiet sessions must not make a hair trigger
-K_PCT = const(50)  # CUSUM reference, % of sigma: tuned to a 1-sigma shift (+ baseline error)
-H_PCT = const(500)  # CUSUM limit, % of sigma: ~930 sessions between false alarms
-FIR_PCT = const(250)  # CUSUM head start h/2 when armed or re-armed
+K_PCT = const(100)  # CUSUM reference, % of sigma: a 2-sigma shift (+ baseline error)
+H_PCT = const(350)  # CUSUM limit, % of sigma (with MIN_RISE_UOHM: see the module's top)
+FIR_PCT = const(175)  # CUSUM head start h/2 when armed or re-armed
+BASE_ERR_PCT = const(150)  # k's allowance for the baseline's own error, % of sigma/sqrt(n)
+MIN_RISE_UOHM = const(4000)  # a trend's last two sessions must stand this far above baseline
 CLEAN_Z_PCT = const(300)  # 3 sigma: "back at the baseline" and "a real step down"
 WARN_UOHM = const(10000)  # EIA-364: a change up to 10 mΩ is "stable"
 FAULT_UOHM = const(20000)  # 15 to 20 mΩ: the industry's cleaning trigger
 PENALTY_X2_PER_MOHM = const(5)  # 2.5 score points per mΩ above baseline
 PENALTY_CAP = const(50)  # the fault level itself caps the score further
 D2_CLIP = const(8)  # a second difference over 8 sigma is a jump, not seating
-POOL_MAX = const(64)  # sigma pool terms kept: older ones fade by halving
+POOL_MAX = const(256)  # sigma pool terms kept (about a month of four pins): older fade
 HORIZON_DAYS = const(3650)  # a cleaning further off than this is "not in sight"
 CUS_MAX = const(100000)  # the CUSUM stops growing long past h: stays a small int
 MAX_UOHM = const(1000000000)  # 1 kOhm: an open contact reads unknown, never this
@@ -158,7 +172,7 @@ class Drift(Detector):
         self._push(j, t, r)
         self._fit(j)
         if judge:
-            self._judge(ctx, j, r, z)
+            self._judge(ctx, j, r, z, prev)
         if not self.alarm[j]:
             self._pool(j, sig)
 
@@ -170,18 +184,19 @@ class Drift(Detector):
         if self.bn[j] == LEARN_MIN:
             self.cus[j] = FIR_PCT
 
-    def _judge(self, ctx, j, r, z):
+    def _judge(self, ctx, j, r, z, prev):
         self.verify[j] = 0
         armed = self.bn[j] >= LEARN_MIN
         if armed:
             # k = 0.5 sigma plus the baseline's own error, sigma/sqrt(n): a baseline
             # estimated low must not walk the CUSUM into a false alarm
-            k = K_PCT + int(100 / math.sqrt(self.bn[j]))
+            k = K_PCT + int(BASE_ERR_PCT / math.sqrt(self.bn[j]))
             self.cus[j] = max(0, min(CUS_MAX, self.cus[j] + z - k))
         if not self.alarm[j] and self.bn[j] < LEARN_MAX and (not armed or self.cus[j] <= FIR_PCT):
             self._learn(j, r)
         rise = r - self.base[j]
-        trend = self.cus[j] >= H_PCT
+        # a trend must also show in the last two sessions' level (the minimum magnitude)
+        trend = self.cus[j] >= H_PCT and (r + prev) // 2 - self.base[j] >= MIN_RISE_UOHM
         level = FAULT if rise >= FAULT_UOHM else (WARN if rise >= WARN_UOHM or trend else OK)
         if level <= self.alarm[j]:
             return

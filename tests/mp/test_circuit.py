@@ -20,6 +20,9 @@ def _make(events=(), board="pico-dock-4", pins=None, load=None):
         "seed": 7,
         "duration_s": 100,
         "seating_sigma_mohm": 0,
+        # exact expected values: a constant temperature (the field's daily cycle is off)
+        "temp_swing_c": 0,
+        "temp_session_sigma_c": 0,
         "load": load or [[0, 0], [5, 1500]],
         "pins": dict((n, {"r_mohm": r}) for n, r in pins.items()),
         "events": [{"t": 5, "type": "dock"}],

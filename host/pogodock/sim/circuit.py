@@ -16,13 +16,23 @@ Contact resistance of pin k at time t (mOhm)::
     (base_k + seat_k(session) + oxidation_k(t) + misalign_k) * (1 + 0.0039 * (T - 25))
 
 * ``base_k``: the scenario's ``pins`` ``r_mohm`` (default 30..40 from the seed).
-* ``seat_k``: drawn per docking session from the seed, sigma ``seating_sigma_mohm``
-  (clipped to ±3.45 sigma and so that base + seat >= base / 2).
+* ``seat_k``: drawn per docking session and pin from the seed, sigma
+  ``seating_sigma_mohm`` (clipped to ±3.45 sigma and so that base + seat >= base / 2;
+  ``seat_offset_mohm``). Default 2 mOhm: no datasheet gives a repeatability, vendors
+  quote maxima of 50 mOhm and more, and the field expects 1 to 3 mOhm from one docking
+  to the next (README, "Oxidation drift"): the upper end the detectors must stand.
 * ``oxidation_k``: ``mohm_per_day`` times the days since the event, docked or not,
   until a ``clean`` of that pin (which removes it; later oxidation events start afresh).
 * ``misalign_k``: ``extra_mohm`` of the latest ``misalign`` naming the pin, until a
   ``realign`` (of that pin, or of all) or an ``undock`` (the next docking seats afresh).
-* T: ``temp_c`` of the latest ``heat`` event, else the scenario's ``ambient_c``.
+* T: ``temp_c`` of the latest ``heat`` event; else, from the first docking on, the
+  session's temperature (``session_temp_c``): ``ambient_c`` plus a daily cycle of
+  ``temp_swing_c`` (default ±10 °C, warmest at 15:00, the scenario's t = 0 being
+  midnight: a desk or bedside dock between about 15 and 35 °C) taken at the docking's
+  time, plus a per-session draw of sigma ``temp_session_sigma_c`` (default 2 °C: the
+  room, the sun, the device's own warmth), held until the next docking; before the
+  first docking ``ambient_c``. Per session rather than continuous, so the state stays
+  piecewise constant; a session is minutes to hours, the cycle a day.
 
 Open (infinite) when undocked, misaligned with ``open``, or inside an intermittent
 dropout: from the event's ``t`` until ``until`` (or forever), dropouts arrive as a
@@ -69,6 +79,8 @@ from pogodock.sim.rand import mix
 
 TEMPCO_PER_C = 0.0039  # copper
 REF_C = 25.0
+DAY_S = 86400
+DAY_PEAK_S = 15 * 3600  # the daily cycle's warmest hour
 OVERHEAT_C = 60.0  # heat events at or above this count as injected "overheat" faults
 _BIG = 1 << 62
 _M32 = 0xFFFFFFFF
@@ -97,6 +109,18 @@ def _gauss(a, b, c):
     x = mix(a, b, c)
     s = (x & 255) + (x >> 8 & 255) + (x >> 16 & 255) + (x >> 24)
     return (s - 510) / 147.8
+
+
+def seat_offset_mohm(seed, session, j, sigma):
+    """Pin ``j``'s seating offset in docking ``session`` (0, 1, ...), before the clip at
+    half its base resistance. Shared with tools/bench_drift.py's short-cut."""
+    return sigma * _gauss(seed, 0x5EA7 + session, j)
+
+
+def session_temp_c(seed, session, t_dock_s, ambient_c, swing_c, sigma_c):
+    """The dock's temperature over docking ``session``, docked at ``t_dock_s``."""
+    phase = 2 * math.pi * ((t_dock_s - DAY_PEAK_S) % DAY_S) / DAY_S
+    return ambient_c + swing_c * math.cos(phase) + sigma_c * _gauss(seed, 0x7E39 + session, 0x7E)
 
 
 def _bisect_right(a, x):
@@ -282,6 +306,7 @@ class _Replay:
         self.load = 0.0
         self.overloads = []  # [action id, ma], in start order
         self.temp_c = ambient_c
+        self.heat = False  # a heat event set temp_c: the session cycle no longer does
         self.rail_on = True
         self.mis_extra = [0.0] * n
         self.mis_open = [False] * n
@@ -311,6 +336,8 @@ class Circuit:
         self._rail = float(board.rail_mv)
         self._ambient = float(scenario.ambient_c)
         self._sigma = float(scenario.seating_sigma_mohm)
+        self._swing = float(scenario.temp_swing_c)
+        self._temp_sigma = float(scenario.temp_session_sigma_c)
         self._end_us = scenario.duration_us
         # Monitors: one slot per address, pins first then sense monitors.
         self._slots = []
@@ -392,6 +419,10 @@ class Circuit:
         elif kind == "dock":
             rp.docked = True
             rp.session += 1
+            if not rp.heat:
+                rp.temp_c = session_temp_c(
+                    self.seed, rp.session, t / 1e6, self._ambient, self._swing, self._temp_sigma
+                )
         elif kind == "undock":
             rp.docked = False
             for j in range(n):
@@ -435,6 +466,7 @@ class Circuit:
             rp.overloads = [o for o in rp.overloads if o[0] != k]
         elif kind == "heat":
             rp.temp_c = float(ev["temp_c"])
+            rp.heat = True
         elif kind == "rail":
             rp.rail_on = ev
 
@@ -491,7 +523,7 @@ class Circuit:
         base = self._base[j]
         if session < 0:
             return base
-        off = self._sigma * _gauss(self.seed, 0x5EA7 + session, j)
+        off = seat_offset_mohm(self.seed, session, j, self._sigma)
         if base + off < base / 2:
             return base / 2
         return base + off

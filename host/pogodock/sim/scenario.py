@@ -10,8 +10,10 @@ Top-level fields: ``board`` (a file ``<boards_dir>/<board>.json``, loaded with
 ``dockfw.board.load``), ``seed`` (integer >= 0) and ``duration_s`` (> 0) are required;
 ``sample_hz`` / ``idle_hz`` (None: the board's), ``load`` (``[[t, ma], ...]``, strictly
 increasing t; no load before the first step), ``pins`` (``{name: {r_mohm, cycles}}``),
-``events``, and the project's extras ``ambient_c`` (default 25), ``seating_sigma_mohm``
-(session-to-session seating variation, default 0.5) and ``description`` are optional.
+``events``, and the project's extras ``ambient_c`` (default 25), ``temp_swing_c`` (the
+daily cycle's amplitude, default 10), ``temp_session_sigma_c`` (default 2),
+``seating_sigma_mohm`` (session-to-session seating variation per pin, default 2; see
+circuit.py for all three) and ``description`` are optional.
 
 Every event has ``t`` (seconds >= 0, at most ``duration_s``), ``type`` and an optional
 ``note``. Per type (``[]`` = optional):
@@ -55,7 +57,9 @@ from dockfw import board as board_mod
 from pogodock.sim.rand import mix
 
 DEFAULT_AMBIENT_C = 25.0
-DEFAULT_SEATING_SIGMA_MOHM = 0.5
+DEFAULT_SEATING_SIGMA_MOHM = 2.0  # the field's upper end (circuit.py)
+DEFAULT_TEMP_SWING_C = 10.0
+DEFAULT_TEMP_SESSION_SIGMA_C = 2.0
 DEFAULT_R_MOHM_LO = 30.0
 DEFAULT_R_MOHM_HI = 40.0
 
@@ -74,6 +78,8 @@ _TOP_FIELDS = (
     "events",
     "ambient_c",
     "seating_sigma_mohm",
+    "temp_swing_c",
+    "temp_session_sigma_c",
     "description",
 )
 _TOP_REQUIRED = ("board", "seed", "duration_s")
@@ -183,6 +189,8 @@ class Scenario:
     idle_hz: "float | None"
     ambient_c: float
     seating_sigma_mohm: float
+    temp_swing_c: float
+    temp_session_sigma_c: float
     load: list
     pins: dict
     events: list
@@ -203,6 +211,8 @@ def _new_scenario():
     sc.idle_hz = None
     sc.ambient_c = DEFAULT_AMBIENT_C
     sc.seating_sigma_mohm = DEFAULT_SEATING_SIGMA_MOHM
+    sc.temp_swing_c = DEFAULT_TEMP_SWING_C
+    sc.temp_session_sigma_c = DEFAULT_TEMP_SESSION_SIGMA_C
     sc.load = []  # [[t_s, ma], ...]
     sc.pins = {}  # name -> {"r_mohm": float, "cycles": int}, every board pin
     sc.events = []  # validated event dicts, sorted by t (ties: file order)
@@ -290,6 +300,10 @@ def parse(obj, source="scenario", boards_dir="boards"):
         sc.ambient_c = _opt_num(obj, "ambient_c", DEFAULT_AMBIENT_C, -40, False, 125)
         sc.seating_sigma_mohm = _opt_num(
             obj, "seating_sigma_mohm", DEFAULT_SEATING_SIGMA_MOHM, 0, False, 1000
+        )
+        sc.temp_swing_c = _opt_num(obj, "temp_swing_c", DEFAULT_TEMP_SWING_C, 0, False, 60)
+        sc.temp_session_sigma_c = _opt_num(
+            obj, "temp_session_sigma_c", DEFAULT_TEMP_SESSION_SIGMA_C, 0, False, 20
         )
         # The board file's own limits for sampling rates.
         sc.sample_hz = _opt_num(obj, "sample_hz", None, 0.002, False, 2000)
