@@ -26,7 +26,9 @@ def _bus_events(seen: list[dict]) -> list[dict]:
 
 
 def _short_over(seen: list[dict]) -> bool:
-    return any(e["kind"] == "cleared" for e in _bus_events(seen))
+    bus = _bus_events(seen)
+    held = [i for i, e in enumerate(bus) if e.get("mode") == "bus held low"]
+    return bool(held) and any(e["kind"] == "cleared" for e in bus[held[0] :])
 
 
 def test_the_firmware_clocks_a_stuck_slave_free_and_waits_out_a_short(tmp_path, firmware_image):  # noqa: F811
@@ -56,13 +58,24 @@ def test_the_firmware_clocks_a_stuck_slave_free_and_waits_out_a_short(tmp_path, 
     said = json.dumps(seen)
     bus = _bus_events(seen)
     # The stuck slave: its seven clocks are within the recovery's nine, so the first try
-    # frees it, and the monitors answer again.
+    # frees it, and the monitors answer again. Which transaction meets it first decides
+    # how that is told: a sampling read leaves the recovery to the next check round,
+    # before protection looks (one warning, restored); a housekeeping read is met by
+    # that round's protection first (a fault at no tries, cleared after the one try).
     stuck = bus[0]
     assert stuck["kind"] == "sensor_fault" and stuck["mode"] == "bus timeout", said
-    assert stuck["tries"] == 1 and stuck["restored"] is True, said
+    if stuck.get("restored"):
+        assert stuck["tries"] == 1 and stuck["severity"] == "warn", said
+        rest = bus[1:]
+    else:
+        assert stuck["tries"] == 0 and stuck["severity"] == "fault", said
+        freed = bus[1]
+        assert freed["kind"] == "cleared" and freed["tries"] == 1, said
+        assert freed["t_ms"] < SHORT[0] * 1000, said
+        rest = bus[2:]
     # The short: nine clocks leave SDA low (read back through machine.Pin); the tries go
     # on, backing off, until it is gone.
-    held, cleared = bus[1], bus[-1]
+    held, cleared = rest[0], rest[-1]
     assert held["kind"] == "sensor_fault" and held["severity"] == "fault", said
     assert any(e["kind"] == "sensor_fault" and e["mode"] == "bus held low" for e in bus), said
     assert cleared["kind"] == "cleared" and cleared["tries"] > 1, said
