@@ -1,24 +1,25 @@
 """The dock's main loop: sample on schedule, detect, report, answer commands.
 
-``App`` is handed a HAL object and never touches hardware itself. A HAL has:
-``i2c`` (``machine.I2C``-like), ``clock`` (``time``-like: ticks_ms, ticks_us,
-ticks_diff, ticks_add), ``board`` (``dockfw.board.Board``), ``store``
-(``dockfw.store``), ``uid`` (the board's unique id, hex), ``boot_id`` and
-``reset_cause`` (str), ``write(buf) -> int``
-(takes what the link accepts now, never blocks; returns the byte count),
-``read_line() -> bytes or None`` (never blocks: a complete line from the host
-without its newline, or None while none is complete; a line longer than
+``App`` is handed a HAL object and never touches hardware itself. A HAL has: ``i2c``
+(``machine.I2C``-like), ``clock`` (``time``-like: ticks_ms, ticks_us, ticks_diff,
+ticks_add), ``board`` (``dockfw.board.Board``), ``store`` (``dockfw.store``),
+``uid`` (the board's unique id, hex), ``boot_id`` and ``reset_cause`` (str),
+``write(buf) -> int`` (takes what the link accepts now, never blocks; returns the
+byte count), ``read_line() -> bytes or None`` (never blocks: a complete line from
+the host without its newline, or None while none is complete; a line longer than
 ``protocol.MAX_COMMAND_BYTES`` comes back as its first ``MAX_COMMAND_BYTES + 1``
 bytes, the rest discarded up to its newline, so that it is refused whole as
-``too_long``, never executed in part), ``wait_us(us) -> bool`` (sleeps
-at most ``us``, True early when host input is waiting), ``running()``,
-``charge(on)``, ``led(on)``, ``temp_mc()`` (the dock's temperature in
-milli-°C, or None), ``recover_bus() -> bool`` (the I2C-bus recovery: SCL clocked
-until SDA is released, a STOP, the controller re-initialised; True when SDA is
-high), ``feed()`` (the watchdog) and ``watchdog_ms`` (its timeout
-while it runs, else None: whoever runs the App starts it, ``dockfw.rp2040.main``
-on the board). ``dockfw.rp2040`` builds one from ``machine``; the simulator builds
-one from simulated chips.
+``too_long``, never executed in part), ``wait_us(us) -> bool`` (sleeps at most
+``us``, True early when host input is waiting), ``running()``, ``charge(on)``,
+``led(on)``, ``temp_mc()`` (the dock's temperature in milli-°C, or None),
+``collect(cycle, period_us)`` (a garbage collection, during which ``cycle()`` is
+called every ``period_us`` where the platform can interrupt one: on the RP2040 a
+hard timer interrupt, so ``cycle`` must not allocate), ``recover_bus() -> bool``
+(the I2C-bus recovery: SCL clocked until SDA is released, a STOP, the controller
+re-initialised; True when SDA is high), ``feed()`` (the watchdog) and
+``watchdog_ms`` (its timeout while it runs, else None: whoever runs the App starts
+it, ``dockfw.rp2040.main`` on the board). ``dockfw.rp2040`` builds one from
+``machine``; the simulator builds one from simulated chips.
 
 Supervision (``run``): an exception from any stage (sampling, a detector, the
 reporter, a command) switches charging off first, goes out as a
@@ -99,14 +100,16 @@ EARLY_US = 1000
 # report then keep their pace (two or three steps a period), and the cut stays within
 # two periods (tier C: 7.6 ms at worst with none).
 HALF_LATE_US = 1000
-# Garbage collection takes ~8 ms on the RP2040, more than a cycle's slack: the App
-# collects right after a cycle while no device is docked (sampling is slow then).
-# Docked, the loop allocates nothing (tests/mp/test_alloc.py): only the lines built
-# from Python values do (events, command answers, with the commands themselves). After
-# GC_AFTER_LINES of them the App collects right after a cycle (the shortest gap one
-# can make) and announces it, before MicroPython would collect by itself at any
-# moment: a line takes 2 kB at most (an ``info`` answer) of the ~120 kB free. (Asking
-# the heap itself, ``gc.mem_free()``, takes 8 ms on the RP2040: a gap of its own.)
+# Garbage collection takes 12-23 ms on the RP2040, more than two periods: the HAL
+# runs the sampling cycle from a hard timer interrupt meanwhile (``hal.collect``),
+# which the per-cycle path allows because it allocates nothing (tests/mp/test_alloc.py).
+# The App collects right after a cycle while no device is docked (sampling is slow
+# then). Docked, the loop allocates nothing: only the lines built from Python values
+# do (events, command answers, with the commands themselves). After GC_AFTER_LINES of
+# them the App collects, before MicroPython would collect by itself at any moment
+# (without the interrupt's cycles): a line takes 2 kB at most (an ``info`` answer) of
+# the ~90 kB free. (Asking the heap itself, ``gc.mem_free()``, takes 8 ms on the
+# RP2040: a gap of its own.)
 GC_AFTER_LINES = 32
 # State goes to flash (a sector erase stalls the whole chip for tens of ms, up to
 # 400 ms on a slow part) when a device leaves, before a reboot, and while one stays
@@ -211,6 +214,14 @@ class App:
         self._chip = 0
         self._held = []  # lines emitted while a report line is being written
         self._gc_due = False
+        # The cycles run from the HAL's interrupt while a collection is under way: what
+        # they may not do there (allocate, so tell anything) waits for the collection's end.
+        self.collecting = False
+        self._collect_halted = False
+        self._collect_cycles = 0
+        self._collect_error = None
+        self._collected_ms = -1  # the last collection's stall, until told
+        self._collect_cycle = self._cycle_while_collecting  # bound once: not in the interrupt
         self._docked_save_s = None  # dock time of the last save while docked
         self._save_due_s = 0  # when the next save while docked is due
         self._sample_start = protocol.line_start(protocol.SAMPLE)
@@ -526,6 +537,11 @@ class App:
             self.commands.accrue()
             self._check_phase = _C_SAVE
         elif phase == _C_SAVE:
+            if self._collected_ms >= 0:
+                # (Without the heap's free bytes: gc.mem_free() would stall as long again.)
+                fields = [("stall_ms", self._collected_ms), ("cycles", self._collect_cycles)]
+                self._collected_ms = -1
+                self.event("heap_collected", [], "info", fields)
             # Undocked, sampling is slow and a collection fits between two cycles; docked,
             # only after commands and events have built GC_AFTER_LINES lines.
             self._gc_due = _MICROPYTHON_HEAP and (
@@ -662,14 +678,7 @@ class App:
         halved = not self.charging  # without current there is nothing to read halfway
         if self._gc_due:
             self._gc_due = False
-            self.stage = "gc"
-            t0 = clock.ticks_us()
-            gc.collect()
-            self._lines_built = 0
-            if self.docking.present:
-                # (Without the heap's free bytes: gc.mem_free() would stall as long again.)
-                stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
-                self.event("heap_collected", [], "info", [("stall_ms", stall_ms)])
+            self._collect(period)
         # Once a cycle (each pass of the loop below costs ~0.1 ms on the RP2040), and
         # after each long wait.
         self._feed()
@@ -719,6 +728,47 @@ class App:
                 while self.commands.poll(until):
                     pass
                 self._in = None
+
+    def _collect(self, period):
+        """A garbage collection, the sampling cycle going on from the HAL's interrupt;
+        then what those cycles could not do there: a cut told, an error handled."""
+        clock = self.clock
+        self.stage = "gc"
+        self._collect_halted = False
+        self._collect_cycles = 0
+        self._collect_error = None
+        t0 = clock.ticks_us()
+        self.collecting = True
+        try:
+            self.hal.collect(self._collect_cycle, period)
+        finally:
+            self.collecting = False
+        stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
+        self._lines_built = 0
+        error = self._collect_error
+        if error is not None:
+            self._collect_error = None
+            self._crashed(error)
+        self.protection.tell_deferred(self.sampler)
+        # Told by the next check round: building a line right after a collection takes
+        # the RP2040 5-7 ms (tier C), which would hold up the next cycle.
+        self._collected_ms = stall_ms if self.docking.present else -1
+
+    def _cycle_while_collecting(self, _timer=None):
+        """The sampling cycle, from the HAL's interrupt during a collection: the heap
+        is locked, so it stops (until the collection ends) at anything the main loop
+        must handle: a cut to tell, a docking change, a full window, an error."""
+        if self._collect_halted:
+            return
+        try:
+            self._cycle_done_ms = self.cycle()
+            self._collect_cycles += 1
+            if self.protection.deferred or self.docking.changed or self.window.full():
+                self._collect_halted = True
+        except Exception as e:
+            self.hal.charge(False)  # charging off first, as _crashed does
+            self._collect_error = e
+            self._collect_halted = True
 
     def _half_read(self):
         """The supply pins' monitors read again and protection's guard on them."""

@@ -19,6 +19,7 @@ goes through it). A dock whose last ``CRASH_BOOTS_TO_SAFE`` boots each ended in
 the supervisor's crash reboot parks itself there too.
 """
 
+import gc
 import os
 import select
 import sys
@@ -75,6 +76,7 @@ class RP2040:
         self._byte = bytearray(1)
         self._wdt = None
         self.watchdog_ms = None
+        self._collect_timer = machine.Timer(-1)  # a virtual (soft) timer
 
     def _bus(self):
         # On rp2 this (re)initialises the one static peripheral object and hands its
@@ -184,6 +186,19 @@ class RP2040:
 
     def running(self):
         return True
+
+    def collect(self, cycle, period_us):
+        # A collection stands the core still for 12-23 ms (tier C), more than two
+        # periods; MicroPython runs hard interrupt handlers during one (they may not
+        # allocate: ``cycle`` does not), so the sampling goes on from a timer's.
+        timer = self._collect_timer
+        timer.init(
+            mode=machine.Timer.PERIODIC, freq=1000000 // period_us, callback=cycle, hard=True
+        )
+        try:
+            gc.collect()
+        finally:
+            timer.deinit()
 
     def charge(self, on):
         self._charge.value(1 if on == self.board.charge_active_high else 0)

@@ -33,8 +33,41 @@ UM10204 3.1.16 on them; the virtual board's GPIOs reach the same calls.
 
 import errno
 
+try:
+    import micropython
+except ImportError:
+    micropython = None
+# MicroPython's (CPython's stand-in has none): see ``hardware_begin``.
+_heap_lock = getattr(micropython, "heap_lock", None)
+_heap_unlock = getattr(micropython, "heap_unlock", None)
+
 _SCAN_FIRST = 0x08
 _SCAN_LAST = 0x77
+
+
+def heap_lock():
+    """Lock the heap as a hard interrupt finds it during a collection (MicroPython; a
+    no-op under CPython): the firmware's code run then may not allocate."""
+    if _heap_lock is not None:
+        _heap_lock()
+
+
+def heap_unlock():
+    if _heap_unlock is not None:
+        _heap_unlock()
+
+
+def hardware_begin(interrupt):
+    """Entering simulated hardware from firmware that runs as an interrupt: the
+    hardware is C on the board and allocates nothing, but the simulator's is Python,
+    so its work is done with the heap unlocked (``hardware_end`` locks it again)."""
+    if interrupt and _heap_unlock is not None:
+        _heap_unlock()
+
+
+def hardware_end(interrupt):
+    if interrupt and _heap_lock is not None:
+        _heap_lock()
 
 
 RECOVERY_PULSES = 9  # UM10204 3.1.16: a slave lets go of SDA within nine clocks
@@ -55,6 +88,7 @@ class SimI2C:
         self.bytes = 0  # bytes on the wire, address bytes included
         self.transactions = 0  # one per START, i.e. one per method call
         self.timeouts = 0  # transactions that timed out on a held bus
+        self.interrupt = False  # called from firmware run as an interrupt: hardware_begin
 
     # -- devices ---------------------------------------------------------------------
 
@@ -163,6 +197,14 @@ class SimI2C:
     # -- machine.I2C -----------------------------------------------------------------
 
     def writeto(self, addr, buf, stop=True):
+        interrupt = self.interrupt
+        hardware_begin(interrupt)
+        try:
+            return self._writeto(addr, buf, stop)
+        finally:
+            hardware_end(interrupt)
+
+    def _writeto(self, addr, buf, stop=True):
         data = bytes(buf)
         self.transactions += 1
         dev = self._address(addr)
@@ -176,6 +218,14 @@ class SimI2C:
         return self.writeto(addr, b"".join(bytes(b) for b in vector), stop)
 
     def readfrom_into(self, addr, buf, stop=True):
+        interrupt = self.interrupt
+        hardware_begin(interrupt)
+        try:
+            return self._readfrom_into(addr, buf, stop)
+        finally:
+            hardware_end(interrupt)
+
+    def _readfrom_into(self, addr, buf, stop=True):
         n = len(buf)
         self.transactions += 1
         dev = self._address(addr)
@@ -189,6 +239,14 @@ class SimI2C:
         return bytes(buf)
 
     def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
+        interrupt = self.interrupt
+        hardware_begin(interrupt)
+        try:
+            return self._readfrom_mem_into(addr, memaddr, buf, addrsize=addrsize)
+        finally:
+            hardware_end(interrupt)
+
+    def _readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
         n = len(buf)
         mem = memaddr.to_bytes(addrsize // 8, "big")
         self.transactions += 1
@@ -206,6 +264,14 @@ class SimI2C:
         return bytes(buf)
 
     def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
+        interrupt = self.interrupt
+        hardware_begin(interrupt)
+        try:
+            return self._writeto_mem(addr, memaddr, buf, addrsize=addrsize)
+        finally:
+            hardware_end(interrupt)
+
+    def _writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
         data = memaddr.to_bytes(addrsize // 8, "big") + bytes(buf)
         self.transactions += 1
         dev = self._address(addr)

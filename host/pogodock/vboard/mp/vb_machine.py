@@ -10,12 +10,16 @@ then says ``WDT_RESET`` as the rp2 port's watchdog reboot does), ``soft_reset``,
 ``reset_cause``, ``unique_id``, ``freq``, ``RTC``, and ``WDT``, the rp2 port's watchdog
 (``ports/rp2/machine_wdt.c``): the supervisor enforces it, so it bites a program stuck
 in a loop or a blocking call too; ``mem32`` has the watchdog's CTRL register only
-(clearing its ENABLE bit stops the watchdog, as on the RP2040). Not there: ``PWM``,
-``UART``, ``SPI``, ``Timer``, the other registers.
+(clearing its ENABLE bit stops the watchdog, as on the RP2040). ``Timer`` keeps
+the rp2 port's signature, but the unix interpreter has no interrupt to run a
+callback from: the calls that came due are made when the timer is stopped (the
+firmware runs one only around a garbage collection), the heap locked as in a hard
+interrupt. Not there: ``PWM``, ``UART``, ``SPI``, the other registers.
 """
 
 import time
 
+import micropython
 from pogodock.sim.i2cbus import SimI2C
 
 PWRON_RESET = 1
@@ -316,3 +320,40 @@ def disable_irq():
 
 def enable_irq(state=0):
     return None
+
+
+class Timer:
+    PERIODIC = 1
+    ONE_SHOT = 0
+
+    def __init__(self, id=-1, **kw):
+        self._callback = None
+        if kw:
+            self.init(**kw)
+
+    def init(self, mode=PERIODIC, period=-1, tick_hz=1000, freq=None, callback=None, hard=True):
+        if freq is not None:
+            period, tick_hz = 1, freq
+        self._period_us = period * 1000000 // tick_hz if tick_hz > 0 else 0
+        if self._period_us <= 0:
+            raise ValueError("period too small")
+        self._periodic = mode == Timer.PERIODIC
+        self._hard = hard
+        self._callback = callback
+        self._start_us = time.ticks_us()
+
+    def deinit(self):
+        callback, self._callback = self._callback, None
+        if callback is None:
+            return
+        due = time.ticks_diff(time.ticks_us(), self._start_us) // self._period_us
+        if not self._periodic:
+            due = min(due, 1)
+        for _ in range(due):
+            if self._hard:
+                micropython.heap_lock()
+            try:
+                callback(self)
+            finally:
+                if self._hard:
+                    micropython.heap_unlock()
