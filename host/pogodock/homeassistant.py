@@ -50,8 +50,7 @@ def check_prefix(prefix: str) -> str:
 
 def node_id(hello: Hello) -> str:
     """``pogodock_<uid>``: the characters discovery allows in a node id, stable per dock."""
-    name = hello.uid or "board-" + hello.board
-    return "pogodock_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return "pogodock_" + _safe(hello.uid or "board-" + hello.board)
 
 
 def configs(hello: Hello, base: str, prefix: str) -> list[tuple[str, bytes]]:
@@ -72,55 +71,32 @@ def configs(hello: Hello, base: str, prefix: str) -> list[tuple[str, bytes]]:
         "device": device,
         "origin": {"name": "pogodock", "sw_version": __version__},
     }
-    out = []
     pins = [str(p["name"]) for p in hello.pins if isinstance(p, dict) and "name" in p]
-    for pin in pins:
-        for obj, name, key, unit, device_class, extra in PIN_SENSORS:
-            obj_id = _safe("%s_%s" % (pin, obj))
-            payload = _sensor(
-                "%s %s" % (pin, name),
-                node,
-                obj_id,
-                "%s/pin/%s" % (base, pin),
-                key,
-                unit,
-                device_class,
-                extra,
-            )
-            out.append(("%s/sensor/%s/%s/config" % (prefix, node, obj_id), {**payload, **common}))
-    for obj, name, key, unit, device_class, extra in DOCK_SENSORS:
-        obj_id = "dock_" + obj
-        payload = _sensor(
-            "dock %s" % name, node, obj_id, base + "/state", key, unit, device_class, extra
-        )
-        out.append(("%s/sensor/%s/%s/config" % (prefix, node, obj_id), {**payload, **common}))
-    return [(topic, json.dumps(body, separators=(",", ":")).encode()) for topic, body in out]
-
-
-def _sensor(
-    name: str,
-    node: str,
-    obj_id: str,
-    state_topic: str,
-    key: str,
-    unit: str | None,
-    device_class: str | None,
-    extra: dict[str, Any],
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": name,
-        "unique_id": "%s_%s" % (node, obj_id),
-        "state_topic": state_topic,
-        # A null renders as None, which Home Assistant takes as "unknown".
-        "value_template": "{{ value_json.%s }}" % key,
-    }
-    if unit is not None:
-        body["unit_of_measurement"] = unit
-        body["state_class"] = "measurement"
-    if device_class is not None:
-        body["device_class"] = device_class
-    body.update(extra)
-    return body
+    # (object id, name, state topic, spec)
+    sensors = [
+        (_safe("%s_%s" % (pin, spec[0])), "%s %s" % (pin, spec[1]), "%s/pin/%s" % (base, pin), spec)
+        for pin in pins
+        for spec in PIN_SENSORS
+    ] + [("dock_" + spec[0], "dock " + spec[1], base + "/state", spec) for spec in DOCK_SENSORS]
+    out = []
+    for obj_id, name, state_topic, (_obj, _name, key, unit, device_class, extra) in sensors:
+        body: dict[str, Any] = {
+            "name": name,
+            "unique_id": "%s_%s" % (node, obj_id),
+            "state_topic": state_topic,
+            # A null renders as None, which Home Assistant's MQTT sensor takes as unknown.
+            "value_template": "{{ value_json.%s }}" % key,
+        }
+        if unit is not None:
+            body["unit_of_measurement"] = unit
+            body["state_class"] = "measurement"
+        if device_class is not None:
+            body["device_class"] = device_class
+        body.update(extra)
+        body.update(common)
+        topic = "%s/sensor/%s/%s/config" % (prefix, node, obj_id)
+        out.append((topic, json.dumps(body, separators=(",", ":")).encode()))
+    return out
 
 
 def _safe(text: str) -> str:
