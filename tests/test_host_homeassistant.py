@@ -4,6 +4,7 @@ value_template read against the state payloads the monitor really publishes."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -15,7 +16,10 @@ from dockfw import protocol
 from dockfw.protocol import Fixed, Obj
 from host_fakedock import FakeDock, wait_for
 from mqtt_broker import Broker, Watcher
+from pogodock import homeassistant as ha
 from pogodock.homeassistant import DEFAULT_PREFIX
+from pogodock.mqtt import MqttPublisher, MqttTarget
+from pogodock.reader import Reader
 from support.procs import interrupt
 from test_host_sim_pty import pogodock
 
@@ -183,3 +187,56 @@ def test_a_bad_discovery_flag_is_one_sentence(args, said):
     _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
     assert err.startswith("pogodock monitor: " + said) and err.count("\n") == 1, err
+
+
+def discovery_publisher(broker: Broker) -> MqttPublisher:
+    return MqttPublisher(
+        MqttTarget(broker.url), discovery=functools.partial(ha.configs, prefix=DEFAULT_PREFIX)
+    )
+
+
+def devices(watch: Watcher) -> set[str]:
+    return {c["device"]["identifiers"][0] for c in configs(watch, DEFAULT_PREFIX).values()}
+
+
+def test_another_dock_on_the_port_is_another_device(dock, broker):
+    watch = Watcher(broker)
+    publisher = discovery_publisher(broker)
+    try:
+        with Reader(str(dock.link), confirm_timeout=1.0, max_backoff=0.1) as reader:
+            reader.subscribe(publisher)
+            reader.start()
+            first = dock.uid
+            assert wait_for(lambda: devices(watch) == {"pogodock_" + first}, 5), watch.topics()
+            dock.uid = "fedcba9876543210"
+            dock.reboot("0000b002")
+            both = {"pogodock_" + first, "pogodock_fedcba9876543210"}
+            assert wait_for(lambda: devices(watch) == both, 5), watch.topics()
+            # The first dock's sensors go unavailable; the second's are available.
+            assert watch.get("pogodock/%s/status" % first) == b"offline"
+            assert wait_for(lambda: watch.get("pogodock/fedcba9876543210/status") == b"online", 5)
+    finally:
+        publisher.close()
+        watch.close()
+
+
+def test_a_broker_restarted_without_persistence_gets_the_configs_again(tmp_path, dock):
+    broker = Broker(tmp_path).start()
+    publisher = discovery_publisher(broker)
+    watch = Watcher(broker)
+    try:
+        with Reader(str(dock.link), confirm_timeout=1.0, max_backoff=0.1) as reader:
+            reader.subscribe(publisher)
+            reader.start()
+            assert wait_for(lambda: len(configs(watch, DEFAULT_PREFIX)) == 10, 5)
+            before = configs(watch, DEFAULT_PREFIX)
+            watch.close()
+            broker.stop()  # forgets every retained config
+            assert wait_for(lambda: not publisher.connected.is_set(), 5)
+            broker.start()
+            watch = Watcher(broker)
+            assert wait_for(lambda: configs(watch, DEFAULT_PREFIX) == before, 15)
+    finally:
+        publisher.close()
+        watch.close()
+        broker.stop()
