@@ -63,6 +63,7 @@ def test_the_dashboard_imports_as_grafana_expects():
     assert sources - {grafana} == want, "every query goes to the imported data source"
     (var,) = dash["templating"]["list"]
     assert var["name"] == "dock" and var["multi"] and var["includeAll"]
+    assert var["current"]["value"] == ["$__all"], "every dock shown until one is picked"
     assert var["query"]["query"] == var["definition"] == "label_values(pogodock_link_up, dock)"
     rows = [p for p in dash["panels"] if p["type"] == "row" and p.get("repeat")]
     assert [r["repeat"] for r in rows] == ["dock"]
