@@ -76,3 +76,21 @@ def test_the_rules_read_only_metrics_the_exporter_defines():
     for name in metrics - {"up"}:
         base = re.sub(r"_total$", "", name)
         assert '"%s"' % base in source, "%s is not a metric pogodock exports" % name
+
+
+def test_the_readme_configuration_loads_the_rules(tmp_path: Path):
+    """README, "Running many docks": its prometheus.yml, with the rules where it puts them."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Running many docks") :]
+    m = re.search(r"```yaml\n(rule_files:\n.*?)```", section, re.S)
+    assert m, "the section's prometheus.yml is missing"
+    conf = m.group(1)
+    rules_path = re.search(r"- (\S+pogodock-rules\.yml)", conf)
+    assert rules_path and "job_name: pogodock\n" in conf
+    shutil.copy(RULES, tmp_path / RULES.name)
+    (tmp_path / "prometheus.yml").write_text(
+        conf.replace(rules_path.group(1), str(tmp_path / RULES.name))
+    )
+    code, said = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
+    found = "SUCCESS: %d rules found" % len(alert_names(RULES.read_text()))
+    assert code == 0 and found in said, said
