@@ -99,11 +99,7 @@ class PrometheusServer:
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """The result of an instant PromQL query (the HTTP API's data.result)."""
-        url = self.url + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-        with urllib.request.urlopen(url, timeout=5) as r:
-            body = json.load(r)
-        assert body["status"] == "success", body
-        return body["data"]["result"]
+        return self._get("/api/v1/query", {"query": promql})["result"]
 
     def wait_for(self, promql: str, timeout: float, want: int = 1) -> list[dict[str, Any]]:
         """Polls ``promql`` until it gives at least ``want`` series (0: none); returns them."""
@@ -118,3 +114,26 @@ class PrometheusServer:
             "%r gave %r after %g s; prometheus said: %s"
             % (promql, result, timeout, self.log.read_text()[-1500:])
         )
+
+    def query_range(self, promql: str, seconds: float, step: float = 1.0) -> list[dict[str, Any]]:
+        """A range query over the last ``seconds``, as Grafana's panels ask."""
+        end = time.time()
+        args = {"query": promql, "start": end - seconds, "end": end, "step": step}
+        return self._get("/api/v1/query_range", args)["result"]
+
+    def series_labels(self, match: str) -> list[dict[str, str]]:
+        """The label sets of the series ``match`` selects (Grafana's label_values)."""
+        return self._get("/api/v1/series", {"match[]": match})
+
+    def metric_names(self) -> list[str]:
+        return self._get("/api/v1/label/__name__/values", {})
+
+    def _get(self, path: str, args: dict[str, Any]) -> Any:
+        url = self.url + path + "?" + urllib.parse.urlencode(args)
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                body = json.load(r)
+        except urllib.error.HTTPError as e:
+            body = json.load(e)  # a query that does not parse: 400 with Prometheus's reason
+        assert body["status"] == "success", body
+        return body["data"]

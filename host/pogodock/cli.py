@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -111,6 +112,8 @@ def _cmd_ports(args: argparse.Namespace) -> int:
 def _cmd_monitor(args: argparse.Namespace) -> int:
     from pogodock.reader import Reader
 
+    if args.ha_discovery is not None and not args.mqtt:
+        raise UsageError("--ha-discovery needs --mqtt URL: it publishes to that broker")
     headless = args.headless or not sys.stdout.isatty()
     reader = Reader(args.port)
     recorder = exporter = publisher = None
@@ -124,7 +127,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             exporter = _start_prometheus(args.prometheus)
             reader.subscribe(exporter)
         if args.mqtt:
-            publisher = _start_mqtt(args.mqtt, headless)
+            publisher = _start_mqtt(args.mqtt, headless, args.ha_discovery)
             reader.subscribe(publisher)
         queue = reader.subscribe_queue()
         reader.start(wait=args.wait)
@@ -148,18 +151,23 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             publisher.close()
 
 
-def _start_mqtt(url: str, headless: bool):
+def _start_mqtt(url: str, headless: bool, ha_prefix: str | None):
+    from pogodock import homeassistant
     from pogodock.mqtt import MqttPublisher, MqttTarget
 
+    discovery = None
     try:
         target = MqttTarget(url)
+        if ha_prefix is not None:
+            prefix = homeassistant.check_prefix(ha_prefix)
+            discovery = functools.partial(homeassistant.configs, prefix=prefix)
     except ValueError as e:
         raise UsageError(str(e)) from None
 
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    publisher = MqttPublisher(target, log=say if headless else None)
+    publisher = MqttPublisher(target, log=say if headless else None, discovery=discovery)
     problem = publisher.probe()
     if problem is not None:
         say(
@@ -299,6 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="publish to an MQTT broker: mqtt[s]://[user[:password]@]host[:port][/base/topic] "
         "(default base: pogodock/<dock uid>)",
+    )
+    mon.add_argument(
+        "--ha-discovery",
+        nargs="?",
+        const="homeassistant",
+        metavar="PREFIX",
+        help="with --mqtt: announce each dock and its pins' sensors to Home Assistant's "
+        "MQTT discovery under PREFIX (default: homeassistant)",
     )
     mon.add_argument(
         "--prometheus",

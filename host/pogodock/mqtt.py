@@ -17,6 +17,9 @@ URL gives one (``mqtt://broker/home/dock1`` -> ``home/dock1``):
 - ``<base>/event`` (QoS 1, not retained): every dock event, as JSON; up to
   1000 wait in memory while the broker is away.
 
+With ``discovery`` (``--ha-discovery``, homeassistant.py) each hello also retains
+Home Assistant's discovery configs, published before anything else on every connect.
+
 Retained topics are published again after every reconnect to the broker, so a
 broker restart loses nothing that matters. paho-mqtt's network thread does the
 reconnecting; publishing from the reader's thread is safe.
@@ -109,11 +112,18 @@ def default_base(hello: Hello) -> str:
 
 class MqttPublisher:
     def __init__(
-        self, target: MqttTarget, log: Callable[[str], None] | None = None, client: Any = None
+        self,
+        target: MqttTarget,
+        log: Callable[[str], None] | None = None,
+        client: Any = None,
+        discovery: Callable[[Hello, str], list[tuple[str, bytes]]] | None = None,
     ) -> None:
         """``log`` gets one line per change of the broker connection (headless mode);
-        ``client`` replaces the paho client (tests)."""
+        ``client`` replaces the paho client (tests); ``discovery(hello, base)`` gives
+        retained (topic, payload) pairs outside the base that describe the dock."""
         self.target = target
+        self.discovery = discovery
+        self._discovered: list[tuple[str, bytes]] = []
         self.model = DockModel()
         self.base: str | None = None
         self.published = 0
@@ -208,6 +218,9 @@ class MqttPublisher:
             return
         self.last_error = ""
         with self._lock:
+            # Discovery first: Home Assistant must know a sensor before its state arrives.
+            for topic, payload in self._discovered:
+                self._publish_locked(topic, payload, qos=1, retain=True)
             for topic, payload in self._retained.items():
                 self._publish_locked(topic, payload, qos=0, retain=True)
         self.connected.set()
@@ -255,8 +268,12 @@ class MqttPublisher:
             self._retain(self.base + "/status", OFFLINE)  # another dock on the port
         self._retained[base + "/info"] = _json(dict(rec.data))
         self._retained[base + "/status"] = ONLINE
+        if self.discovery is not None:
+            self._discovered = self.discovery(rec, base)
         if base != self.base or not self._session:
             return base  # the new session publishes what is retained once connected
+        for topic, payload in self._discovered:  # a reboot may bring new firmware or pins
+            self._publish_locked(topic, payload, qos=1, retain=True)
         self._publish_locked(base + "/info", self._retained[base + "/info"], qos=0, retain=True)
         self._publish_locked(base + "/status", ONLINE, qos=0, retain=True)
         return None
