@@ -49,7 +49,20 @@ def _close_recorder(recorder) -> None:
         )
 
 
+def _scenario(arg: str) -> str:
+    from pogodock import paths
+
+    path = paths.scenario(arg)
+    if not os.path.exists(path):
+        raise UsageError(
+            "no scenario file %s; the examples that come with pogodock are: %s"
+            % (arg, ", ".join(paths.scenario_names()) or "none")
+        )
+    return path
+
+
 def _cmd_sim(args: argparse.Namespace) -> int:
+    args.scenario = _scenario(args.scenario)
     if args.pty:
         if args.record:
             raise UsageError(
@@ -254,6 +267,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pogodock import paths
+
     parser = argparse.ArgumentParser(
         prog="pogodock", description="Watch the contacts of a pogo-pin charging dock."
     )
@@ -315,7 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
         "stdin. With --pty the dock is served on a pseudo-terminal whose path is the first line "
         "of stdout.",
     )
-    sim.add_argument("--scenario", required=True, metavar="FILE", help="scenario JSON file")
+    sim.add_argument(
+        "--scenario",
+        required=True,
+        metavar="FILE",
+        help="scenario JSON file, or the name of an example that comes with pogodock (%s)"
+        % ", ".join(paths.scenario_names()),
+    )
     sim.add_argument(
         "--fast", action="store_true", help="run simulated time as fast as the CPU allows"
     )
