@@ -44,7 +44,9 @@ def one_sentence(p: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("sub", ["ports", "monitor", "sim", "replay", "export", "plot"])
+@pytest.mark.parametrize(
+    "sub", "ports monitor sim replay export plot config cleaned clear reboot info".split()
+)
 def test_every_subcommand_has_help(sub: str):
     p = run_cli(sub, "--help")
     assert p.returncode == 0 and "usage: pogodock " + sub in p.stdout

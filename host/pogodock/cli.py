@@ -267,10 +267,21 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pogodock import paths
+    from pogodock import dockcmd, paths
 
     parser = argparse.ArgumentParser(
         prog="pogodock", description="Watch the contacts of a pogo-pin charging dock."
+    )
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="print the host's version, and the firmware's when a dock answers",
+    )
+    parser.add_argument(
+        "--port",
+        dest="version_port",
+        metavar="P",
+        help="with --version: the dock's serial port (default: auto-detect)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -368,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pogodock import vboard  # its parser sets its own func; the supervisor loads on use
 
     vboard.add_parser(sub)
+    dockcmd.add_parsers(sub)
 
     rep = sub.add_parser(
         "replay",
@@ -434,11 +446,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         errors.append(ScenarioError)
     except ImportError:
         pass
+    from pogodock.dockcmd import DockError
     from pogodock.plot import PlotError
     from pogodock.ports import PortError
     from pogodock.replay import RecordingError
 
-    errors += [PortError, RecordingError, PlotError]
+    errors += [PortError, RecordingError, PlotError, DockError]
     return tuple(errors)
 
 
@@ -447,6 +460,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.version:
+        from pogodock import dockcmd
+
+        return dockcmd.version(args.version_port)
+    if args.version_port:
+        parser.error("--port before the command goes with --version; put it after the command")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
