@@ -193,3 +193,15 @@ def test_a_port_where_nothing_answers_is_one_sentence():
 def test_version_port_before_another_command_is_refused(tmp_path):
     p = run_cli("--port", str(tmp_path / "ttyNONE"), "info")
     assert p.returncode == 2 and "goes with --version" in p.stderr
+
+
+def test_two_docks_and_no_port_is_refused_before_either_is_opened(monkeypatch, capsys):
+    from pogodock import cli
+
+    monkeypatch.setattr(ports, "find_docks", lambda: ["/dev/ttyACM0", "/dev/ttyACM1"])
+    assert cli.main(["config", "set", "sample_hz", "50"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "pogodock config: 2 ports look like docks (/dev/ttyACM0, /dev/ttyACM1); choose one "
+        "with --port\n"
+    )

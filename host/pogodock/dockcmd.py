@@ -29,6 +29,9 @@ if TYPE_CHECKING:  # loaded when a command runs: the parsers are built for every
     from pogodock.records import Ack, Record
 
 TIMEOUT_S = 5.0
+# A board's restart: its USB port leaves and comes back, MicroPython boots, the firmware
+# loads its state; seconds, and more on a slow host's USB.
+REBOOT_TIMEOUT_S = 20.0
 VERSION_TIMEOUT_S = 2.0
 
 
@@ -38,8 +41,18 @@ class DockError(Exception):
 
 @contextmanager
 def _dock(port: str | None, timeout: float) -> Iterator[Reader]:
+    from pogodock import ports
     from pogodock.reader import Reader
 
+    if port is None:
+        # The reader would take the first that answers; a setting must not go to a dock
+        # picked by chance.
+        found = ports.find_docks()
+        if len(found) > 1:
+            raise DockError(
+                "%d ports look like docks (%s); choose one with --port"
+                % (len(found), ", ".join(found))
+            )
     reader = Reader(port, confirm_timeout=timeout, command_timeout=timeout)
     try:
         reader.start()  # PortError, one sentence, when the port cannot be used
@@ -62,7 +75,7 @@ def _ask(reader: Reader, cmd: str, timeout: float, **args: Any) -> Ack:
     if isinstance(reply, Ack):
         return reply
     where = reader.current_port or "the dock"
-    if pending.failure == "link lost":
+    if pending.failure in ("link lost", "not connected"):
         raise DockError("lost %s before the dock answered %s" % (where, cmd))
     raise DockError(
         "no answer to %s from %s within %g s (is it a pogodock, running its firmware?)"
@@ -244,15 +257,19 @@ def add_parsers(sub: Any) -> None:
     """The dock commands' parsers, on ``pogodock``'s subparsers."""
     from pogodock.cli import _positive_float
 
-    link = argparse.ArgumentParser(add_help=False)
-    link.add_argument("--port", metavar="P", help="serial port of the dock (default: auto-detect)")
-    link.add_argument(
-        "--timeout",
-        type=_positive_float,
-        default=TIMEOUT_S,
-        metavar="S",
-        help="seconds to wait for the dock's answer (default %g)" % TIMEOUT_S,
-    )
+    def link(timeout: float, what: str = "the dock's answer") -> argparse.ArgumentParser:
+        parent = argparse.ArgumentParser(add_help=False)
+        parent.add_argument(
+            "--port", metavar="P", help="serial port of the dock (default: auto-detect)"
+        )
+        parent.add_argument(
+            "--timeout",
+            type=_positive_float,
+            default=timeout,
+            metavar="S",
+            help="seconds to wait for %s (default %g)" % (what, timeout),
+        )
+        return parent
 
     cfg = sub.add_parser(
         "config",
@@ -263,7 +280,7 @@ def add_parsers(sub: Any) -> None:
     cfg_sub = cfg.add_subparsers(dest="action", metavar="ACTION", required=True)
     get = cfg_sub.add_parser(
         "get",
-        parents=[link],
+        parents=[link(TIMEOUT_S)],
         help="print one setting's value, or every setting",
         description="Print one setting's value alone, or every setting with its unit.",
     )
@@ -272,7 +289,7 @@ def add_parsers(sub: Any) -> None:
     get.set_defaults(func=config_get)
     put = cfg_sub.add_parser(
         "set",
-        parents=[link],
+        parents=[link(TIMEOUT_S)],
         help="change a setting",
         description="Change a setting at once; the dock checks it against its bounds.",
     )
@@ -282,7 +299,7 @@ def add_parsers(sub: Any) -> None:
 
     cl = sub.add_parser(
         "cleaned",
-        parents=[link],
+        parents=[link(TIMEOUT_S)],
         help="tell the dock its pins were cleaned",
         description="Tell the dock that pins were cleaned: its oxidation detector re-arms "
         "and checks the next docking against the baseline.",
@@ -292,7 +309,7 @@ def add_parsers(sub: Any) -> None:
 
     cr = sub.add_parser(
         "clear",
-        parents=[link],
+        parents=[link(TIMEOUT_S)],
         help="reset counters and latched events, and a latched charge cut-off",
         description="Reset the dock's counters and latched events, and release a latched "
         "charge cut-off.",
@@ -301,7 +318,7 @@ def add_parsers(sub: Any) -> None:
 
     rb = sub.add_parser(
         "reboot",
-        parents=[link],
+        parents=[link(REBOOT_TIMEOUT_S, "the dock's answer, and then for it to be back")],
         help="restart the dock and wait for it to come back",
         description="Restart the dock and wait (up to --timeout) for its hello with a new boot id.",
     )
@@ -309,7 +326,7 @@ def add_parsers(sub: Any) -> None:
 
     inf = sub.add_parser(
         "info",
-        parents=[link],
+        parents=[link(TIMEOUT_S)],
         help="print the dock's board, firmware, uid and pins",
         description="Ask the dock for its hello: board, firmware version, unique id, boot, "
         "rates and pins.",
