@@ -44,7 +44,9 @@ def one_sentence(p: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("sub", ["ports", "monitor", "sim", "replay", "export", "plot"])
+@pytest.mark.parametrize(
+    "sub", "ports monitor sim replay export plot config cleaned clear reboot info".split()
+)
 def test_every_subcommand_has_help(sub: str):
     p = run_cli(sub, "--help")
     assert p.returncode == 0 and "usage: pogodock " + sub in p.stdout
@@ -117,3 +119,15 @@ def test_headless_monitor_stops_cleanly_on_sigterm(tmp_path: Path):
     finally:
         sim.send_signal(signal.SIGINT)
         sim.wait(5)
+
+
+def test_sim_takes_a_packaged_example_by_name_and_names_them_when_it_is_not_one(tmp_path):
+    p = subprocess.run(
+        [sys.executable, "-m", "pogodock.cli", "sim", "--scenario", "misalign", "--fast"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.splitlines()[0])["type"] == "hello"
+    line = one_sentence(run_cli("sim", "--scenario", "no-such-example", "--fast"))
+    assert line.startswith("pogodock sim: no scenario file no-such-example;")
+    assert "demo, faults, intermittent, misalign" in line

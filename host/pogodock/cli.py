@@ -50,7 +50,20 @@ def _close_recorder(recorder) -> None:
         )
 
 
+def _scenario(arg: str) -> str:
+    from pogodock import paths
+
+    path = paths.scenario(arg)
+    if not os.path.exists(path):
+        raise UsageError(
+            "no scenario file %s; the examples that come with pogodock are: %s"
+            % (arg, ", ".join(paths.scenario_names()) or "none")
+        )
+    return path
+
+
 def _cmd_sim(args: argparse.Namespace) -> int:
+    args.scenario = _scenario(args.scenario)
     if args.pty:
         if args.record:
             raise UsageError(
@@ -262,8 +275,21 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pogodock import dockcmd, paths
+
     parser = argparse.ArgumentParser(
         prog="pogodock", description="Watch the contacts of a pogo-pin charging dock."
+    )
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="print the host's version, and the firmware's when a dock answers",
+    )
+    parser.add_argument(
+        "--port",
+        dest="version_port",
+        metavar="P",
+        help="with --version: the dock's serial port (default: auto-detect)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -331,7 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
         "stdin. With --pty the dock is served on a pseudo-terminal whose path is the first line "
         "of stdout.",
     )
-    sim.add_argument("--scenario", required=True, metavar="FILE", help="scenario JSON file")
+    sim.add_argument(
+        "--scenario",
+        required=True,
+        metavar="FILE",
+        help="scenario JSON file, or the name of an example that comes with pogodock (%s)"
+        % ", ".join(paths.scenario_names()),
+    )
     sim.add_argument(
         "--fast", action="store_true", help="run simulated time as fast as the CPU allows"
     )
@@ -363,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pogodock import vboard  # its parser sets its own func; the supervisor loads on use
 
     vboard.add_parser(sub)
+    dockcmd.add_parsers(sub)
 
     rep = sub.add_parser(
         "replay",
@@ -429,11 +462,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         errors.append(ScenarioError)
     except ImportError:
         pass
+    from pogodock.dockcmd import DockError
     from pogodock.plot import PlotError
     from pogodock.ports import PortError
     from pogodock.replay import RecordingError
 
-    errors += [PortError, RecordingError, PlotError]
+    errors += [PortError, RecordingError, PlotError, DockError]
     return tuple(errors)
 
 
@@ -442,6 +476,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.version:
+        from pogodock import dockcmd
+
+        return dockcmd.version(args.version_port)
+    if args.version_port:
+        parser.error("--port before the command goes with --version; put it after the command")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -33,11 +33,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from dockfw.board import BoardError
 
+    from pogodock import paths
     from pogodock.sim.scenario import ScenarioError
     from pogodock.vboard.server import VboardError, serve
 
     try:
-        return serve(args.scenario, args.flash)
+        return serve(paths.scenario(args.scenario), args.flash)
     except (VboardError, ScenarioError, BoardError) as e:
         print("pogodock vboard: %s" % e, file=sys.stderr)
         return 1
