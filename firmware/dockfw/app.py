@@ -12,9 +12,10 @@ bytes, the rest discarded up to its newline, so that it is refused whole as
 ``too_long``, never executed in part), ``wait_us(us) -> bool`` (sleeps at most
 ``us``, True early when host input is waiting), ``running()``, ``charge(on)``,
 ``led(on)``, ``temp_mc()`` (the dock's temperature in milli-°C, or None),
-``collect(cycle, period_us)`` (a garbage collection, during which ``cycle()`` is
-called every ``period_us`` where the platform can interrupt one: on the RP2040 a
-hard timer interrupt, so ``cycle`` must not allocate), ``recover_bus() -> bool``
+``interrupts(poll)`` (from now on ``poll()`` is called every millisecond where
+the platform can interrupt the loop: on the RP2040 from a hard timer interrupt, so
+``poll`` must not allocate; ``interrupts(None)`` stops it), ``collect()`` (a garbage
+collection), ``recover_bus() -> bool``
 (the I2C-bus recovery: SCL clocked until SDA is released, a STOP, the controller
 re-initialised; True when SDA is high), ``feed()`` (the watchdog) and
 ``watchdog_ms`` (its timeout while it runs, else None: whoever runs the App starts
@@ -110,7 +111,7 @@ HALF_LATE_US = 1000
 # (without the interrupt's cycles): a line takes 2 kB at most (an ``info`` answer) of
 # the ~90 kB free. (Asking the heap itself, ``gc.mem_free()``, takes 8 ms on the
 # RP2040: a gap of its own.)
-GC_AFTER_LINES = 32
+GC_AFTER_LINES = 8
 # State goes to flash (a sector erase stalls the whole chip for tens of ms, up to
 # 400 ms on a slow part) when a device leaves, before a reboot, and while one stays
 # docked: a minute after it arrived (its mating counted, safe from a power cut from
@@ -214,14 +215,20 @@ class App:
         self._chip = 0
         self._held = []  # lines emitted while a report line is being written
         self._gc_due = False
-        # The cycles run from the HAL's interrupt while a collection is under way: what
-        # they may not do there (allocate, so tell anything) waits for the collection's end.
-        self.collecting = False
-        self._collect_halted = False
-        self._collect_cycles = 0
-        self._collect_error = None
+        # Stretches of the loop that take longer than a cycle's slack on the RP2040 (a
+        # collection, building a line from Python values) let the sampling cycles due
+        # meanwhile run from the HAL's interrupt. What those may not do there (allocate,
+        # so tell anything) waits for the stretch's end (_interrupts_end).
+        self.interruptible = False
+        self._irq_halted = False
+        self._irq_cycles = 0
+        self._irq_error = None
+        self._irq_poll = self._poll_from_interrupt  # bound once: not in the interrupt
+        self._looping = False  # run()'s loop has begun: cycles have a schedule
+        self._due_us = 0  # ticks_us the next cycle is due (the loop's and the interrupt's)
+        self._period_us = 0
         self._collected_ms = -1  # the last collection's stall, until told
-        self._collect_cycle = self._cycle_while_collecting  # bound once: not in the interrupt
+        self._collected_cycles = 0
         self._docked_save_s = None  # dock time of the last save while docked
         self._save_due_s = 0  # when the next save while docked is due
         self._sample_start = protocol.line_start(protocol.SAMPLE)
@@ -290,16 +297,21 @@ class App:
         takes its ``seq``, so the host sees the gap."""
         out = self.out
         self._lines_built += 1
-        if out.is_open():  # behind the report line being written, in seq order
-            self._held.append(
-                protocol.encode(kind, self.seq, self.hal.boot_id, self.uptime.t_ms(), fields)
-            )
+        t_ms = self.uptime.t_ms()
+        # Building a line from Python values takes the RP2040 ~6 ms (tier C: every
+        # fragment allocates), more than a cycle's slack: sampling goes on meanwhile.
+        nested = self._interrupts_begin()
+        try:
+            if out.is_open():  # behind the report line being written, in seq order
+                self._held.append(protocol.encode(kind, self.seq, self.hal.boot_id, t_ms, fields))
+                self.seq += 1
+                return
+            out.begin()
+            protocol.write(out.put, kind, self.seq, self.hal.boot_id, t_ms, fields)
+            out.commit()
             self.seq += 1
-            return
-        out.begin()
-        protocol.write(out.put, kind, self.seq, self.hal.boot_id, self.uptime.t_ms(), fields)
-        out.commit()
-        self.seq += 1
+        finally:
+            self._interrupts_end(nested)
         self.flush()
 
     def _begin_line(self, start):
@@ -539,7 +551,7 @@ class App:
         elif phase == _C_SAVE:
             if self._collected_ms >= 0:
                 # (Without the heap's free bytes: gc.mem_free() would stall as long again.)
-                fields = [("stall_ms", self._collected_ms), ("cycles", self._collect_cycles)]
+                fields = [("stall_ms", self._collected_ms), ("cycles", self._collected_cycles)]
                 self._collected_ms = -1
                 self.event("heap_collected", [], "info", fields)
             # Undocked, sampling is slow and a collection fits between two cycles; docked,
@@ -647,21 +659,25 @@ class App:
         except Exception as e:  # every failure must end in a known state
             self._crashed(e)
         clock = self.clock
-        due = clock.ticks_us()
+        self._due_us = clock.ticks_us()
+        self._looping = True
         while self.hal.running() and not self.reboot_requested:
             try:
                 self.tick()
             except Exception as e:
                 self._crashed(e)
             period = self.period_us()
-            due = clock.ticks_add(due, period)
+            self._period_us = period
+            due = clock.ticks_add(self._due_us, period)
             late = clock.ticks_diff(clock.ticks_us(), due)
             if late > period:
                 due = clock.ticks_us()  # fell behind a whole period: skip, do not burst
+            self._due_us = due
             try:
-                self._between_cycles(due, period)
+                self._between_cycles(period)
             except Exception as e:
                 self._crashed(e)
+        self._looping = False
         try:
             self.commands.finish()  # a line taken is answered, however the loop ends
         except Exception as e:
@@ -669,22 +685,23 @@ class App:
         if self.reboot_requested:
             self._note_reboot(self.reboot_reason or "reboot", self.last_error)
 
-    def _between_cycles(self, due, period):
+    def _between_cycles(self, period):
         """Until the next cycle is due: collect garbage if it is time (right after the
         cycle, where the slack is whole), the supply pins' half read halfway, and in
         between steps of the work waiting, output to the link, host commands, and sleep."""
         clock = self.clock
-        half = clock.ticks_add(due, -(period // 2))
+        half = clock.ticks_add(self._due_us, -(period // 2))
         halved = not self.charging  # without current there is nothing to read halfway
         if self._gc_due:
             self._gc_due = False
-            self._collect(period)
+            self._collect()
         # Once a cycle (each pass of the loop below costs ~0.1 ms on the RP2040), and
         # after each long wait.
         self._feed()
         while True:
             now = clock.ticks_us()
-            left = clock.ticks_diff(due, now)
+            # (Read each pass: a cycle run from the interrupt moves it on.)
+            left = clock.ticks_diff(self._due_us, now)
             if left < EARLY_US:
                 return
             if not halved:
@@ -729,46 +746,77 @@ class App:
                     pass
                 self._in = None
 
-    def _collect(self, period):
-        """A garbage collection, the sampling cycle going on from the HAL's interrupt;
-        then what those cycles could not do there: a cut told, an error handled."""
+    def _collect(self):
+        """A garbage collection, the sampling cycles due meanwhile run from the HAL's
+        interrupt (12-23 ms on the RP2040); its stall told by the next check round:
+        building a line right after a collection would hold up the next cycle."""
         clock = self.clock
         self.stage = "gc"
-        self._collect_halted = False
-        self._collect_cycles = 0
-        self._collect_error = None
         t0 = clock.ticks_us()
-        self.collecting = True
+        nested = self._interrupts_begin()
+        cycles = 0
         try:
-            self.hal.collect(self._collect_cycle, period)
+            self.hal.collect()
         finally:
-            self.collecting = False
+            cycles = self._interrupts_end(nested)
         stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
         self._lines_built = 0
-        error = self._collect_error
-        if error is not None:
-            self._collect_error = None
-            self._crashed(error)
-        self.protection.tell_deferred(self.sampler)
-        # Told by the next check round: building a line right after a collection takes
-        # the RP2040 5-7 ms (tier C), which would hold up the next cycle.
+        self._collected_cycles = cycles
         self._collected_ms = stall_ms if self.docking.present else -1
 
-    def _cycle_while_collecting(self, _timer=None):
-        """The sampling cycle, from the HAL's interrupt during a collection: the heap
-        is locked, so it stops (until the collection ends) at anything the main loop
-        must handle: a cut to tell, a docking change, a full window, an error."""
-        if self._collect_halted:
+    def _interrupts_begin(self):
+        """Begin a stretch during which the cycles due run from the HAL's interrupt.
+        True when one was already under way (then only the outermost one ends it)."""
+        if self.interruptible or not self._looping:
+            return True
+        self._irq_halted = False
+        self._irq_cycles = 0
+        self._irq_error = None
+        self.interruptible = True
+        self.hal.interrupts(self._irq_poll)
+        return False
+
+    def _interrupts_end(self, nested):
+        """End the stretch (``nested``: what ``_interrupts_begin`` said), then do what
+        its cycles could not do from the interrupt: an error handled, a cut told.
+        Returns the cycles the stretch ran."""
+        if nested:
+            return 0
+        self.hal.interrupts(None)
+        self.interruptible = False
+        cycles = self._irq_cycles
+        error = self._irq_error
+        if error is not None:
+            self._irq_error = None
+            self._crashed(error)
+        self.protection.tell_deferred(self.sampler)
+        return cycles
+
+    def _poll_from_interrupt(self, _timer=None):
+        """From the HAL's interrupt, every millisecond of a stretch: the sampling cycle
+        when one is due. The heap is locked there, so the cycles stop (until the
+        stretch ends) at anything the main loop must handle: a cut to tell, a docking
+        change, a full window, an error."""
+        if self._irq_halted:
             return
+        clock = self.clock
+        if clock.ticks_diff(clock.ticks_us(), self._due_us) < 0:
+            return
+        self._due_us = clock.ticks_add(self._due_us, self._period_us)
+        stage = self.stage
+        inside = self._in
         try:
             self._cycle_done_ms = self.cycle()
-            self._collect_cycles += 1
+            self._irq_cycles += 1
             if self.protection.deferred or self.docking.changed or self.window.full():
-                self._collect_halted = True
-        except Exception as e:
+                self._irq_halted = True
+        except Exception as e:  # in an interrupt: nothing may escape
             self.hal.charge(False)  # charging off first, as _crashed does
-            self._collect_error = e
-            self._collect_halted = True
+            self._irq_error = e
+            self._irq_halted = True
+            return
+        self.stage = stage  # what the loop was doing, for an error it meets after
+        self._in = inside
 
     def _half_read(self):
         """The supply pins' monitors read again and protection's guard on them."""

@@ -109,7 +109,7 @@ class Protection(Detector):
         self.p_mw = array("i", [0] * n)  # smoothed contact heat (or its bound)
         self._heat_ms = array("i", [0] * n)  # how long the heat has been over the limit
         self._split = 0  # cycles in a row the two sides disagreed
-        self.deferred = 0  # a cut made during a collection, not told yet (tell_deferred)
+        self.deferred = 0  # a cut made from the interrupt, not told yet (tell_deferred)
         self._deferred_total = 0
         self._deferred_ms = 0
         self._unbounded = 0  # cycles in a row some pin's current had no bound
@@ -157,8 +157,8 @@ class Protection(Detector):
             cut = _CUT_CURRENT
             total = fresh
         if cut:
-            if self.ctx.collecting:
-                # In the HAL's interrupt during a collection, where nothing may be
+            if self.ctx.interruptible:
+                # Maybe in the HAL's interrupt (App._interrupts_begin), where nothing may be
                 # allocated: the switch opens now, the telling waits (tell_deferred).
                 self.ctx.set_charging(False)
                 self.deferred = cut
@@ -168,7 +168,7 @@ class Protection(Detector):
             self._cut(s, now, cut, total)
 
     def tell_deferred(self, s):
-        """The cut a cycle during a collection made: its trip counted and told."""
+        """The cut a cycle run from the interrupt made: its trip counted and told."""
         cut = self.deferred
         if cut:
             self.deferred = 0

@@ -187,18 +187,20 @@ class RP2040:
     def running(self):
         return True
 
-    def collect(self, cycle, period_us):
-        # A collection stands the core still for 12-23 ms (tier C), more than two
-        # periods; MicroPython runs hard interrupt handlers during one (they may not
-        # allocate: ``cycle`` does not), so the sampling goes on from a timer's.
-        timer = self._collect_timer
-        timer.init(
-            mode=machine.Timer.PERIODIC, freq=1000000 // period_us, callback=cycle, hard=True
-        )
-        try:
-            gc.collect()
-        finally:
-            timer.deinit()
+    def interrupts(self, poll):
+        # Stretches that stand the loop still for longer than two periods (a collection:
+        # 12-23 ms on tier C; a line built from Python values: ~6 ms) keep sampling
+        # from a hard timer interrupt: MicroPython runs hard handlers even during a
+        # collection, and they may not allocate (``poll`` does not).
+        if poll is None:
+            self._collect_timer.deinit()
+        else:
+            self._collect_timer.init(
+                mode=machine.Timer.PERIODIC, freq=1000, callback=poll, hard=True
+            )
+
+    def collect(self):
+        gc.collect()
 
     def charge(self, on):
         self._charge.value(1 if on == self.board.charge_active_high else 0)

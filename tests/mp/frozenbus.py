@@ -74,8 +74,11 @@ class FrozenHal:
     def running(self):
         return True
 
-    def collect(self, cycle, period_us):
-        gc.collect()  # the collection's cycles are the simulator's and tier C's business
+    def interrupts(self, poll):
+        pass  # the interrupt's cycles are the simulator's and tier C's business
+
+    def collect(self):
+        gc.collect()
 
     def charge(self, on):
         pass

@@ -45,6 +45,7 @@ COMMAND_COST_US = 9000
 # 11.6 ms quiet, up to 23 ms with a command flood's objects live): the simulated one
 # takes as long, the sampling cycle going on from the board's timer interrupt meanwhile.
 COLLECT_COST_US = 12000
+COLLECT_POLL_US = 1000  # the board's timer during a collection: 1 kHz
 
 
 class _NeverCut(BaseException):
@@ -81,6 +82,9 @@ class SimDock:
         self.command_cost_us = COMMAND_COST_US
         self.collect_cost_us = COLLECT_COST_US
         self.interrupt = False  # the firmware's code runs as the board's timer interrupt
+        self._poll = None  # the timer interrupt's callback while the firmware runs one
+        self._stretch_us = 0  # what the stretch under way has cost so far (a collection)
+        self.stretch_cost_us = 0
         self.uid = "%016x" % int.from_bytes(unique_id(scenario), "big")
         self.boot_id = self._boot_id()
         self.reset_cause = "power_on"
@@ -224,26 +228,42 @@ class SimDock:
         self._apply_due()
         return self._inbox is not None and self._inbox.pending()
 
-    def collect(self, cycle, period_us):
-        """A collection as the board's: ``collect_cost_us`` of simulated time, with
-        ``cycle`` called every ``period_us`` meanwhile, as the RP2040's hard timer
-        interrupt calls it. Under MicroPython the heap is locked around each call, as
-        it is in the interrupt during a collection: a cycle that allocates fails here."""
+    def interrupts(self, poll):
+        """The board's 1 kHz timer interrupt, ``poll`` (None: stopped). The simulator
+        charges no CPU time for the firmware's code, except what a stretch run with
+        the interrupt costs: a collection (``collect_cost_us``) and any other stretch
+        ``stretch_cost_us`` (0 unless a test sets it: building a line takes the
+        RP2040 ~6 ms). That time passes as the stretch ends, ``poll`` called every
+        millisecond of it."""
+        if poll is None and self._poll is not None:
+            cost = self._stretch_us if self._stretch_us else self.stretch_cost_us
+            self._stretch_us = 0
+            self._play_interrupt(self._poll, cost)
+        self._poll = poll
+
+    def collect(self):
         self._dead()
         gc.collect()
+        self._stretch_us += self.collect_cost_us
+
+    def _play_interrupt(self, poll, cost_us):
+        """``cost_us`` of simulated time, ``poll`` called every millisecond. Under
+        MicroPython the heap is locked around each call, as it is in a hard
+        interrupt: firmware code that allocates there fails here (the simulated
+        hardware it calls unlocks it: i2cbus)."""
         clock = self.clock
         start = clock.now_us
-        end = start + self.collect_cost_us
+        end = start + cost_us
         k = 1
-        while start + k * period_us <= end:
-            due = start + k * period_us
+        while start + k * COLLECT_POLL_US <= end:
+            due = start + k * COLLECT_POLL_US
             if clock.now_us < due:
                 clock.advance_us(due - clock.now_us)
             self._apply_due()
             self.interrupt = self.i2c.interrupt = True
             heap_lock()
             try:
-                cycle()
+                poll()
             finally:
                 heap_unlock()
                 self.interrupt = self.i2c.interrupt = False
