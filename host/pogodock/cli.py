@@ -232,7 +232,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from pogodock import dashboard
 
     return dashboard.run(
-        dashboard.RecordsSource(recording.records, "pogodock replay %s" % args.file)
+        dashboard.PlaybackSource(recording.records, "pogodock replay %s" % args.file)
     )
 
 

@@ -13,11 +13,8 @@ as "—".
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import termios
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -31,8 +28,10 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, Label, RichLog, Sparkline, Static
 
 from pogodock.model import DASH, DockModel, bucket_max, clean_in, fmt, yes_no
+from pogodock.playback import Player
 from pogodock.reader import Pending, Reader, RecordQueue
-from pogodock.records import ConsoleText, Record
+from pogodock.records import ConsoleText, Record, iso_utc
+from pogodock.terminal import exit_on_hangup
 
 STATE_STYLES = {
     "ok": "bold green",
@@ -41,18 +40,24 @@ STATE_STYLES = {
     "open": "bold magenta",
     "unknown": "dim",
 }
+# Short headers: every column fits an 80-column terminal (README, "The dashboard").
 COLUMNS = [
     ("pin", "pin"),
-    ("i", "I (mA)"),
-    ("r", "R (mΩ)"),
-    ("base", "R base (mΩ)"),
-    ("drift", "drift (mΩ/day)"),
-    ("clean", "clean in (d)"),
-    ("intermittent", "intermittent"),
+    ("i", "I mA"),
+    ("r", "R mΩ"),
+    ("base", "base"),
+    ("drift", "drift/d"),
+    ("clean", "clean d"),
+    ("intermittent", "int"),
     ("cycles", "cycles"),
     ("state", "state"),
     ("score", "score"),
 ]
+COMMANDS = frozenset({"info", "clear", "charge", "cleaned"})
+PLAYBACK = frozenset(
+    {"play", "step", "back", "faster", "slower", "next_event", "to_start", "to_end"}
+)
+CONFIRM_S = 3.0
 DRAIN_PER_TICK = 20000
 LOG_PER_TICK = 200
 
@@ -62,6 +67,8 @@ class Source:
 
     title = "pogodock"
     live = False
+    player: Player | None = None  # a playback's position and keys
+    demo = False  # the demo's virtual dock: compressed time, and its end is the demo's
 
     def drain(self) -> list[Record]:
         return []
@@ -72,6 +79,10 @@ class Source:
     def exports(self) -> list[str]:
         """One short state per exporter the monitor feeds (MQTT, Prometheus)."""
         return []
+
+    def rewound(self) -> bool:
+        """True when the records last drained start from the first again."""
+        return False
 
 
 class LiveSource(Source):
@@ -99,6 +110,23 @@ class LiveSource(Source):
         return self.reader.send(cmd, **args)
 
 
+class PlaybackSource(Source):
+    """A recording played back: ``replay``'s keys move the player, the player says what is due."""
+
+    def __init__(self, records: list[Record], title: str, player: Player | None = None) -> None:
+        self.player = player if player is not None else Player(records)
+        self.title = title
+        self._rewound = False
+
+    def drain(self) -> list[Record]:
+        assert self.player is not None
+        self._rewound, records = self.player.take()
+        return records
+
+    def rewound(self) -> bool:
+        return self._rewound
+
+
 class RecordsSource(Source):
     """A recording, shown all at once."""
 
@@ -120,6 +148,7 @@ class Dashboard(App[int]):
     TITLE = "pogodock"
     CSS = """
     #status { height: auto; padding: 0 1; background: $boost; }
+    #position { height: 1; padding: 0 1; background: $panel; }
     #pins { height: auto; max-height: 14; }
     #sparks { height: auto; padding: 0 1; }
     .sparkrow { height: 1; }
@@ -130,29 +159,54 @@ class Dashboard(App[int]):
     #events { width: 2fr; border: round $primary; }
     #console { width: 1fr; border: round $secondary; }
     """
+    # Quit first: a narrow footer cuts from the right. Commands show only on a live
+    # dock, playback keys only in a replay (check_action).
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "quit"),
+        # Textual binds ctrl+c to copy; a monitor in a terminal is left with it.
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("i", "info", "info"),
-        Binding("c", "clear", "clear alarms"),
+        Binding("c", "clear", "clear"),
         Binding("o", "charge(True)", "charge on"),
         Binding("f", "charge(False)", "charge off"),
-        Binding("k", "cleaned", "pins cleaned"),
-        Binding("q", "quit", "quit"),
+        Binding("k", "cleaned", "cleaned"),
+        # Before the table's own (it moves its cursor with the arrows, home and end).
+        Binding("space", "play", "play/pause", priority=True),
+        Binding("right,full_stop", "step", "step", key_display="→", priority=True),
+        Binding("left,comma", "back", "back", key_display="←", priority=True),
+        Binding("plus,equals_sign", "faster", "faster", key_display="+", priority=True),
+        Binding("minus", "slower", "slower", priority=True),
+        Binding("n", "next_event", "next event", priority=True),
+        Binding("home", "to_start", "start", show=False, priority=True),
+        Binding("end", "to_end", "end", show=False, priority=True),
     ]
+    ENABLE_COMMAND_PALETTE = False  # its ^p would take footer room from quit
 
     def __init__(self, source: Source, refresh_s: float = 0.25) -> None:
         super().__init__()
         self.source = source
         self.model = DockModel()
         self.refresh_s = refresh_s
+        self.confirm_s = CONFIRM_S
         self.sent: list[Pending] = []
         self._pin_rows: list[str] = []
         self._sparks_stale = False
+        self._armed: tuple[str, float] | None = None  # a key pressed once, until when
         self.title = source.title
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in COMMANDS:
+            return self.source.live
+        if action in PLAYBACK:
+            return self.source.player is not None
+        return True
 
     # -- layout -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("waiting for the dock…", id="status")
+        if self.source.player is not None:
+            yield Static("", id="position")
         table: DataTable[Any] = DataTable(id="pins", cursor_type="row", zebra_stripes=True)
         yield table
         yield Vertical(id="sparks")
@@ -181,6 +235,8 @@ class Dashboard(App[int]):
         records = self.source.drain()
         events = self.query_one("#events", RichLog)
         console = self.query_one("#console", RichLog)
+        if self.source.rewound():
+            self._restart(events, console)
         lines: list[str] = []
         for rec in records:
             text = self.model.apply(rec)
@@ -195,6 +251,27 @@ class Dashboard(App[int]):
         self._replies()
         if records or not self._pin_rows or self._sparks_stale:
             self.show()
+        self._position()
+
+    def _restart(self, events: RichLog, console: RichLog) -> None:
+        """A playback went back: the model is built again from the first record."""
+        self.model = DockModel()
+        events.clear()
+        console.clear()
+        self.query_one("#pins", DataTable).clear()
+        self._pin_rows = []
+
+    def _position(self) -> None:
+        player = self.source.player
+        if player is None:
+            return
+        m = self.model
+        text = player.position()
+        if m.t_ms is not None:
+            text += " · dock %s s (boot %s)" % (fmt(m.t_ms / 1000.0, 1), m.boot)
+        if m.last_time is not None:
+            text += " · %s" % iso_utc(m.last_time)[:19].replace("T", " ")
+        self.query_one("#position", Static).update(text)
 
     def _replies(self) -> None:
         if not self.sent:
@@ -284,7 +361,7 @@ class Dashboard(App[int]):
         link = m.link
         hello = m.hello
         dock = (
-            "board %s, fw %s, boot %s" % (hello.board, hello.fw, hello.boot)
+            "%s, fw %s, boot %s" % (hello.board, hello.fw, hello.boot)
             if hello
             else "dock not identified yet"
         )
@@ -296,6 +373,7 @@ class Dashboard(App[int]):
             dock,
             "charging %s" % yes_no(m.charging),
             "docked %s" % yes_no(m.docked),
+            "temp %s °C" % fmt(m.temp_c, 1),
         ]
         health = "link: %s · lines %d · lost %d · reboots %d · console %d" % (
             conn,
@@ -326,17 +404,64 @@ class Dashboard(App[int]):
     def action_info(self) -> None:
         self._command(protocol.CMD_INFO)
 
+    def _confirmed(self, key: str, what: str) -> bool:
+        """True on the second press of ``key`` within ``confirm_s``; the first one asks."""
+        now = time.monotonic()
+        if self._armed is not None and self._armed[0] == key and now <= self._armed[1]:
+            self._armed = None
+            return True
+        self._armed = (key, now + self.confirm_s)
+        ask = "press %s again within %g s to %s" % (key, self.confirm_s, what)
+        self.query_one("#events", RichLog).write(Text("? " + ask, style="bold yellow"))
+        self.notify(ask, timeout=self.confirm_s)
+        return False
+
     def action_clear(self) -> None:
-        self._command(protocol.CMD_CLEAR)
+        if self._confirmed("c", "clear alarms (also releases a latched charge cut-off)"):
+            self._command(protocol.CMD_CLEAR)
 
     def action_charge(self, on: bool) -> None:
-        self._command(protocol.CMD_CHARGE, on=bool(on))
+        if on or self._confirmed("f", "turn charging off"):
+            self._command(protocol.CMD_CHARGE, on=bool(on))
 
     def action_cleaned(self) -> None:
         self._command(protocol.CMD_CLEANED)
 
     async def action_quit(self) -> None:
         self.exit(0)
+
+    # -- playback ---------------------------------------------------------------
+    def _play(self, move: Callable[[Player], object]) -> None:
+        if self.source.player is not None:
+            move(self.source.player)
+            self.pull()  # a step shows at once, not at the next tick
+
+    def action_play(self) -> None:
+        self._play(Player.toggle)
+
+    def action_step(self) -> None:
+        self._play(Player.step)
+
+    def action_back(self) -> None:
+        self._play(Player.back)
+
+    def action_faster(self) -> None:
+        self._play(Player.faster)
+
+    def action_slower(self) -> None:
+        self._play(Player.slower)
+
+    def action_next_event(self) -> None:
+        player = self.source.player
+        if player is not None and not player.next_event():
+            self.notify("no event after this point", timeout=2)
+        self.pull()
+
+    def action_to_start(self) -> None:
+        self._play(lambda p: p.seek(0))
+
+    def action_to_end(self) -> None:
+        self._play(lambda p: p.seek(len(p.records)))
 
 
 def _styled(line: str) -> Text:
@@ -348,35 +473,6 @@ def _styled(line: str) -> Text:
     elif "console:" in line:
         style = "dim"
     return Text(line, style=style)
-
-
-def terminal_alive(fd: int) -> bool:
-    """False once the terminal on ``fd`` has hung up (tcgetattr fails with EIO)."""
-    try:
-        termios.tcgetattr(fd)
-    except (termios.error, OSError):
-        return False
-    return True
-
-
-def exit_on_hangup(fd: int, period_s: float = 1.0) -> threading.Thread:
-    """Ends the process (code 129, as SIGHUP would) once the terminal on ``fd`` is gone.
-
-    A closed terminal does not always send SIGHUP (a killed tmux pane, for one);
-    Textual's input thread then spins on end-of-file and its event loop blocks
-    writing to the dead terminal, so no cleanup in it could run. Nothing is lost
-    by leaving at once: the recorder writes whole lines, the OS closes the port,
-    and an MQTT broker publishes the last will.
-    """
-
-    def watch() -> None:
-        while terminal_alive(fd):
-            time.sleep(period_s)
-        os._exit(129)
-
-    thread = threading.Thread(target=watch, name="hangup-watch", daemon=True)
-    thread.start()
-    return thread
 
 
 def run(source: Source, on_exit: Callable[[], None] | None = None) -> int:
