@@ -27,10 +27,11 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, Label, RichLog, Sparkline, Static
 
+from pogodock.headless import DEMO_OVER
 from pogodock.model import DASH, DockModel, bucket_max, clean_in, fmt, yes_no
 from pogodock.playback import Player
 from pogodock.reader import Pending, Reader, RecordQueue
-from pogodock.records import ConsoleText, Record, iso_utc
+from pogodock.records import PORT_ERROR, ConsoleText, LinkEvent, Record, iso_utc
 from pogodock.terminal import exit_on_hangup
 
 STATE_STYLES = {
@@ -58,6 +59,10 @@ PLAYBACK = frozenset(
     {"play", "step", "back", "faster", "slower", "next_event", "to_start", "to_end"}
 )
 CONFIRM_S = 3.0
+PER_DAY = frozenset({"drift", "clean"})
+# The demo plays weeks of wear in minutes: a day-based figure is not a calendar's.
+COMPRESSED = "* per compressed day: the demo plays weeks of wear in minutes"
+
 DRAIN_PER_TICK = 20000
 LOG_PER_TICK = 200
 
@@ -93,12 +98,14 @@ class LiveSource(Source):
         reader: Reader,
         queue: RecordQueue | None = None,
         exporters: Sequence[Callable[[], str]] = (),
+        demo: bool = False,
     ) -> None:
         """``exporters``: each says how its export stands, in a few words."""
         self.reader = reader
         self.queue = queue if queue is not None else reader.subscribe_queue()
-        self.title = "pogodock monitor"
+        self.title = "pogodock demo" if demo else "pogodock monitor"
         self._exporters = list(exporters)
+        self.demo = demo
 
     def exports(self) -> list[str]:
         return [state() for state in self._exporters]
@@ -218,7 +225,8 @@ class Dashboard(App[int]):
     def on_mount(self) -> None:
         table = self.query_one("#pins", DataTable)
         for key, label in COLUMNS:
-            table.add_column(label, key=key)
+            compressed = self.source.demo and key in PER_DAY
+            table.add_column(label + "*" if compressed else label, key=key)
         self.query_one("#events", RichLog).border_title = "events"
         self.query_one("#console", RichLog).border_title = "console text"
         self.pull()
@@ -244,6 +252,8 @@ class Dashboard(App[int]):
                 continue
             if isinstance(rec, ConsoleText):
                 console.write(rec.text)
+            elif self.source.demo and isinstance(rec, LinkEvent) and rec.kind == PORT_ERROR:
+                continue  # the virtual dock left with its scenario: said as the demo's end
             else:
                 lines.append(self.model.events[-1])
         for line in lines[-LOG_PER_TICK:]:
@@ -365,8 +375,11 @@ class Dashboard(App[int]):
             if hello
             else "dock not identified yet"
         )
+        over = self.source.demo and link.connected is False
         if link.connected is None:
             conn = "recording" if not self.source.live else "connecting"
+        elif over:
+            conn = "the virtual dock has stopped"
         else:
             conn = "connected %s" % link.port if link.connected else "DISCONNECTED (retrying)"
         parts = [
@@ -383,11 +396,16 @@ class Dashboard(App[int]):
             link.console,
         )
         status = Text(" · ".join(parts) + "\n")
-        style = "bold red" if link.connected is False or link.lost or link.reboots else ""
+        down = link.connected is False and not over
+        style = "bold red" if down or link.lost or link.reboots else ""
         status.append(health, style=style)
         for export in self.source.exports():
             status.append(" · " + export, style="yellow" if "not " in export else "")
-        if link.connected is False and link.last_problem:
+        if self.source.demo:
+            status.append("\n" + COMPRESSED, style="dim")
+        if over:  # not "no serial port (is the dock plugged in?)": the scenario ended
+            status.append("\n%s · q quits" % DEMO_OVER, style="bold")
+        elif link.connected is False and link.last_problem:
             status.append("\n" + link.last_problem, style="red")
         self.query_one("#status", Static).update(status)
 
