@@ -70,7 +70,7 @@ async def test_at_80x24_every_pin_shows_state_score_and_the_footer_quit():
         assert set(rows) == set(PINS), "a pin row is not on screen"
         for name, (state, score) in STATES.items():
             assert rows[name][-2:] == [state, str(score)]  # the last columns, not cut off
-            assert "36.25" in rows[name] and "-623.000" in rows[name] and "12345" in rows[name]
+            assert "36.25" in rows[name] and "-623.0" in rows[name] and "12345" in rows[name]
         header = next(line for line in lines if "pin" in line and "state" in line)
         assert header.split()[-2:] == ["state", "score"]
         assert "temp 41.2 °C" in "\n".join(lines)
@@ -133,3 +133,22 @@ def test_headless_health_lines_say_the_docks_temperature():
     unknown = HeadlessPrinter(io.StringIO())
     unknown.handle(health(2, temp_c=None))
     assert "temp — °C" in unknown.model.health_summary()
+
+
+@pytest.mark.asyncio
+async def test_a_column_widens_for_a_number_that_came_after_a_dash():
+    source = FakeLive([*live_records()[:1], health(1, drift=None)])
+    app = Dashboard(source, refresh_s=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        assert cell(app.query_one("#pins", DataTable), "GND1", "drift") == "—"
+        source.recs = [health(2, drift=-10465336), health(3, drift=1250)]
+        await pilot.pause(0.1)
+        lines = screen_lines(app)
+        gnd1 = next(line for line in lines if line.startswith(" GND1 ") and "warn" in line)
+        assert gnd1.split()[4] == "1.250"
+        source.recs = [health(4, drift=-10465336)]
+        await pilot.pause(0.1)
+        lines = screen_lines(app)
+        gnd1 = next(line for line in lines if line.startswith(" GND1 ") and "warn" in line)
+        assert gnd1.split()[4] == "-10465" and gnd1.split()[-2:] == ["warn", "64"]

@@ -25,7 +25,7 @@ class Clock:
         return self.t
 
 
-def health(seq: int, temp_c: int | None = 412) -> Record:
+def health(seq: int, temp_c: int | None = 412, drift: int | None = -623000) -> Record:
     pins = []
     for name in PINS:
         state, score = STATES[name]
@@ -38,7 +38,7 @@ def health(seq: int, temp_c: int | None = 412) -> Record:
                         ("score", score),
                         ("r_mohm", Fixed(36250, 3)),
                         ("r_baseline_mohm", Fixed(35000, 3)),
-                        ("drift_mohm_per_day", Fixed(-623000, 3)),
+                        ("drift_mohm_per_day", None if drift is None else Fixed(drift, 3)),
                         ("days_to_clean", 12),
                         ("intermittent_count", 3),
                         ("cycles", 12345),
