@@ -25,7 +25,9 @@ class Clock:
         return self.t
 
 
-def health(seq: int, temp_c: int | None = 412, drift: int | None = -623000) -> Record:
+def health(
+    seq: int, temp_c: int | None = 412, drift: int | None = -623000, cycles: int = 12345
+) -> Record:
     pins = []
     for name in PINS:
         state, score = STATES[name]
@@ -41,7 +43,7 @@ def health(seq: int, temp_c: int | None = 412, drift: int | None = -623000) -> R
                         ("drift_mohm_per_day", None if drift is None else Fixed(drift, 3)),
                         ("days_to_clean", 12),
                         ("intermittent_count", 3),
-                        ("cycles", 12345),
+                        ("cycles", cycles),
                     ]
                 ),
             )
