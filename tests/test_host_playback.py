@@ -161,3 +161,66 @@ async def test_replay_plays_steps_back_and_hides_dock_commands():
         assert "press c again" not in log_text(app.query_one("#events", RichLog))
         await pilot.press("q")
     assert app.return_value == 0
+
+
+def long_recording(n: int = 6100) -> list[Record]:
+    recs = records()[:1]
+    for k in range(1, n):
+        recs.append(sample(k, 35.0 + (k % 97) / 10.0))
+        if k % 1000 == 0:
+            recs.append(dev(protocol.EVENT, k, [("kind", "intermittent"), ("pins", ["GND1"])]))
+    return recs
+
+
+def model_state(app: Dashboard) -> dict:
+    m = app.model
+    pins = {n: {**vars(p), "history": list(p.history)} for n, p in m.pins.items()}
+    link = {k: v for k, v in vars(m.link).items() if k != "last_console"}
+    return {"pins": pins, "link": link, "events": list(m.events), "samples": m.samples}
+
+
+@pytest.mark.asyncio
+async def test_going_back_folds_on_from_the_nearest_mark_to_the_same_screen(monkeypatch):
+    from pogodock.model import DockModel
+
+    folds = []
+    apply = DockModel.apply
+    monkeypatch.setattr(DockModel, "apply", lambda m, rec: folds.append(1) or apply(m, rec))
+    recs = long_recording()
+    back = Dashboard(PlaybackSource(recs, "replay", Player(recs, playing=False)), 0.05)
+    async with back.run_test(size=(80, 24)) as pilot:
+        await pilot.press("end")
+        await pilot.pause(0.1)
+        assert len(folds) == len(recs)
+        folds.clear()
+        await pilot.press("left", "left")
+        await pilot.pause(0.1)
+        assert 0 < len(folds) < 2200  # from the mark at 6000, not from the first record
+        went_back = model_state(back)
+        log_back = log_text(back.query_one("#events", RichLog))
+        await pilot.press("q")
+    direct = Dashboard(PlaybackSource(recs, "replay", Player(recs, playing=False)), 0.05)
+    async with direct.run_test(size=(80, 24)) as pilot:
+        direct.source.player.seek(len(recs) - 2)
+        await pilot.pause(0.1)
+        assert model_state(direct) == went_back
+        assert log_text(direct.query_one("#events", RichLog)) == log_back
+        assert "intermittent GND1" in log_back
+        await pilot.press("q")
+
+
+def test_marks_before_the_first_one_start_afresh():
+    from pogodock.model import DockModel
+    from pogodock.playback import Marks
+
+    marks = Marks(10, tail=5)
+    assert marks.every == 2000
+    marks.events.append("x")
+    model = DockModel()
+    model.samples = 7
+    marks.folded(2000, model)
+    model.samples = 8  # the mark kept the model as it stood
+    at, restored = marks.restore(3999)
+    assert at == 2000 and restored.samples == 7 and list(marks.events) == ["x"]
+    at, restored = marks.restore(1999)
+    assert at == 0 and restored.samples == 0 and not marks.events

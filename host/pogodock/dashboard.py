@@ -13,7 +13,6 @@ as "—".
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -23,15 +22,16 @@ from dockfw import protocol
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
-from textual.widgets import DataTable, Footer, Header, Label, RichLog, Sparkline, Static
+from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
 from pogodock.headless import DEMO_OVER
-from pogodock.model import DASH, DockModel, bucket_max, clean_in, fmt, yes_no
-from pogodock.playback import Player
+from pogodock.model import DASH, DockModel, clean_in, fmt, yes_no
+from pogodock.playback import Marks, Player
 from pogodock.reader import Pending, Reader, RecordQueue
 from pogodock.records import PORT_ERROR, ConsoleText, LinkEvent, Record, iso_utc
+from pogodock.sparks import PinSparks
 from pogodock.terminal import exit_on_hangup
 
 STATE_STYLES = {
@@ -147,21 +147,12 @@ class RecordsSource(Source):
         return recs
 
 
-def _wid(name: str) -> str:
-    return "spark-" + re.sub(r"[^A-Za-z0-9_-]", "_", name)
-
-
 class Dashboard(App[int]):
     TITLE = "pogodock"
     CSS = """
     #status { height: auto; padding: 0 1; background: $boost; }
     #position { height: 1; padding: 0 1; background: $panel; }
     #pins { height: auto; max-height: 14; }
-    #sparks { height: auto; padding: 0 1; }
-    .sparkrow { height: 1; }
-    .sparkname { width: 10; }
-    .sparkval { width: 28; text-align: right; }
-    Sparkline { width: 1fr; height: 1; }
     #logs { height: 1fr; }
     #events { width: 2fr; border: round $primary; }
     #console { width: 1fr; border: round $secondary; }
@@ -199,6 +190,9 @@ class Dashboard(App[int]):
         self._pin_rows: list[str] = []
         self._sparks_stale = False
         self._armed: tuple[str, float] | None = None  # a key pressed once, until when
+        player = source.player
+        self._marks = None if player is None else Marks(len(player.records), LOG_PER_TICK)
+        self._folded = 0  # playback: how many of its records the model holds
         self.title = source.title
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -216,7 +210,7 @@ class Dashboard(App[int]):
             yield Static("", id="position")
         table: DataTable[Any] = DataTable(id="pins", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Vertical(id="sparks")
+        yield PinSparks(id="sparks")
         with Horizontal(id="logs"):
             yield RichLog(id="events", max_lines=2000, markup=False, wrap=False)
             yield RichLog(id="console", max_lines=500, markup=False, wrap=True)
@@ -243,19 +237,29 @@ class Dashboard(App[int]):
         records = self.source.drain()
         events = self.query_one("#events", RichLog)
         console = self.query_one("#console", RichLog)
-        if self.source.rewound():
-            self._restart(events, console)
+        marks = self._marks
+        if marks is not None and self.source.rewound():  # records from the first again
+            self._folded, self.model = marks.restore(len(records))
+            records = records[self._folded :]
+            self._restart(events, console, marks)
         lines: list[str] = []
         for rec in records:
             text = self.model.apply(rec)
             if text is None:
-                continue
-            if isinstance(rec, ConsoleText):
+                pass
+            elif isinstance(rec, ConsoleText):
                 console.write(rec.text)
+                if marks is not None:
+                    marks.console.append(rec.text)
             elif self.source.demo and isinstance(rec, LinkEvent) and rec.kind == PORT_ERROR:
-                continue  # the virtual dock left with its scenario: said as the demo's end
+                pass  # the virtual dock left with its scenario: said as the demo's end
             else:
                 lines.append(self.model.events[-1])
+                if marks is not None:
+                    marks.events.append(lines[-1])
+            if marks is not None:
+                self._folded += 1
+                marks.folded(self._folded, self.model)
         for line in lines[-LOG_PER_TICK:]:
             events.write(_styled(line))
         self._replies()
@@ -263,11 +267,14 @@ class Dashboard(App[int]):
             self.show()
         self._position()
 
-    def _restart(self, events: RichLog, console: RichLog) -> None:
-        """A playback went back: the model is built again from the first record."""
-        self.model = DockModel()
+    def _restart(self, events: RichLog, console: RichLog, marks: Marks) -> None:
+        """A playback went back: the screen as it stood at the mark the model came from."""
         events.clear()
         console.clear()
+        for line in marks.events:
+            events.write(_styled(line))
+        for text in marks.console:
+            console.write(text)
         self.query_one("#pins", DataTable).clear()
         self._pin_rows = []
 
@@ -304,28 +311,14 @@ class Dashboard(App[int]):
             table.clear()
             for name in names:
                 table.add_row(*self._cells(name), key=name)
-            sparks = self.query_one("#sparks", Vertical)
-            for name in names:
-                if not sparks.query("#" + _wid(name)):
-                    sparks.mount(
-                        Horizontal(
-                            Label(name, classes="sparkname"),
-                            Sparkline([], id=_wid(name), summary_function=max),
-                            Label("", id=_wid(name) + "-v", classes="sparkval"),
-                            classes="sparkrow",
-                        )
-                    )
+            self.query_one("#sparks", PinSparks).add_pins(names)
             self._pin_rows = names
         else:
             for name in names:
                 for (key, _), value in zip(COLUMNS, self._cells(name), strict=True):
                     # Widened as values grow: a column sized for "—" cuts a later number.
                     table.update_cell(name, key, value, update_width=True)
-        stale = False
-        for name in names:
-            if not self._spark(name):
-                stale = True  # just mounted: drawn on the next tick
-        self._sparks_stale = stale
+        self._sparks_stale = not self.query_one("#sparks", PinSparks).draw(m)
 
     def on_resize(self) -> None:
         self._sparks_stale = True
@@ -345,27 +338,6 @@ class Dashboard(App[int]):
             Text(state, style=STATE_STYLES.get(state, "")),
             fmt(p.score, 0),
         ]
-
-    def _spark(self, name: str) -> bool:
-        wid = _wid(name)
-        found = self.query("#" + wid)
-        if not found:
-            return False
-        spark = found.first(Sparkline)
-        if not spark.size.width:
-            return False
-        hist = self.model.pins[name].history
-        width = spark.size.width
-        data = bucket_max(list(hist), width)
-        spark.data = data
-        label = self.query("#" + wid + "-v")
-        if label:
-            if hist:
-                text = "peak %s, now %s mΩ" % (fmt(max(data), 1), fmt(hist[-1], 1))
-            else:
-                text = DASH
-            label.first(Label).update(text)
-        return True
 
     def _status(self) -> None:
         m = self.model

@@ -12,14 +12,19 @@ that sat still for minutes would look broken.
 
 from __future__ import annotations
 
+import pickle
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
+from pogodock.model import DockModel
 from pogodock.records import Event, LinkEvent, Record
 
 SPEEDS: tuple[int | None, ...] = (1, 2, 4, 8, 16, 32, 64, None)  # None: as fast as drawn
 MAX_WAIT_S = 2.0
 MAX_PER_TAKE = 5000  # at full speed: the screen still moves between draws
+MARKS = 64  # at most, over a whole recording
+MARK_EVERY = 2000  # records at least between marks (about 70 ms of folding)
 
 
 def is_event(rec: Record) -> bool:
@@ -147,3 +152,33 @@ class Player:
         else:
             mode = "⏸ %s" % ("max" if self.speed is None else "%dx" % self.speed)
         return "%s · record %d of %d" % (mode, self.at, len(self.records))
+
+
+class Marks:
+    """What the screen held after every ``every``-th record: going back starts from the
+    nearest mark instead of the first record (a day recorded at six records a second is
+    half a million records, some 17 s of folding). A mark is the model and the log lines
+    shown, pickled as they stood; folding on from it is the same fold as from the start."""
+
+    def __init__(self, total: int, tail: int) -> None:
+        self.every = max(MARK_EVERY, -(-total // MARKS))
+        self.events: deque[str] = deque(maxlen=tail)  # the event log's last lines
+        self.console: deque[str] = deque(maxlen=tail)
+        self._saved: dict[int, bytes] = {}
+
+    def folded(self, k: int, model: DockModel) -> None:
+        """``model`` holds records[:k]; kept when a mark falls there."""
+        if k % self.every == 0 and k not in self._saved:
+            state = (model, self.events, self.console)
+            self._saved[k] = pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+
+    def restore(self, k: int) -> tuple[int, DockModel]:
+        """The nearest mark at or before records[:k]: where it stands and its model (the
+        log lines come back with it); (0, a new model) before the first."""
+        at = max((m for m in self._saved if m <= k), default=0)
+        if not at:
+            self.events.clear()
+            self.console.clear()
+            return 0, DockModel()
+        model, self.events, self.console = pickle.loads(self._saved[at])
+        return at, model
