@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
@@ -9,13 +10,22 @@ from pathlib import Path
 
 import pytest
 from dash_screen import screen_lines
+from dockfw import protocol
+from dockfw.protocol import Fixed
 from host_fakedock import FakeDock, wait_for
 from pogodock.dashboard import Dashboard, LiveSource
-from pogodock.headless import DEMO_OVER
+from pogodock.headless import DEMO_OVER, HeadlessPrinter
 from pogodock.reader import Reader
 from textual.widgets import RichLog, Static
 
 ROOT = Path(__file__).resolve().parents[1]
+OXIDATION = [
+    ("kind", "oxidation"),
+    ("pins", ["GND1"]),
+    ("severity", "warn"),
+    ("drift_mohm_per_day", Fixed(11236032, 3)),
+    ("days_to_clean", 0),
+]
 MISALIGN = str(ROOT / "scenarios" / "misalign.json")
 
 
@@ -50,10 +60,17 @@ async def test_the_demo_dashboard_marks_per_day_figures_and_says_when_it_is_over
         app = Dashboard(source, refresh_s=0.05)
         async with app.run_test(size=(80, 24)) as pilot:
             dock.sample(r_mohm=36.5)
+            dock.emit(protocol.EVENT, OXIDATION)
+            dock.event("misalignment", ["GND1"])
             await pilot.pause(0.3)
             screen = "\n".join(screen_lines(app))
             assert "drift/d*" in screen and "clean d*" in screen
             assert "* per compressed day" in screen
+            log = app.query_one("#events", RichLog)
+            lines = [strip.text for strip in log.lines]
+            oxidation = next(x for x in lines if "oxidation" in x)
+            assert oxidation.rstrip().endswith("days_to_clean=0 (compressed time)")
+            assert not next(x for x in lines if "misalignment" in x).rstrip().endswith(")")
             dock.unplug()  # what the virtual dock does when its scenario ends
             status = app.query_one("#status", Static)
             for _ in range(100):
@@ -69,3 +86,18 @@ async def test_the_demo_dashboard_marks_per_day_figures_and_says_when_it_is_over
     finally:
         reader.stop()
         dock.unplug()
+
+
+def test_headless_demo_lines_mark_per_day_figures():
+    from test_host_dashboard import dev
+
+    out = io.StringIO()
+    printer = HeadlessPrinter(out, demo=True)
+    printer.handle(dev(protocol.EVENT, 1, OXIDATION))
+    printer.handle(dev(protocol.EVENT, 2, [("kind", "docked"), ("pins", [])]))
+    plain = io.StringIO()
+    HeadlessPrinter(plain).handle(dev(protocol.EVENT, 1, OXIDATION))
+    first, second = out.getvalue().splitlines()
+    assert first.endswith("drift_mohm_per_day=11236 days_to_clean=0 (compressed time)")
+    assert second.endswith("docked dock")
+    assert plain.getvalue().rstrip().endswith("days_to_clean=0")

@@ -148,7 +148,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             from pogodock import headless as hl
 
             sigterm_as_interrupt()
-            printer = hl.HeadlessPrinter(sys.stdout, every=args.every)
+            printer = hl.HeadlessPrinter(sys.stdout, every=args.every, demo=args.demo)
             return hl.run_live(reader, queue, printer, duration=args.duration, demo=args.demo)
         from pogodock import dashboard
 

@@ -26,7 +26,7 @@ from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
-from pogodock.headless import DEMO_OVER
+from pogodock.headless import DEMO_OVER, demo_line
 from pogodock.model import DASH, DockModel, clean_in, fmt, yes_no
 from pogodock.playback import Marks, Player
 from pogodock.reader import Pending, Reader, RecordQueue
@@ -254,7 +254,8 @@ class Dashboard(App[int]):
             elif self.source.demo and isinstance(rec, LinkEvent) and rec.kind == PORT_ERROR:
                 pass  # the virtual dock left with its scenario: said as the demo's end
             else:
-                lines.append(self.model.events[-1])
+                line = self.model.events[-1]
+                lines.append(demo_line(line) if self.source.demo else line)
                 if marks is not None:
                     marks.events.append(lines[-1])
             if marks is not None:

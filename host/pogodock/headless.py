@@ -18,18 +18,28 @@ from pogodock.reader import Reader, RecordQueue
 from pogodock.records import Record, iso_utc
 
 DEMO_OVER = "the demo is over: its scenario has ended"
+_PER_DAY = ("_per_day=", "days_to_clean=")
+
+
+def demo_line(text: str) -> str:
+    """An event line of the demo's, marked when it holds a per-day figure: the demo plays
+    weeks of wear in minutes, so its days are not a calendar's."""
+    return text + " (compressed time)" if any(k in text for k in _PER_DAY) else text
 
 
 class HeadlessPrinter:
-    def __init__(self, out: TextIO | None = None, every: float = 10.0) -> None:
+    def __init__(self, out: TextIO | None = None, every: float = 10.0, demo: bool = False) -> None:
         self.out = out if out is not None else sys.stdout
         self.every = every
+        self.demo = demo
         self.model = DockModel()
         self._next_summary: float | None = None
 
     def handle(self, rec: Record) -> None:
         text = self.model.apply(rec)
         if text is not None:
+            if self.demo:
+                text = demo_line(text)
             self.out.write("%s %s\n" % (iso_utc(rec.host_time), text))
 
     def summary(self, now: float) -> None:
