@@ -5,10 +5,15 @@ The dashboard never touches the port: it drains records from a ``Source``
 into a ``DockModel`` and shows it. Commands go through the source, i.e. the
 reader core, which writes them on its own thread and matches the replies.
 
-Layout: a status line (dock, charging, link health), one table row per pin,
-a peak-resistance sparkline per pin (max per bucket, so spikes stay visible),
-the event log and the console text. Fields the dock does not send (yet) show
-as "—".
+In a replay the source is a ``Player`` (playback.py): its keys move it, and
+going back folds again from the nearest of its marks; dock commands are neither
+offered nor sent there. ``c`` and ``f`` act on a second press within a few
+seconds: one stray key must not release a latched cut-off or stop a charge.
+
+Layout: a status line (dock, charging, temperature, link health), in a replay
+where it stands, one table row per pin (short headers: 80 columns hold them
+all), a peak-resistance sparkline per pin (sparks.py), the event log and the
+console text. Fields the dock does not send (yet) show as "—".
 """
 
 from __future__ import annotations
