@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -91,6 +92,7 @@ def test_headless_monitor_of_the_simulated_dock_records_everything(tmp_path: Pat
         assert any("hello: firmware %s, board pico-dock-4" % FIRMWARE_VERSION in x for x in out)
         summaries = [x for x in out if " health: " in x]
         assert len(summaries) >= 2 and "VBUS1" in summaries[-1] and "lost 0" in summaries[-1]
+        assert re.search(r"temp \d+\.\d °C", summaries[-1]), summaries[-1]
         lines = [json.loads(x) for x in rec.read_text().splitlines()]
         assert lines[0]["link"] == "connected"
         assert sum("dock" in x for x in lines) >= 8  # 5 samples a second

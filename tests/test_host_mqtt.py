@@ -259,3 +259,47 @@ def test_the_url_names_host_port_credentials_and_base():
     t = MqttTarget("mqtt://[::1]:1999")
     assert (t.host, t.port, t.tls, t.base, t.username) == ("::1", 1999, False, None, None)
     assert t.display() == "mqtt://[::1]:1999"
+
+
+def strict(raw: bytes | None) -> dict:
+    """JSON as a strict parser (Home Assistant's, jq) reads it: no NaN, no Infinity."""
+
+    def refuse(name: str) -> None:
+        raise AssertionError("%s in an MQTT payload" % name)
+
+    assert raw is not None
+    return json.loads(raw, parse_constant=refuse)
+
+
+def test_payloads_are_strict_json_when_the_dock_sends_inf_or_nan(dock, broker, watch):
+    """Python reads 1e999 as inf and NaN as nan; they go out as null, never as Infinity."""
+    publisher = MqttPublisher(MqttTarget(broker.url))
+    with Reader(str(dock.link), confirm_timeout=1.0) as reader:
+        reader.subscribe(publisher)
+        reader.start()
+        publisher.start()
+        base = "pogodock/%s" % dock.uid
+        assert wait_for(lambda: watch.get(base + "/status") == b"online", 5)
+        line = protocol.encode(
+            protocol.EVENT,
+            dock.seq,
+            dock.boot,
+            dock.t_ms,
+            [("kind", "oxidation"), ("pins", ["GND1"]), ("severity", "warn")],
+        )
+        dock.write(line[:-2] + b',"r_mohm":{"GND1":1e999},"drift_mohm_per_day":NaN}\n')
+        dock.seq += 1
+        dock.emit(protocol.HEALTH, [("charging", True), ("state", "ok")])
+        health_line = protocol.encode(
+            protocol.HEALTH, dock.seq, dock.boot, dock.t_ms, [("state", "warn")]
+        )
+        dock.write(health_line[:-2] + b',"session":-1e999,"dropped_lines":NaN}\n')
+        dock.seq += 1
+        assert wait_for(lambda: watch.messages(base + "/event"), 5)
+        event = strict(watch.messages(base + "/event")[-1])
+        assert event["kind"] == "oxidation"
+        assert event["r_mohm"] == {"GND1": None} and event["drift_mohm_per_day"] is None
+        assert wait_for(lambda: strict(watch.get(base + "/state")).get("state") == "warn", 5)
+        state = strict(watch.get(base + "/state"))
+        assert state["session"] is None and state["dropped_lines"] is None
+    publisher.close()

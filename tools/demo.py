@@ -2,9 +2,11 @@
 
 Starts ``pogodock sim --pty`` (real time, sped up so the story fits a couple of
 minutes), reads the pseudo-terminal's path from its first line, and runs
-``pogodock monitor --port PATH`` in the foreground. The monitor shows the
-dashboard in a terminal and headless lines otherwise. Quitting the monitor (q)
-stops the virtual dock too.
+``pogodock monitor --demo --port PATH`` in the foreground. The monitor shows the
+dashboard in a terminal and headless lines otherwise. The virtual dock leaves when
+its scenario ends, and ``--demo`` has the monitor say that the demo is over (headless,
+it stops) rather than look for an unplugged dock; it also marks per-day figures as
+compressed. Quitting the monitor (q) stops the virtual dock too.
 """
 
 from __future__ import annotations
@@ -35,10 +37,15 @@ def main() -> int:
         if not path:
             print("demo: the virtual dock did not start", file=sys.stderr)
             return 1
-        monitor = [POGODOCK, "monitor", "--port", path, *args.monitor_args]
-        if not sys.stdout.isatty():
-            monitor += ["--duration", "%d" % (240 / float(args.speed) + 5)]
-        return subprocess.call(monitor)
+        monitor = [POGODOCK, "monitor", "--demo", "--port", path, *args.monitor_args]
+        if not sys.stdout.isatty():  # a bound, should the virtual dock hang
+            monitor += ["--duration", "%d" % (240 / float(args.speed) + 30)]
+        code = subprocess.call(monitor)
+        failed = sim.poll()
+        if failed:
+            print("demo: the virtual dock failed (exit code %d)" % failed, file=sys.stderr)
+            return 1
+        return code
     except KeyboardInterrupt:
         return 130
     finally:

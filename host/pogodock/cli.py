@@ -148,12 +148,12 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             from pogodock import headless as hl
 
             sigterm_as_interrupt()
-            printer = hl.HeadlessPrinter(sys.stdout, every=args.every)
-            return hl.run_live(reader, queue, printer, duration=args.duration)
+            printer = hl.HeadlessPrinter(sys.stdout, every=args.every, demo=args.demo)
+            return hl.run_live(reader, queue, printer, duration=args.duration, demo=args.demo)
         from pogodock import dashboard
 
         exporters = [x.state for x in (recorder, publisher, exporter) if x is not None]
-        return dashboard.run(dashboard.LiveSource(reader, queue, exporters))
+        return dashboard.run(dashboard.LiveSource(reader, queue, exporters, demo=args.demo))
     finally:
         reader.stop()
         if recorder is not None:
@@ -232,7 +232,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from pogodock import dashboard
 
     return dashboard.run(
-        dashboard.RecordsSource(recording.records, "pogodock replay %s" % args.file)
+        dashboard.PlaybackSource(recording.records, "pogodock replay %s" % args.file)
     )
 
 
@@ -327,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument("--duration", type=float, metavar="S", help="headless: stop after S seconds")
     mon.add_argument(
         "--wait", action="store_true", help="wait for the dock to appear instead of failing"
+    )
+    mon.add_argument(
+        "--demo",
+        action="store_true",
+        help="the port is make demo's virtual dock: per-day figures are marked compressed, "
+        "and the port's end is the demo's end (said, and headless stops)",
     )
     mon.add_argument(
         "--mqtt",

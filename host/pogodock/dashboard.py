@@ -5,19 +5,20 @@ The dashboard never touches the port: it drains records from a ``Source``
 into a ``DockModel`` and shows it. Commands go through the source, i.e. the
 reader core, which writes them on its own thread and matches the replies.
 
-Layout: a status line (dock, charging, link health), one table row per pin,
-a peak-resistance sparkline per pin (max per bucket, so spikes stay visible),
-the event log and the console text. Fields the dock does not send (yet) show
-as "—".
+In a replay the source is a ``Player`` (playback.py): its keys move it, and
+going back folds again from the nearest of its marks; dock commands are neither
+offered nor sent there. ``c`` and ``f`` act on a second press within a few
+seconds: one stray key must not release a latched cut-off or stop a charge.
+
+Layout: a status line (dock, charging, temperature, link health), in a replay
+where it stands, one table row per pin (short headers: 80 columns hold them
+all), a peak-resistance sparkline per pin (sparks.py), the event log and the
+console text. Fields the dock does not send (yet) show as "—".
 """
 
 from __future__ import annotations
 
-import os
-import re
 import sys
-import termios
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -26,13 +27,17 @@ from dockfw import protocol
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
-from textual.widgets import DataTable, Footer, Header, Label, RichLog, Sparkline, Static
+from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
-from pogodock.model import DASH, DockModel, bucket_max, clean_in, fmt, yes_no
+from pogodock.headless import DEMO_OVER, demo_line
+from pogodock.model import DASH, DockModel, clean_in, fmt, yes_no
+from pogodock.playback import Marks, Player
 from pogodock.reader import Pending, Reader, RecordQueue
-from pogodock.records import ConsoleText, Record
+from pogodock.records import PORT_ERROR, ConsoleText, LinkEvent, Record, iso_utc
+from pogodock.sparks import PinSparks
+from pogodock.terminal import exit_on_hangup
 
 STATE_STYLES = {
     "ok": "bold green",
@@ -41,18 +46,28 @@ STATE_STYLES = {
     "open": "bold magenta",
     "unknown": "dim",
 }
+# Short headers: every column fits an 80-column terminal (README, "The dashboard").
 COLUMNS = [
     ("pin", "pin"),
-    ("i", "I (mA)"),
-    ("r", "R (mΩ)"),
-    ("base", "R base (mΩ)"),
-    ("drift", "drift (mΩ/day)"),
-    ("clean", "clean in (d)"),
-    ("intermittent", "intermittent"),
+    ("i", "I mA"),
+    ("r", "R mΩ"),
+    ("base", "base"),
+    ("drift", "drift/d"),
+    ("clean", "clean d"),
+    ("intermittent", "int"),
     ("cycles", "cycles"),
     ("state", "state"),
     ("score", "score"),
 ]
+COMMANDS = frozenset({"info", "clear", "charge", "cleaned"})
+PLAYBACK = frozenset(
+    {"play", "step", "back", "faster", "slower", "next_event", "to_start", "to_end"}
+)
+CONFIRM_S = 3.0
+PER_DAY = frozenset({"drift", "clean"})
+# The demo plays weeks of wear in minutes: a day-based figure is not a calendar's.
+COMPRESSED = "* per compressed day: the demo plays weeks of wear in minutes"
+
 DRAIN_PER_TICK = 20000
 LOG_PER_TICK = 200
 
@@ -62,6 +77,8 @@ class Source:
 
     title = "pogodock"
     live = False
+    player: Player | None = None  # a playback's position and keys
+    demo = False  # the demo's virtual dock: compressed time, and its end is the demo's
 
     def drain(self) -> list[Record]:
         return []
@@ -73,6 +90,10 @@ class Source:
         """One short state per exporter the monitor feeds (MQTT, Prometheus)."""
         return []
 
+    def rewound(self) -> bool:
+        """True when the records last drained start from the first again."""
+        return False
+
 
 class LiveSource(Source):
     live = True
@@ -82,12 +103,14 @@ class LiveSource(Source):
         reader: Reader,
         queue: RecordQueue | None = None,
         exporters: Sequence[Callable[[], str]] = (),
+        demo: bool = False,
     ) -> None:
         """``exporters``: each says how its export stands, in a few words."""
         self.reader = reader
         self.queue = queue if queue is not None else reader.subscribe_queue()
-        self.title = "pogodock monitor"
+        self.title = "pogodock demo" if demo else "pogodock monitor"
         self._exporters = list(exporters)
+        self.demo = demo
 
     def exports(self) -> list[str]:
         return [state() for state in self._exporters]
@@ -97,6 +120,23 @@ class LiveSource(Source):
 
     def send(self, cmd: str, **args: Any) -> Pending | str:
         return self.reader.send(cmd, **args)
+
+
+class PlaybackSource(Source):
+    """A recording played back: ``replay``'s keys move the player, the player says what is due."""
+
+    def __init__(self, records: list[Record], title: str, player: Player | None = None) -> None:
+        self.player = player if player is not None else Player(records)
+        self.title = title
+        self._rewound = False
+
+    def drain(self) -> list[Record]:
+        assert self.player is not None
+        self._rewound, records = self.player.take()
+        return records
+
+    def rewound(self) -> bool:
+        return self._rewound
 
 
 class RecordsSource(Source):
@@ -112,50 +152,70 @@ class RecordsSource(Source):
         return recs
 
 
-def _wid(name: str) -> str:
-    return "spark-" + re.sub(r"[^A-Za-z0-9_-]", "_", name)
-
-
 class Dashboard(App[int]):
     TITLE = "pogodock"
     CSS = """
     #status { height: auto; padding: 0 1; background: $boost; }
+    #position { height: 1; padding: 0 1; background: $panel; }
     #pins { height: auto; max-height: 14; }
-    #sparks { height: auto; padding: 0 1; }
-    .sparkrow { height: 1; }
-    .sparkname { width: 10; }
-    .sparkval { width: 28; text-align: right; }
-    Sparkline { width: 1fr; height: 1; }
     #logs { height: 1fr; }
     #events { width: 2fr; border: round $primary; }
     #console { width: 1fr; border: round $secondary; }
     """
+    # Quit first: a narrow footer cuts from the right. Commands show only on a live
+    # dock, playback keys only in a replay (check_action).
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "quit"),
+        # Textual binds ctrl+c to copy; a monitor in a terminal is left with it.
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("i", "info", "info"),
-        Binding("c", "clear", "clear alarms"),
+        Binding("c", "clear", "clear"),
         Binding("o", "charge(True)", "charge on"),
         Binding("f", "charge(False)", "charge off"),
-        Binding("k", "cleaned", "pins cleaned"),
-        Binding("q", "quit", "quit"),
+        Binding("k", "cleaned", "cleaned"),
+        # Before the table's own (it moves its cursor with the arrows, home and end).
+        Binding("space", "play", "play/pause", priority=True),
+        Binding("right,full_stop", "step", "step", key_display="→", priority=True),
+        Binding("left,comma", "back", "back", key_display="←", priority=True),
+        Binding("plus,equals_sign", "faster", "faster", key_display="+", priority=True),
+        Binding("minus", "slower", "slower", priority=True),
+        Binding("n", "next_event", "next event", priority=True),
+        Binding("home", "to_start", "start", show=False, priority=True),
+        Binding("end", "to_end", "end", show=False, priority=True),
     ]
+    ENABLE_COMMAND_PALETTE = False  # its ^p would take footer room from quit
 
     def __init__(self, source: Source, refresh_s: float = 0.25) -> None:
         super().__init__()
         self.source = source
         self.model = DockModel()
         self.refresh_s = refresh_s
+        self.confirm_s = CONFIRM_S
         self.sent: list[Pending] = []
         self._pin_rows: list[str] = []
         self._sparks_stale = False
+        self._armed: tuple[str, float] | None = None  # a key pressed once, until when
+        player = source.player
+        self._marks = None if player is None else Marks(len(player.records), LOG_PER_TICK)
+        self._folded = 0  # playback: how many of its records the model holds
         self.title = source.title
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in COMMANDS:
+            return self.source.live
+        if action in PLAYBACK:
+            return self.source.player is not None
+        return True
 
     # -- layout -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("waiting for the dock…", id="status")
+        if self.source.player is not None:
+            yield Static("", id="position")
         table: DataTable[Any] = DataTable(id="pins", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Vertical(id="sparks")
+        yield PinSparks(id="sparks")
         with Horizontal(id="logs"):
             yield RichLog(id="events", max_lines=2000, markup=False, wrap=False)
             yield RichLog(id="console", max_lines=500, markup=False, wrap=True)
@@ -164,7 +224,8 @@ class Dashboard(App[int]):
     def on_mount(self) -> None:
         table = self.query_one("#pins", DataTable)
         for key, label in COLUMNS:
-            table.add_column(label, key=key)
+            compressed = self.source.demo and key in PER_DAY
+            table.add_column(label + "*" if compressed else label, key=key)
         self.query_one("#events", RichLog).border_title = "events"
         self.query_one("#console", RichLog).border_title = "console text"
         self.pull()
@@ -181,20 +242,59 @@ class Dashboard(App[int]):
         records = self.source.drain()
         events = self.query_one("#events", RichLog)
         console = self.query_one("#console", RichLog)
+        marks = self._marks
+        if marks is not None and self.source.rewound():  # records from the first again
+            self._folded, self.model = marks.restore(len(records))
+            records = records[self._folded :]
+            self._restart(events, console, marks)
         lines: list[str] = []
         for rec in records:
             text = self.model.apply(rec)
             if text is None:
-                continue
-            if isinstance(rec, ConsoleText):
+                pass
+            elif isinstance(rec, ConsoleText):
                 console.write(rec.text)
+                if marks is not None:
+                    marks.console.append(rec.text)
+            elif self.source.demo and isinstance(rec, LinkEvent) and rec.kind == PORT_ERROR:
+                pass  # the virtual dock left with its scenario: said as the demo's end
             else:
-                lines.append(self.model.events[-1])
+                line = self.model.events[-1]
+                lines.append(demo_line(line) if self.source.demo else line)
+                if marks is not None:
+                    marks.events.append(lines[-1])
+            if marks is not None:
+                self._folded += 1
+                marks.folded(self._folded, self.model)
         for line in lines[-LOG_PER_TICK:]:
             events.write(_styled(line))
         self._replies()
         if records or not self._pin_rows or self._sparks_stale:
             self.show()
+        self._position()
+
+    def _restart(self, events: RichLog, console: RichLog, marks: Marks) -> None:
+        """A playback went back: the screen as it stood at the mark the model came from."""
+        events.clear()
+        console.clear()
+        for line in marks.events:
+            events.write(_styled(line))
+        for text in marks.console:
+            console.write(text)
+        self.query_one("#pins", DataTable).clear()
+        self._pin_rows = []
+
+    def _position(self) -> None:
+        player = self.source.player
+        if player is None:
+            return
+        m = self.model
+        text = player.position()
+        if m.t_ms is not None:
+            text += " · dock %s s (boot %s)" % (fmt(m.t_ms / 1000.0, 1), m.boot)
+        if m.last_time is not None:
+            text += " · %s" % iso_utc(m.last_time)[:19].replace("T", " ")
+        self.query_one("#position", Static).update(text)
 
     def _replies(self) -> None:
         if not self.sent:
@@ -217,27 +317,14 @@ class Dashboard(App[int]):
             table.clear()
             for name in names:
                 table.add_row(*self._cells(name), key=name)
-            sparks = self.query_one("#sparks", Vertical)
-            for name in names:
-                if not sparks.query("#" + _wid(name)):
-                    sparks.mount(
-                        Horizontal(
-                            Label(name, classes="sparkname"),
-                            Sparkline([], id=_wid(name), summary_function=max),
-                            Label("", id=_wid(name) + "-v", classes="sparkval"),
-                            classes="sparkrow",
-                        )
-                    )
+            self.query_one("#sparks", PinSparks).add_pins(names)
             self._pin_rows = names
         else:
             for name in names:
                 for (key, _), value in zip(COLUMNS, self._cells(name), strict=True):
-                    table.update_cell(name, key, value)
-        stale = False
-        for name in names:
-            if not self._spark(name):
-                stale = True  # just mounted: drawn on the next tick
-        self._sparks_stale = stale
+                    # Widened as values grow: a column sized for "—" cuts a later number.
+                    table.update_cell(name, key, value, update_width=True)
+        self._sparks_stale = not self.query_one("#sparks", PinSparks).draw(m)
 
     def on_resize(self) -> None:
         self._sparks_stale = True
@@ -250,7 +337,7 @@ class Dashboard(App[int]):
             fmt(p.i_ma, 0),
             fmt(p.r_mohm, 2),
             fmt(p.r_baseline_mohm, 2),
-            fmt(p.drift_mohm_per_day, 3),
+            _rate(p.drift_mohm_per_day),
             clean_in(p.days_to_clean),
             DASH if p.intermittent_count is None else str(p.intermittent_count),
             DASH if p.cycles is None else str(p.cycles),
@@ -258,44 +345,27 @@ class Dashboard(App[int]):
             fmt(p.score, 0),
         ]
 
-    def _spark(self, name: str) -> bool:
-        wid = _wid(name)
-        found = self.query("#" + wid)
-        if not found:
-            return False
-        spark = found.first(Sparkline)
-        if not spark.size.width:
-            return False
-        hist = self.model.pins[name].history
-        width = spark.size.width
-        data = bucket_max(list(hist), width)
-        spark.data = data
-        label = self.query("#" + wid + "-v")
-        if label:
-            if hist:
-                text = "peak %s, now %s mΩ" % (fmt(max(data), 1), fmt(hist[-1], 1))
-            else:
-                text = DASH
-            label.first(Label).update(text)
-        return True
-
     def _status(self) -> None:
         m = self.model
         link = m.link
         hello = m.hello
         dock = (
-            "board %s, fw %s, boot %s" % (hello.board, hello.fw, hello.boot)
+            "%s fw %s boot %s" % (hello.board, hello.fw, hello.boot)
             if hello
             else "dock not identified yet"
         )
+        over = self.source.demo and link.connected is False
         if link.connected is None:
             conn = "recording" if not self.source.live else "connecting"
+        elif over:
+            conn = "the virtual dock has stopped"
         else:
             conn = "connected %s" % link.port if link.connected else "DISCONNECTED (retrying)"
         parts = [
             dock,
             "charging %s" % yes_no(m.charging),
             "docked %s" % yes_no(m.docked),
+            "temp %s °C" % fmt(m.temp_c, 1),
         ]
         health = "link: %s · lines %d · lost %d · reboots %d · console %d" % (
             conn,
@@ -305,11 +375,16 @@ class Dashboard(App[int]):
             link.console,
         )
         status = Text(" · ".join(parts) + "\n")
-        style = "bold red" if link.connected is False or link.lost or link.reboots else ""
+        down = link.connected is False and not over
+        style = "bold red" if down or link.lost or link.reboots else ""
         status.append(health, style=style)
         for export in self.source.exports():
             status.append(" · " + export, style="yellow" if "not " in export else "")
-        if link.connected is False and link.last_problem:
+        if self.source.demo:
+            status.append("\n" + COMPRESSED, style="dim")
+        if over:  # not "no serial port (is the dock plugged in?)": the scenario ended
+            status.append("\n%s · q quits" % DEMO_OVER, style="bold")
+        elif link.connected is False and link.last_problem:
             status.append("\n" + link.last_problem, style="red")
         self.query_one("#status", Static).update(status)
 
@@ -326,17 +401,72 @@ class Dashboard(App[int]):
     def action_info(self) -> None:
         self._command(protocol.CMD_INFO)
 
+    def _confirmed(self, key: str, what: str) -> bool:
+        """True on the second press of ``key`` within ``confirm_s``; the first one asks."""
+        now = time.monotonic()
+        if self._armed is not None and self._armed[0] == key and now <= self._armed[1]:
+            self._armed = None
+            return True
+        self._armed = (key, now + self.confirm_s)
+        ask = "press %s again within %g s to %s" % (key, self.confirm_s, what)
+        self.query_one("#events", RichLog).write(Text("? " + ask, style="bold yellow"))
+        self.notify(ask, timeout=self.confirm_s)
+        return False
+
     def action_clear(self) -> None:
-        self._command(protocol.CMD_CLEAR)
+        if self._confirmed("c", "clear alarms (also releases a latched charge cut-off)"):
+            self._command(protocol.CMD_CLEAR)
 
     def action_charge(self, on: bool) -> None:
-        self._command(protocol.CMD_CHARGE, on=bool(on))
+        if on or self._confirmed("f", "turn charging off"):
+            self._command(protocol.CMD_CHARGE, on=bool(on))
 
     def action_cleaned(self) -> None:
         self._command(protocol.CMD_CLEANED)
 
     async def action_quit(self) -> None:
         self.exit(0)
+
+    # -- playback ---------------------------------------------------------------
+    def _play(self, move: Callable[[Player], object]) -> None:
+        if self.source.player is not None:
+            move(self.source.player)
+            self.pull()  # a step shows at once, not at the next tick
+
+    def action_play(self) -> None:
+        self._play(Player.toggle)
+
+    def action_step(self) -> None:
+        self._play(Player.step)
+
+    def action_back(self) -> None:
+        self._play(Player.back)
+
+    def action_faster(self) -> None:
+        self._play(Player.faster)
+
+    def action_slower(self) -> None:
+        self._play(Player.slower)
+
+    def action_next_event(self) -> None:
+        player = self.source.player
+        if player is not None and not player.next_event():
+            self.notify("no event after this point", timeout=2)
+        self.pull()
+
+    def action_to_start(self) -> None:
+        self._play(lambda p: p.seek(0))
+
+    def action_to_end(self) -> None:
+        self._play(lambda p: p.seek(len(p.records)))
+
+
+def _rate(v: float | None) -> str:
+    """A drift in mΩ/day: thousandths where they tell (a real dock's 0.25), fewer for
+    the demo's thousands, which would not fit 80 columns with three decimals."""
+    if v is None or abs(v) < 10:
+        return fmt(v, 3)
+    return fmt(v, 1 if abs(v) < 1000 else 0)
 
 
 def _styled(line: str) -> Text:
@@ -348,35 +478,6 @@ def _styled(line: str) -> Text:
     elif "console:" in line:
         style = "dim"
     return Text(line, style=style)
-
-
-def terminal_alive(fd: int) -> bool:
-    """False once the terminal on ``fd`` has hung up (tcgetattr fails with EIO)."""
-    try:
-        termios.tcgetattr(fd)
-    except (termios.error, OSError):
-        return False
-    return True
-
-
-def exit_on_hangup(fd: int, period_s: float = 1.0) -> threading.Thread:
-    """Ends the process (code 129, as SIGHUP would) once the terminal on ``fd`` is gone.
-
-    A closed terminal does not always send SIGHUP (a killed tmux pane, for one);
-    Textual's input thread then spins on end-of-file and its event loop blocks
-    writing to the dead terminal, so no cleanup in it could run. Nothing is lost
-    by leaving at once: the recorder writes whole lines, the OS closes the port,
-    and an MQTT broker publishes the last will.
-    """
-
-    def watch() -> None:
-        while terminal_alive(fd):
-            time.sleep(period_s)
-        os._exit(129)
-
-    thread = threading.Thread(target=watch, name="hangup-watch", daemon=True)
-    thread.start()
-    return thread
 
 
 def run(source: Source, on_exit: Callable[[], None] | None = None) -> int:

@@ -17,17 +17,29 @@ from pogodock.model import DockModel
 from pogodock.reader import Reader, RecordQueue
 from pogodock.records import Record, iso_utc
 
+DEMO_OVER = "the demo is over: its scenario has ended"
+_PER_DAY = ("_per_day=", "days_to_clean=")
+
+
+def demo_line(text: str) -> str:
+    """An event line of the demo's, marked when it holds a per-day figure: the demo plays
+    weeks of wear in minutes, so its days are not a calendar's."""
+    return text + " (compressed time)" if any(k in text for k in _PER_DAY) else text
+
 
 class HeadlessPrinter:
-    def __init__(self, out: TextIO | None = None, every: float = 10.0) -> None:
+    def __init__(self, out: TextIO | None = None, every: float = 10.0, demo: bool = False) -> None:
         self.out = out if out is not None else sys.stdout
         self.every = every
+        self.demo = demo
         self.model = DockModel()
         self._next_summary: float | None = None
 
     def handle(self, rec: Record) -> None:
         text = self.model.apply(rec)
         if text is not None:
+            if self.demo:
+                text = demo_line(text)
             self.out.write("%s %s\n" % (iso_utc(rec.host_time), text))
 
     def summary(self, now: float) -> None:
@@ -45,25 +57,40 @@ class HeadlessPrinter:
 
 
 def run_live(
-    reader: Reader, queue: RecordQueue, printer: HeadlessPrinter, duration: float | None = None
+    reader: Reader,
+    queue: RecordQueue,
+    printer: HeadlessPrinter,
+    duration: float | None = None,
+    demo: bool = False,
 ) -> int:
-    """Print what ``queue`` receives until ``duration`` s have passed or Ctrl-C."""
+    """Print what ``queue`` receives until ``duration`` s have passed or Ctrl-C; with
+    ``demo``, also once the port is gone: the demo's virtual dock ends with its scenario."""
     end = None if duration is None else time.monotonic() + duration
     out = printer.out
+    link = printer.model.link
+
+    def over() -> bool:  # nothing after the port's end matters: no "is it plugged in?"
+        return demo and link.connected is False
+
     try:
-        while end is None or time.monotonic() < end:
+        while (end is None or time.monotonic() < end) and not over():
             batch = queue.drain()
             for rec in batch:
                 printer.handle(rec)
+                if over():
+                    break
             printer.tick(time.time())
             out.flush()
             if not batch:
                 time.sleep(0.05)
     except KeyboardInterrupt:
         pass
-    for rec in queue.drain():
-        printer.handle(rec)
+    if not over():
+        for rec in queue.drain():
+            printer.handle(rec)
     printer.summary(time.time())
+    if over():
+        out.write("%s %s\n" % (iso_utc(time.time()), DEMO_OVER))
     out.flush()
     return 0
 

@@ -213,7 +213,10 @@ class DockModel:
                 "%s %s %s mΩ %s mA" % (p.name, p.state or DASH, fmt(p.r_mohm, 1), fmt(p.i_ma, 0))
             )
         link = self.link
-        parts.append("charging %s, docked %s" % (yes_no(self.charging), yes_no(self.docked)))
+        parts.append(
+            "charging %s, docked %s, temp %s °C"
+            % (yes_no(self.charging), yes_no(self.docked), fmt(self.temp_c, 1))
+        )
         parts.append(
             "lines %d, lost %d, reboots %d, console %d"
             % (link.lines, link.lost, link.reboots, link.console)

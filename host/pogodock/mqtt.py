@@ -28,6 +28,7 @@ reconnecting; publishing from the reader's thread is safe.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import threading
@@ -330,5 +331,18 @@ class MqttPublisher:
 
 
 def _json(body: dict[str, Any]) -> bytes:
-    # The host's parser takes NaN from a dock; refusing it here would only lose the line.
-    return json.dumps(body, separators=(",", ":")).encode()
+    # The host's parser takes NaN and 1e999 (inf) from a dock, but a subscriber's strict
+    # JSON parser (Home Assistant's, jq) refuses NaN and Infinity: they go out as null,
+    # the protocol's own "no value".
+    return json.dumps(_finite(body), separators=(",", ":"), allow_nan=False).encode()
+
+
+def _finite(v: Any) -> Any:
+    """``v`` with every NaN and infinity made None (the parser bounds how deep it nests)."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
