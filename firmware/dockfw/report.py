@@ -13,7 +13,7 @@ from array import array
 
 from micropython import const
 
-from dockfw.sampler import ST_CLIPPED, ST_LOW_CURRENT, ST_SENSOR, UNKNOWN
+from dockfw.sampler import ST_CLIPPED, ST_LOW_CURRENT, ST_NO_DROP, ST_SENSOR, UNKNOWN
 from dockfw.viper import ptr8, ptr32, viper
 
 MAX_CYCLES = const(1000)
@@ -174,7 +174,7 @@ class Report:
         flags = self.flags[j]
         out.raw(b',"flags":[')
         sep = False
-        if flags & ST_SENSOR:
+        if flags & (ST_SENSOR | ST_NO_DROP):  # either monitor of the pin
             out.raw(b'"sensor"')
             sep = True
         if flags & ST_CLIPPED:
