@@ -18,7 +18,7 @@ monitor offsets and noise as the simulator draws them per seed):
 the sweep) every seed raised the tilt within 1 s. A board with one pin per role has
 no sibling to share with: nothing is judged by sharing there.
 
-``python tools/bench_tilt.py [--seeds 8] [--totals 30:160:10] [--extra 50] [--jobs 1]``
+``python tools/bench_tilt.py [--seeds 8] [--totals 30:280:10] [--extra 50] [--jobs 1]``
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def tilt_run(args):
 
 def _taper():
     # Constant current, then constant voltage: the current falls by ~8 % a second.
-    steps = [[0, 0], [2, 1500]]
+    steps: list[list[float]] = [[0, 0], [2, 1500]]
     ma, t = 1500.0, 4.0
     while ma > 30:
         steps.append([round(t, 1), round(ma)])
@@ -89,6 +89,7 @@ QUIET = {
     "steady 60 mA": ([[0, 0], [2, 60]], 12),
     "steady 100 mA": ([[0, 0], [2, 100]], 12),
     "steady 150 mA": ([[0, 0], [2, 150]], 12),
+    "steady 250 mA": ([[0, 0], [2, 250]], 12),
     "steps 50/300 mA every 0.7 s": (
         [[0, 0]] + [[2 + 0.7 * k, 300 if k % 2 else 50] for k in range(14)],
         12,
@@ -149,7 +150,7 @@ def quiet(seeds, jobs, out=print):
     return total
 
 
-def figures(seeds=8, totals=tuple(range(30, 161, 10)), extra=50.0, jobs=1, out=print):
+def figures(seeds=8, totals=tuple(range(30, 281, 10)), extra=50.0, jobs=1, out=print):
     """``make bench``'s key."""
     _, least = sweep(list(totals), seeds, extra, jobs, out=out)
     return {"detect_tilt_min_total_ma": least}
@@ -158,7 +159,7 @@ def figures(seeds=8, totals=tuple(range(30, 161, 10)), extra=50.0, jobs=1, out=p
 def main(argv=None):
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--seeds", type=int, default=8, help="runs per total (pins in turn)")
-    ap.add_argument("--totals", default="30:160:10", help="first:last:step, mA")
+    ap.add_argument("--totals", default="30:280:10", help="first:last:step, mA")
     ap.add_argument("--extra", type=float, default=50.0, help="the tilt, mOhm")
     ap.add_argument("--quiet-seeds", type=int, default=4, help="runs per quiet load")
     ap.add_argument("--jobs", type=int, default=1)

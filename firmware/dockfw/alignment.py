@@ -14,7 +14,8 @@ and limits are refreshed, and ``misalignment`` goes out once a changed set of
 pins (or open subset) has held for two reports, ``cleared`` as soon as no pin is
 left. An undock resets everything silently.
 
-Where a pin's resistance is unknown (too little current, or its sense monitor down),
+Where a pin's resistance is unknown (too little current, or its sense monitor down)
+or its current under twice ``min_current_ma`` (known in some cycles only),
 the sharing between same-role siblings still shows a tilt: parallel paths carry
 currents inversely to their resistance (shunt + contact), so the node voltage is
 I_k * P_k on every sibling. With each path's expected resistance P (the shunt, plus
@@ -53,6 +54,7 @@ PENALTY_OPEN = const(60)  # a pin without contact loads its siblings: worse
 SHARE_RAISE_UOHM = const(25000)
 _SHARE_RAISE = const(SHARE_RAISE_UOHM // 10)
 SHARE_MIN_MA = const(40)  # the role's current: monitor zeros (~2.5 mA sd) stay small
+SHARE_BELOW = const(2)  # times min_current_ma: a pin's resistance known in every cycle
 SHARE_HOLD = const(2)  # reports in a row (400 ms at 5 Hz); announced one report later
 SHARE_CLEAR = const(3)  # reports without a tilt (600 ms): as CLEAR_MS
 NOMINAL_UOHM = const(35000)  # a contact nobody has measured yet: every sibling alike
@@ -93,6 +95,7 @@ class Alignment(Detector):
         self._good = array("i", [0] * n)  # good cycles in a row
         self._learn = [[] for _ in range(n)]
         self._shunt = array("i", [p.shunt_uohm for p in pins])
+        self._share_below = SHARE_BELOW * ctx.board.min_current_ma * 10  # 0.1 mA
         self._zero = array("i", [0] * n)  # 0.1 mA, each monitor's reading with no current
         self._zn = 0  # empty-dock reports the zeros were learnt from (saturating)
         self._m = array("i", [0] * n)  # the report's mean current less the zero, 0.1 mA
@@ -207,9 +210,8 @@ class Alignment(Detector):
         # An empty dock: no current flows, every pin monitor reads its own offset.
         zn = self._zn
         for j in range(self.n):
-            ni = rep.n_i[j]
-            z = rep.sum_ma[j] * 10 // ni if ni else _ZERO_MAX
-            if -_ZERO_MAX < z < _ZERO_MAX:  # an offset, not a current
+            z = rep.i_dma(j)
+            if -_ZERO_MAX < z < _ZERO_MAX:  # an offset, not a current (nor no reading)
                 self._zero[j] = z if not zn else self._zero[j] + (z - self._zero[j]) // 4
         if zn < 100:
             self._zn = zn + 1
@@ -223,20 +225,21 @@ class Alignment(Detector):
         n = self.n
         tot0 = tot1 = v0 = v1 = k0 = k1 = 0
         for j in range(n):
-            ni = rep.n_i[j]
-            if not on or not ni:
+            x = rep.i_dma(j) if on else -1
+            if x < 0:
                 m[j] = -1
                 continue
-            x = rep.sum_ma[j] * 10 // ni - self._zero[j]
+            x -= self._zero[j]
             x = 0 if x < 0 else (_M_CAP if x > _M_CAP else x)
             m[j] = x
             ref = self.base[j]
-            if ref < 0:
-                ref = NOMINAL_UOHM
+            if ref < 0:  # the best sibling's, as its limit is; else nobody's yet
                 for k in range(n):
                     b = self.base[k]
-                    if k != j and role[k] == role[j] and 0 <= b < ref:
+                    if k != j and role[k] == role[j] and 0 <= b and (ref < 0 or b < ref):
                         ref = b
+                if ref < 0:
+                    ref = NOMINAL_UOHM
             p = (self._shunt[j] + ref) // 10
             p = _PATH_CAP if p > _PATH_CAP else p
             path[j] = p
@@ -249,9 +252,11 @@ class Alignment(Detector):
                 k0 += 1
                 v0 = max(v0, x * p)
         lim = SHARE_MIN_MA * 10
+        low = self._share_below
         for j in range(n):
-            # Judged where resistance cannot be: the resistance rule has the rest.
-            tilt = r[j] < 0 <= m[j]
+            # Judged where resistance cannot be, or only in some cycles (a tilted pin
+            # near min_current_ma): the resistance rule has the rest.
+            tilt = 0 <= m[j] and (r[j] < 0 or m[j] < low)
             if role[j]:
                 tilt = tilt and k1 >= 2 and tot1 >= lim and m[j] * (path[j] + _SHARE_RAISE) < v1
             else:

@@ -120,6 +120,10 @@ class Report:
         """Mean current of pin ``j`` over this report, mA (0 without readings)."""
         return self.sum_ma[j] // self.n_i[j] if self.n_i[j] else 0
 
+    def i_dma(self, j):
+        """Mean current of pin ``j`` over this report in 0.1 mA; -1 without readings."""
+        return self.sum_ma[j] * 10 // self.n_i[j] if self.n_i[j] else -1
+
     def drop_uv(self, j):
         """Mean contact drop of pin ``j`` while it carried current, µV (0 without).
         A clipped reading counts at the range's end: a lower bound, which is what
