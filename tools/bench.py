@@ -39,6 +39,14 @@ def drift_figures() -> Figures:
     return dict(bench_drift.figures())
 
 
+def tilt_figures() -> Figures:
+    """Tilt at trickle current (tools/bench_tilt.py): the least total at which a +50 mOhm
+    tilt of one pin is raised by current sharing within 1 s, over seeds."""
+    import bench_tilt
+
+    return dict(bench_tilt.figures())
+
+
 def host_figures() -> Figures:
     """The host's protocol parser: lines per second into records, and fully decoded."""
     import pogodock  # noqa: F401
@@ -77,6 +85,7 @@ PARTS: list[tuple[str, Callable[[], Figures]]] = [
     ("firmware", firmware_figures),
     ("detection", detection_figures),
     ("drift", drift_figures),
+    ("tilt", tilt_figures),
     ("host parser", host_figures),
     ("monitor", monitor_figures),
     ("rp2", rp2_figures),
@@ -91,6 +100,7 @@ _UNITS = (
     ("_bytes_per_cycle", "B/cycle"),
     ("_bytes", "B"),
     ("_mohm_p95", "mOhm"),
+    ("_total_ma", "mA"),
     ("_per_dock_year", "/dock-year"),
     ("_mohm_max", "mOhm"),
     ("_pct_p95", "%"),

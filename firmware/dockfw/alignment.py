@@ -13,6 +13,19 @@ first good reports, then following it slowly while good; kept across sessions)
 and limits are refreshed, and ``misalignment`` goes out once a changed set of
 pins (or open subset) has held for two reports, ``cleared`` as soon as no pin is
 left. An undock resets everything silently.
+
+Where a pin's resistance is unknown (too little current, or its sense monitor down)
+or its current under twice ``min_current_ma`` (known in some cycles only),
+the sharing between same-role siblings still shows a tilt: parallel paths carry
+currents inversely to their resistance (shunt + contact), so the node voltage is
+I_k * P_k on every sibling. With each path's expected resistance P (the shunt, plus
+the contact's baseline, a sibling's, or ``NOMINAL_UOHM``), a pin whose current says
+its path is over ``SHARE_RAISE_UOHM`` above P (I_j * (P_j + raise) < max_k I_k * P_k)
+for ``SHARE_HOLD`` reports in a row is RAISED by sharing; ``SHARE_CLEAR`` reports
+without clear it. Judged per report on the report's mean currents less each
+monitor's zero (learnt while the dock is empty: no current can flow then), only
+above ``SHARE_MIN_MA`` in the role. A pin alone in its role has nothing to share
+with. The event says ``by``: ``sharing`` when a pin in it was judged so.
 """
 
 from array import array
@@ -35,6 +48,19 @@ LEARN_REPORTS = const(5)  # ~1 s of reports: a median no single report can swing
 FOLLOW_SHIFT = const(5)  # baseline follows a good pin by 1/32 per report: oxidation, not a tilt
 PENALTY_RAISED = const(40)  # score points: a tilt is a warning, short of a fault's cap
 PENALTY_OPEN = const(60)  # a pin without contact loads its siblings: worse
+# Sharing (per report): a +50 mOhm tilt on ~45 mOhm paths (35 contact + 10 shunt)
+# reads as +50; seating scatter and the contacts' spread between pins as at most ~20
+# (README, "Alignment"), so the line sits between them.
+SHARE_RAISE_UOHM = const(25000)
+_SHARE_RAISE = const(SHARE_RAISE_UOHM // 10)
+SHARE_MIN_MA = const(40)  # the role's current: monitor zeros (~2.5 mA sd) stay small
+SHARE_BELOW = const(2)  # times min_current_ma: a pin's resistance known in every cycle
+SHARE_HOLD = const(2)  # reports in a row (400 ms at 5 Hz); announced one report later
+SHARE_CLEAR = const(3)  # reports without a tilt (600 ms): as CLEAR_MS
+NOMINAL_UOHM = const(35000)  # a contact nobody has measured yet: every sibling alike
+_PATH_CAP = const(32000)  # 10 µΩ units: m (0.1 mA, <= 30000) * path stays below 2**30
+_M_CAP = const(30000)
+_ZERO_MAX = const(100)  # 0.1 mA: 10 mA, four sd of an offset (25 µV) on a 10 mOhm shunt
 GOOD = const(0)
 RAISED = const(1)
 OPEN = const(2)
@@ -68,11 +94,21 @@ class Alignment(Detector):
         self._opn = array("i", [0] * n)  # leaky count of open cycles
         self._good = array("i", [0] * n)  # good cycles in a row
         self._learn = [[] for _ in range(n)]
+        self._shunt = array("i", [p.shunt_uohm for p in pins])
+        self._share_below = SHARE_BELOW * ctx.board.min_current_ma * 10  # 0.1 mA
+        self._zero = array("i", [0] * n)  # 0.1 mA, each monitor's reading with no current
+        self._zn = 0  # empty-dock reports the zeros were learnt from (saturating)
+        self._m = array("i", [0] * n)  # the report's mean current less the zero, 0.1 mA
+        self._path = array("i", [0] * n)  # expected path resistance, 10 µΩ
+        self._sh = array("b", [0] * n)  # reports in a row tilted by sharing
+        self._shq = array("b", [0] * n)  # reports in a row not
+        self.shared = array("b", [0] * n)  # 1: raised by sharing
         self._reset()
 
     def _reset(self):
         for j in range(self.n):
             self._state[j] = self._bad[j] = self._opn[j] = self._good[j] = 0
+            self._sh[j] = self._shq[j] = self.shared[j] = 0
             self._learn[j] = []
         self.side = None
         self._seen = 0  # (affected mask, open mask << 16) in the last report
@@ -151,6 +187,8 @@ class Alignment(Detector):
     # -- every report -----------------------------------------------------------
     def report(self, ctx):
         if not ctx.docking.present:
+            if ctx.sampler.presence_known:
+                self._learn_zero(ctx.report)
             return
         settled = ctx.docking.settled()
         r = self._r  # preallocated: a report allocates nothing here
@@ -165,7 +203,76 @@ class Alignment(Detector):
                 self._learn_from(j, r[j])
         for j in range(self.n):
             self._lim[j] = self._limit_of(j, r)
+        self._share(ctx, r, settled and ctx.charging)
         self._announce(ctx, r)
+
+    def _learn_zero(self, rep):
+        # An empty dock: no current flows, every pin monitor reads its own offset.
+        zn = self._zn
+        for j in range(self.n):
+            z = rep.i_dma(j)
+            if -_ZERO_MAX < z < _ZERO_MAX:  # an offset, not a current (nor no reading)
+                self._zero[j] = z if not zn else self._zero[j] + (z - self._zero[j]) // 4
+        if zn < 100:
+            self._zn = zn + 1
+
+    def _share(self, ctx, r, on):
+        """Per report: which pins the sharing between siblings shows tilted."""
+        rep = ctx.report
+        m = self._m
+        path = self._path
+        role = self._role
+        n = self.n
+        tot0 = tot1 = v0 = v1 = k0 = k1 = 0
+        for j in range(n):
+            x = rep.i_dma(j) if on else -1
+            if x < 0:
+                m[j] = -1
+                continue
+            x -= self._zero[j]
+            x = 0 if x < 0 else (_M_CAP if x > _M_CAP else x)
+            m[j] = x
+            ref = self.base[j]
+            if ref < 0:  # the best sibling's, as its limit is; else nobody's yet
+                for k in range(n):
+                    b = self.base[k]
+                    if k != j and role[k] == role[j] and 0 <= b and (ref < 0 or b < ref):
+                        ref = b
+                if ref < 0:
+                    ref = NOMINAL_UOHM
+            p = (self._shunt[j] + ref) // 10
+            p = _PATH_CAP if p > _PATH_CAP else p
+            path[j] = p
+            if role[j]:
+                tot1 += x
+                k1 += 1
+                v1 = max(v1, x * p)
+            else:
+                tot0 += x
+                k0 += 1
+                v0 = max(v0, x * p)
+        lim = SHARE_MIN_MA * 10
+        low = self._share_below
+        for j in range(n):
+            # Judged where resistance cannot be, or only in some cycles (a tilted pin
+            # near min_current_ma): the resistance rule has the rest.
+            tilt = 0 <= m[j] and (r[j] < 0 or m[j] < low)
+            if role[j]:
+                tilt = tilt and k1 >= 2 and tot1 >= lim and m[j] * (path[j] + _SHARE_RAISE) < v1
+            else:
+                tilt = tilt and k0 >= 2 and tot0 >= lim and m[j] * (path[j] + _SHARE_RAISE) < v0
+            if tilt:
+                self._shq[j] = 0
+                if self._sh[j] < SHARE_HOLD:
+                    self._sh[j] += 1
+                if self._sh[j] >= SHARE_HOLD:
+                    self.shared[j] = 1
+            else:
+                self._sh[j] = 0
+                if self._shq[j] < SHARE_CLEAR:
+                    self._shq[j] += 1
+                if self._shq[j] >= SHARE_CLEAR:
+                    self.shared[j] = 0
 
     def _learn_from(self, j, r):
         b = self.base[j]
@@ -194,13 +301,16 @@ class Alignment(Detector):
         return own if lim == _BIG else max(own, lim)
 
     def _announce(self, ctx, r):
-        aff = opn = 0
+        aff = opn = by = 0
         for j in range(self.n):
             if self._state[j] != GOOD:
                 aff |= 1 << j
                 if self._state[j] == OPEN:
                     opn |= 1 << j
-        now = aff | opn << 16
+            elif self.shared[j]:
+                aff |= 1 << j
+                by = 1
+        now = aff | opn << 16 | by << 24
         held = now == self._seen
         self._seen = now
         if now == self._sent:
@@ -214,7 +324,7 @@ class Alignment(Detector):
         if not held:
             return  # pins change state a cycle or two apart: wait for the set to hold
         self._sent = now
-        self._event_raised(ctx, r, aff, opn)
+        self._event_raised(ctx, r, aff, opn, by)
 
     def _event_cleared(self, ctx):
         was = [j for j in range(self.n) if self._sent >> j & 1]
@@ -222,12 +332,13 @@ class Alignment(Detector):
         self.side = None
         ctx.event("cleared", was, "info", [("was", "misalignment")])
 
-    def _event_raised(self, ctx, r, aff, opn):
+    def _event_raised(self, ctx, r, aff, opn, by):
         pins = [j for j in range(self.n) if aff >> j & 1]
         self.side = self._side(pins)
         opens = [ctx.board.pins[j].name for j in pins if opn >> j & 1]
         r_mohm = [None if opn >> j & 1 or r[j] < 0 else Fixed(r[j], 3) for j in pins]
         fields = [("side", self.side), ("open", opens), ("r_mohm", r_mohm)]
+        fields.append(("by", "sharing" if by else "resistance"))
         ctx.event("misalignment", pins, "warn", fields)
 
     def _side(self, pins):
@@ -260,14 +371,16 @@ class Alignment(Detector):
         self._reset()  # leaving is not realigning: no 'cleared'
 
     def misaligned(self, j):
-        return self._state[j] != GOOD
+        return self._state[j] != GOOD or self.shared[j]
 
     def is_open(self, j):
         return self._state[j] == OPEN
 
     def level(self, j):
-        return WARN if self._state[j] != GOOD else OK
+        return WARN if self.misaligned(j) else OK
 
     def penalty(self, j):
         st = self._state[j]
+        if st == GOOD and self.shared[j]:
+            st = RAISED
         return PENALTY_OPEN if st == OPEN else (PENALTY_RAISED if st == RAISED else 0)

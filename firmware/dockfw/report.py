@@ -13,7 +13,7 @@ from array import array
 
 from micropython import const
 
-from dockfw.sampler import ST_CLIPPED, ST_LOW_CURRENT, ST_SENSOR, UNKNOWN
+from dockfw.sampler import ST_CLIPPED, ST_LOW_CURRENT, ST_NO_DROP, ST_SENSOR, UNKNOWN
 from dockfw.viper import ptr8, ptr32, viper
 
 MAX_CYCLES = const(1000)
@@ -120,6 +120,10 @@ class Report:
         """Mean current of pin ``j`` over this report, mA (0 without readings)."""
         return self.sum_ma[j] // self.n_i[j] if self.n_i[j] else 0
 
+    def i_dma(self, j):
+        """Mean current of pin ``j`` over this report in 0.1 mA; -1 without readings."""
+        return self.sum_ma[j] * 10 // self.n_i[j] if self.n_i[j] else -1
+
     def drop_uv(self, j):
         """Mean contact drop of pin ``j`` while it carried current, µV (0 without).
         A clipped reading counts at the range's end: a lower bound, which is what
@@ -174,7 +178,7 @@ class Report:
         flags = self.flags[j]
         out.raw(b',"flags":[')
         sep = False
-        if flags & ST_SENSOR:
+        if flags & (ST_SENSOR | ST_NO_DROP):  # either monitor of the pin
             out.raw(b'"sensor"')
             sep = True
         if flags & ST_CLIPPED:

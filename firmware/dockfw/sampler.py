@@ -17,6 +17,10 @@ periods: README "Protection"). ``i_ua`` averages the two halves, so the detector
 one window of a whole period, as from any other monitor; ``now_ua`` is the latest
 reading alone, for protection.
 
+A pin whose sense monitor fails keeps its current (``ST_NO_DROP``): only its drop
+and resistance are unknown, so the detectors that judge currents (open pins, the
+sharing between siblings, overcurrent) go on.
+
 The bus itself can fail: a monitor cut off mid-transfer (a brown-out, the MCU reset
 under it) can hold SDA low, and then every transaction times out. A timeout, or
 every monitor failing at once, takes the bus down: no monitor is read until
@@ -34,9 +38,12 @@ from dockfw.ina219 import ETIMEDOUT, FOR_DRIVER, INA219, INA219Error, ShuntBank
 from dockfw.viper import native, ptr8, ptr32, viper
 
 # Per-pin status bits.
-ST_SENSOR = const(1)  # the pin's monitor or its sense monitor is not answering or not settled
+ST_SENSOR = const(1)  # the pin's own monitor is not answering or not settled: no current
 ST_LOW_CURRENT = const(2)  # too little current for a resistance
 ST_CLIPPED = const(4)  # a reading sat at the end of its range
+# Its sense monitor is not answering or not settled: the current stands, the drop and
+# the resistance are unknown (a failed sense monitor costs only resistance).
+ST_NO_DROP = const(8)
 
 _SENSE_FULL_SCALE_UV = const(320000)
 # Housekeeping rounds without a conversion before a monitor counts as stuck. The App
@@ -369,7 +376,8 @@ class Sampler:
                 carrying = True
             k = sense_of[j]
             if not live[k]:
-                status[j] = st | ST_SENSOR
+                status[j] = st | ST_NO_DROP
+                drop_uv[j] = 0
                 r_uohm[j] = UNKNOWN
                 continue
             if clip[k]:

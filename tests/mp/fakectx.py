@@ -29,6 +29,9 @@ class _Report:
     def i_ma(self, j):
         return self.i[j]
 
+    def i_dma(self, j):
+        return self.i[j] * 10
+
 
 class FakeSampler:
     def __init__(self, n):
@@ -37,6 +40,7 @@ class FakeSampler:
         self.drop_uv = array("i", [0] * n)
         self.r_uohm = array("i", [UNKNOWN] * n)
         self.status = array("b", [0] * n)
+        self.presence_known = True
 
 
 class FakeCtx:
@@ -53,6 +57,7 @@ class FakeCtx:
         self.report = _Report(n)
         self.charging = True
         self.s = FakeSampler(n)
+        self.sampler = self.s
         self.events = []
         self.detectors = ()
         self.min_ua = self.board.min_current_ma * 1000

@@ -7,7 +7,7 @@
 import gc
 import json
 
-from dockfw.alignment import Alignment
+from dockfw.alignment import SHARE_HOLD, Alignment
 from dockfw.intermittent import Intermittent
 from fakectx import FakeCtx
 
@@ -185,3 +185,57 @@ def test_intermittent_raised_and_cleared_on_the_simulated_dock():
     assert cleared["kind"] == "cleared" and cleared["was"] == "intermittent", kinds
     # ~10 s after the last dropout, which comes shortly before 26 s.
     assert 33000 <= cleared["t_ms"] <= 37000, kinds
+
+
+def test_sharing_judges_a_trickle_tilt_per_report_allocating_nothing():
+    # Issue 10's watch: 140 mA, GND2 raised 90 mOhm, no resistance on it (35 mA).
+    ctx = FakeCtx()
+    align, _ = _detectors(ctx)
+    g2 = ctx.index("GND2")
+    ctx.docking.present = False  # the empty dock first: the monitors' zeros
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        for _ in range(5):
+            ctx.do_report()
+        empty = gc.mem_alloc() - before
+    finally:
+        gc.enable()
+    ctx.docking.present = True
+    _even(ctx, 1500000)  # a phone first: the baselines learnt (that allocates, once)
+    for _ in range(10):
+        for _ in range(40):
+            ctx.step()
+        ctx.do_report()
+    _even(ctx, 140000, r_gnd2=R + 90000)
+    assert ctx.s.r_uohm[g2] < 0 and 30000 < ctx.s.i_ua[g2] < 40000
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        for _ in range(SHARE_HOLD):  # the tilt counted, not announced yet
+            for _ in range(40):
+                ctx.step()
+            ctx.do_report()
+        counting = gc.mem_alloc() - before
+    finally:
+        gc.enable()
+    assert align.shared[g2] == 1 and not ctx.events
+    for _ in range(40):
+        ctx.step()
+    ctx.do_report()  # held a second report: announced (the rare path allocates)
+    assert [(k, p, f["by"]) for k, p, _, f in ctx.events] == [("misalignment", ["GND2"], "sharing")]
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        for _ in range(10):
+            for _ in range(40):
+                ctx.step()
+            ctx.do_report()
+        held = gc.mem_alloc() - before
+    finally:
+        gc.enable()
+    assert (empty, counting, held) == (0, 0, 0), (empty, counting, held)
+    assert len(ctx.events) == 1
