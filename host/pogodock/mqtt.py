@@ -27,6 +27,7 @@ reconnecting; publishing from the reader's thread is safe.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -52,6 +53,9 @@ from pogodock.records import (
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 KEEPALIVE_S = 30
+# A monitor following several docks runs a publisher (a client) per port, and a broker
+# drops a client whose id another one takes: each gets its own.
+_client_numbers = itertools.count(1)
 ONLINE = b"online"
 OFFLINE = b"offline"
 # (payload key, PinView attribute)
@@ -138,9 +142,11 @@ class MqttPublisher:
 
     def _make_client(self) -> Any:
         t = self.target
+        n = next(_client_numbers)
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id="pogodock-%s-%d" % (socket.gethostname()[:20], os.getpid()),
+            client_id="pogodock-%s-%d%s"
+            % (socket.gethostname()[:20], os.getpid(), "" if n == 1 else "-%d" % n),
         )
         if t.username is not None:
             client.username_pw_set(t.username, t.password)
