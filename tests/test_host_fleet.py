@@ -214,3 +214,39 @@ def test_the_fleet_printer_cuts_uids_only_while_they_stay_apart():
         "0123456700000000": "0123456700000000",
         "fedcba9876543210": "fedcba98",
     }
+
+
+def test_a_port_that_cannot_be_opened_is_said_at_once(tmp_path: Path):
+    class Port:
+        uid = None
+        port = str(tmp_path / "ttyNONE")
+        current_port = None
+
+    got: list[tuple[str, object]] = []
+    router = DockRouter(Port(), lambda key, rec: got.append((key, rec)))  # type: ignore[arg-type]
+    router(LinkEvent(0.0, "connected", port=Port.port))
+    assert got == []  # whose it is waits for the dock's first line
+    router(LinkEvent(0.0, "port_error", "no such port", port=Port.port))
+    assert [(k, r.kind) for k, r in got] == [
+        ("port-ttyNONE", "connected"),
+        ("port-ttyNONE", "port_error"),
+    ]  # type: ignore[attr-defined]
+
+
+def test_bad_fleet_command_lines_are_one_sentence(tmp_path: Path):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "pogodock.cli", "monitor", *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+
+    r = run("--port", "/dev/null", "--port", "/dev/zero", "--mqtt", "mqtt://127.0.0.1/home/dock1")
+    assert r.returncode == 2 and "must not name a base topic (home/dock1)" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    r = run("--all", "--headless", "--record", str(blocker / "rec"), "--duration", "1")
+    assert r.returncode == 2 and "cannot keep recordings in" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = run("--port", str(tmp_path / "none1"), "--port", str(tmp_path / "none2"), "--headless")
+    assert r.returncode == 1 and "none1" in r.stderr and "Traceback" not in r.stderr

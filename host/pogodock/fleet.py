@@ -10,7 +10,9 @@ A port is not a dock: ``DockRouter`` hands each record on with the key of the
 dock it belongs to (its ``uid``), on the reader's thread. The reader's decoder
 holds a new boot id's lines until a hello says which dock it is, so a device line
 always belongs to the reader's current dock; what comes before a port's first
-line (connected, shared) or before its first hello waits until that is known.
+line (connected, shared) or before its first hello waits until that is known;
+what a person must see at once (the port cannot be opened, no hello came) goes
+out under the dock last heard there, or the port's name.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ from collections.abc import Callable
 
 from pogodock import ports
 from pogodock.reader import Reader
-from pogodock.records import CONNECTED, DOCK_CHANGED, REBOOT, DeviceLine, LinkEvent, Record
+from pogodock.records import (
+    CONNECTED,
+    DOCK_CHANGED,
+    PORT_ERROR,
+    REBOOT,
+    UNCONFIRMED,
+    DeviceLine,
+    LinkEvent,
+    Record,
+)
 
 RESCAN_S = 3.0
 # Records kept for a port whose dock has not said who it is (a dock without a hello).
@@ -108,7 +119,9 @@ class DockRouter:
 
     def __call__(self, rec: Record) -> None:
         reader = self.reader
+        now = False
         if isinstance(rec, LinkEvent):
+            now = rec.kind in (PORT_ERROR, UNCONFIRMED)
             if rec.kind == CONNECTED:
                 self._known = False  # another dock may be behind the port now
             elif rec.kind in (REBOOT, DOCK_CHANGED):
@@ -117,7 +130,7 @@ class DockRouter:
             self._known = True
         if not self._known:
             self._pending.append(rec)
-            if len(self._pending) < PENDING_MAX:
+            if len(self._pending) < PENDING_MAX and not now:
                 return
         key = dock_key(reader)
         while self._pending:
