@@ -147,6 +147,9 @@ def test_two_ports_and_a_swap_keep_every_dock_apart_by_uid(
     changed = [line for line in lines if "link dock_changed" in line]
     assert len(changed) == 1 and changed[0].split(" ")[1] == c[:8], changed
     assert "uid %s (was %s)" % (c, b) in changed[0]
+    # The dock swapped out gets no periodic summary of stale values, only the last one.
+    after = lines[lines.index(changed[0]) :]
+    assert len([x for x in after if x.split(" ")[1] == b[:8] and "health:" in x]) == 1
     # The new dock's hello, its samples and summary: under its own uid only.
     assert any(line.split(" ")[1] == c[:8] and "hello:" in line for line in lines)
     # One recording per dock, each an ordinary recording of that dock alone.

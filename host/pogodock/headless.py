@@ -76,8 +76,11 @@ class FleetPrinter:
             p.summary(now)
 
     def tick(self, now: float) -> None:
+        # A dock unplugged (or swapped for another) gets no periodic summary: its last
+        # values would read as current. The summary at the end still shows them.
         for p in self.printers.values():
-            p.tick(now)
+            if p.model.link.connected is not False:
+                p.tick(now)
 
 
 def run_live(
