@@ -24,7 +24,7 @@ from host_fakedock import wait_for
 from mqtt_broker import Broker, Watcher
 from pogodock import fleet, ports, replay
 from pogodock.fleet import DockRouter, Fleet, TaggedQueue
-from pogodock.headless import FleetPrinter
+from pogodock.fleetprint import FleetPrinter
 from pogodock.records import DOCK_CHANGED, REBOOT, Hello, LinkEvent
 from pogodock.sim.wiring import unique_id
 from support.procs import interrupt
@@ -179,7 +179,7 @@ def test_all_follows_the_docks_found_and_one_plugged_in_later(
     def seen() -> set[str]:
         for key, rec in queue.drain():
             keys.add(key)
-            printer.handle((key, rec))
+            printer.handle(key, rec)
         return keys
 
     try:
@@ -210,7 +210,7 @@ def test_a_dock_that_never_names_itself_is_known_by_its_port():
 def test_the_fleet_printer_cuts_uids_only_while_they_stay_apart():
     printer = FleetPrinter(out=open(os.devnull, "w"), every=0)
     for key in ("0123456789abcdef", "0123456700000000", "fedcba9876543210"):
-        printer.handle((key, LinkEvent(time.time(), "connected")))
+        printer.handle(key, LinkEvent(time.time(), "connected"))
     prefixes = {k: p.prefix.strip() for k, p in printer.printers.items()}
     assert prefixes == {
         "0123456789abcdef": "0123456789abcdef",

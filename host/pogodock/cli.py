@@ -152,7 +152,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
             sigterm_as_interrupt()
             printer = hl.HeadlessPrinter(sys.stdout, every=args.every)
-            return hl.run_live(queue.drain, printer, duration=args.duration)
+            return hl.run_live(reader, queue, printer, duration=args.duration)
         from pogodock import dashboard
 
         exporters = [x.state for x in (recorder, publisher, exporter) if x is not None]
@@ -169,7 +169,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
 def _monitor_fleet(args: argparse.Namespace, paths: list[str], headless: bool) -> int:
     """Several docks: a reader per port (``fleet.Fleet``), each dock keyed by its uid."""
-    from pogodock import headless as hl
+    from pogodock import fleetprint
     from pogodock.fleet import DockRouter, Fleet, TaggedQueue
     from pogodock.mqtt import MqttTarget
 
@@ -216,8 +216,8 @@ def _monitor_fleet(args: argparse.Namespace, paths: list[str], headless: bool) -
         if args.all and not fleet.readers:
             _say("no dock attached yet; looking again every %g s" % fleet.rescan_s)
         sigterm_as_interrupt()
-        printer = hl.FleetPrinter(sys.stdout, every=args.every)
-        return hl.run_live(queue.drain, printer, duration=args.duration)
+        printer = fleetprint.FleetPrinter(sys.stdout, every=args.every)
+        return fleetprint.run(queue, printer, duration=args.duration)
     finally:
         if fleet is not None:
             fleet.stop()

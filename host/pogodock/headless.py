@@ -1,7 +1,6 @@
 """``monitor --headless`` (and replay to a pipe): one line per event, a periodic health summary.
 
-Every line starts with the host's receive time in UTC, then (following several
-docks, ``FleetPrinter``) the dock's short uid. Events, hellos, acks,
+Every line starts with the host's receive time in UTC. Events, hellos, acks,
 errors, console text and link changes (connected, lost lines, reboot, ...)
 get a line each; ``sample`` and ``health`` lines feed the summary printed every
 ``every`` seconds and once at the end.
@@ -11,18 +10,18 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TextIO
+from collections.abc import Iterable
+from typing import TextIO
 
 from pogodock.model import DockModel
+from pogodock.reader import Reader, RecordQueue
 from pogodock.records import Record, iso_utc
-
-SHORT_UID = 8
 
 
 class HeadlessPrinter:
     def __init__(self, out: TextIO | None = None, every: float = 10.0, prefix: str = "") -> None:
-        """``prefix``: written after the time on every line (the dock's short uid)."""
+        """``prefix``: written after the time on every line (a dock's short uid,
+        ``fleetprint``)."""
         self.out = out if out is not None else sys.stdout
         self.every = every
         self.prefix = prefix
@@ -48,53 +47,15 @@ class HeadlessPrinter:
             self._next_summary = now + self.every
 
 
-class FleetPrinter:
-    """Several docks: a printer (and so a model) per dock key, each line prefixed with
-    the dock's uid, cut to ``SHORT_UID`` hex digits while that tells the docks apart."""
-
-    def __init__(self, out: TextIO | None = None, every: float = 10.0) -> None:
-        self.out = out if out is not None else sys.stdout
-        self.every = every
-        self.printers: dict[str, HeadlessPrinter] = {}
-
-    def handle(self, item: tuple[str, Record]) -> None:
-        key, rec = item
-        p = self.printers.get(key)
-        if p is None:
-            p = self.printers[key] = HeadlessPrinter(self.out, self.every)
-            self._name_all()
-        p.handle(rec)
-
-    def _name_all(self) -> None:
-        keys = list(self.printers)
-        short = [k[:SHORT_UID] for k in keys]
-        for key, s in zip(keys, short, strict=True):
-            self.printers[key].prefix = (s if short.count(s) == 1 else key) + " "
-
-    def summary(self, now: float) -> None:
-        for p in self.printers.values():
-            p.summary(now)
-
-    def tick(self, now: float) -> None:
-        # A dock unplugged (or swapped for another) gets no periodic summary: its last
-        # values would read as current. The summary at the end still shows them.
-        for p in self.printers.values():
-            if p.model.link.connected is not False:
-                p.tick(now)
-
-
 def run_live(
-    drain: Callable[[], Sequence[Any]],
-    printer: HeadlessPrinter | FleetPrinter,
-    duration: float | None = None,
+    reader: Reader, queue: RecordQueue, printer: HeadlessPrinter, duration: float | None = None
 ) -> int:
-    """Print what ``drain`` gives (records, or (dock, record) pairs for a
-    ``FleetPrinter``) until ``duration`` s have passed or Ctrl-C."""
+    """Print what ``queue`` receives until ``duration`` s have passed or Ctrl-C."""
     end = None if duration is None else time.monotonic() + duration
     out = printer.out
     try:
         while end is None or time.monotonic() < end:
-            batch = drain()
+            batch = queue.drain()
             for rec in batch:
                 printer.handle(rec)
             printer.tick(time.time())
@@ -103,7 +64,7 @@ def run_live(
                 time.sleep(0.05)
     except KeyboardInterrupt:
         pass
-    for rec in drain():
+    for rec in queue.drain():
         printer.handle(rec)
     printer.summary(time.time())
     out.flush()

@@ -27,7 +27,6 @@ reconnecting; publishing from the reader's thread is safe.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import socket
@@ -53,9 +52,6 @@ from pogodock.records import (
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 KEEPALIVE_S = 30
-# A monitor following several docks runs a publisher (a client) per port, and a broker
-# drops a client whose id another one takes: each gets its own.
-_client_numbers = itertools.count(1)
 ONLINE = b"online"
 OFFLINE = b"offline"
 # (payload key, PinView attribute)
@@ -115,6 +111,10 @@ def default_base(hello: Hello) -> str:
 
 
 class MqttPublisher:
+    # A monitor following several docks runs a publisher (a broker client) per port, and
+    # a broker drops a client whose id another takes: each gets its own number.
+    _made = 0
+
     def __init__(
         self,
         target: MqttTarget,
@@ -142,7 +142,8 @@ class MqttPublisher:
 
     def _make_client(self) -> Any:
         t = self.target
-        n = next(_client_numbers)
+        MqttPublisher._made += 1
+        n = MqttPublisher._made
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id="pogodock-%s-%d%s"

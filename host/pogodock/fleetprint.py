@@ -1,0 +1,71 @@
+"""Headless output for several docks (``monitor --all``): a ``HeadlessPrinter`` per dock.
+
+Lines are those of one dock's headless output, each with the dock's uid after the
+time, cut to ``SHORT_UID`` hex digits while that still tells the docks apart.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from pogodock.fleet import TaggedQueue
+from pogodock.headless import HeadlessPrinter
+from pogodock.records import Record
+
+SHORT_UID = 8
+
+
+class FleetPrinter:
+    def __init__(self, out: TextIO | None = None, every: float = 10.0) -> None:
+        self.out = out if out is not None else sys.stdout
+        self.every = every
+        self.printers: dict[str, HeadlessPrinter] = {}
+
+    def handle(self, key: str, rec: Record) -> None:
+        p = self.printers.get(key)
+        if p is None:
+            p = self.printers[key] = HeadlessPrinter(self.out, self.every)
+            self._name_all()
+        p.handle(rec)
+
+    def _name_all(self) -> None:
+        keys = list(self.printers)
+        short = [k[:SHORT_UID] for k in keys]
+        for key, s in zip(keys, short, strict=True):
+            self.printers[key].prefix = (s if short.count(s) == 1 else key) + " "
+
+    def summary(self, now: float) -> None:
+        for p in self.printers.values():
+            p.summary(now)
+
+    def tick(self, now: float) -> None:
+        # A dock unplugged (or swapped for another) gets no periodic summary: its last
+        # values would read as current. The summary at the end still shows them.
+        for p in self.printers.values():
+            if p.model.link.connected is not False:
+                p.tick(now)
+
+
+def run(queue: TaggedQueue, printer: FleetPrinter, duration: float | None = None) -> int:
+    """Print what ``queue`` receives until ``duration`` s have passed or Ctrl-C (the
+    loop of ``headless.run_live``, over (dock, record) pairs)."""
+    end = None if duration is None else time.monotonic() + duration
+    out = printer.out
+    try:
+        while end is None or time.monotonic() < end:
+            batch = queue.drain()
+            for key, rec in batch:
+                printer.handle(key, rec)
+            printer.tick(time.time())
+            out.flush()
+            if not batch:
+                time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+    for key, rec in queue.drain():
+        printer.handle(key, rec)
+    printer.summary(time.time())
+    out.flush()
+    return 0
