@@ -168,16 +168,12 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def _monitor_fleet(args: argparse.Namespace, paths: list[str], headless: bool) -> int:
-    """Several docks: a reader per port (``fleet.Fleet``), each dock keyed by its uid."""
+    """Several docks: a reader per port (``fleet.Fleet``), each dock keyed by its uid; in
+    a terminal the overview of ``fleetview``, else a headless line per event."""
     from pogodock import fleetprint
     from pogodock.fleet import DockRouter, Fleet, TaggedQueue
     from pogodock.mqtt import MqttTarget
 
-    if not headless:
-        raise UsageError(
-            "following several docks (--all or a repeated --port) has no dashboard yet: "
-            "add --headless, or pipe the output"
-        )
     if args.mqtt:
         try:
             base = MqttTarget(args.mqtt).base
@@ -215,6 +211,18 @@ def _monitor_fleet(args: argparse.Namespace, paths: list[str], headless: bool) -
         fleet.start()
         if args.all and not fleet.readers:
             _say("no dock attached yet; looking again every %g s" % fleet.rescan_s)
+        if not headless:
+            from pogodock import fleetview
+
+            exporters = [x.state for x in (recordings, exporter) if x is not None]
+            if args.mqtt:
+                exporters.append(
+                    lambda: (
+                        "mqtt %d of %d connected"
+                        % (sum(p.connected.is_set() for p in publishers), len(publishers))
+                    )
+                )
+            return fleetview.run(queue, exporters)
         sigterm_as_interrupt()
         printer = fleetprint.FleetPrinter(sys.stdout, every=args.every)
         return fleetprint.run(queue, printer, duration=args.duration)
@@ -394,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument(
         "--all",
         action="store_true",
-        help="follow every attached dock, and any plugged in later (headless)",
+        help="follow every attached dock, and any plugged in later",
     )
     mon.add_argument(
         "--record",

@@ -1,7 +1,7 @@
 """Headless output for several docks (``monitor --all``): a ``HeadlessPrinter`` per dock.
 
 Lines are those of one dock's headless output, each with the dock's uid after the
-time, cut to ``SHORT_UID`` hex digits while that still tells the docks apart.
+time, cut short while that still tells the docks apart (``fleetmodel.short_names``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import time
 from typing import TextIO
 
 from pogodock.fleet import TaggedQueue
+from pogodock.fleetmodel import short_names
 from pogodock.headless import HeadlessPrinter
 from pogodock.records import Record
-
-SHORT_UID = 8
 
 
 class FleetPrinter:
@@ -31,10 +30,8 @@ class FleetPrinter:
         p.handle(rec)
 
     def _name_all(self) -> None:
-        keys = list(self.printers)
-        short = [k[:SHORT_UID] for k in keys]
-        for key, s in zip(keys, short, strict=True):
-            self.printers[key].prefix = (s if short.count(s) == 1 else key) + " "
+        for key, name in short_names(list(self.printers)).items():
+            self.printers[key].prefix = name + " "
 
     def summary(self, now: float) -> None:
         for p in self.printers.values():
