@@ -112,7 +112,7 @@ def test_two_ports_and_a_swap_keep_every_dock_apart_by_uid(
     mon = subprocess.Popen(
         [sys.executable, "-m", "pogodock.cli", "monitor", "--port", one, "--port", two,
          "--headless", "--record", str(folder), "--prometheus", "127.0.0.1:0",
-         "--mqtt", broker.url,
+         "--mqtt", broker.url, "--ha-discovery",
          "--every", "2", "--duration", "14"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -136,6 +136,14 @@ def test_two_ports_and_a_swap_keep_every_dock_apart_by_uid(
     assert wait_for(lambda: watch.get(status[c]) == b"online", 8), watch.topics()
     assert watch.get(status[a]) == b"online" and watch.get(status[b]) == b"offline"
     assert json.loads(watch.get("pogodock/%s/info" % c) or b"{}")["uid"] == c
+    # Home Assistant: a device per dock, each sensor reading its own dock's topics.
+    for uid in (a, b, c):
+        configs = [
+            t for t in watch.topics() if t.startswith("homeassistant/sensor/pogodock_%s/" % uid)
+        ]
+        assert configs, uid
+        body = json.loads(watch.get(configs[0]) or b"{}")
+        assert body["availability_topic"] == status[uid] and body["device"]["identifiers"]
     out, err = mon.communicate(timeout=30)
     assert mon.returncode == 0, err
     assert "Traceback" not in err
