@@ -8,12 +8,12 @@ socket.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,15 +216,21 @@ def test_a_dock_that_never_names_itself_is_known_by_its_port():
 
 
 def test_the_fleet_printer_cuts_uids_only_while_they_stay_apart():
-    printer = FleetPrinter(out=open(os.devnull, "w"), every=0)
-    for key in ("0123456789abcdef", "0123456700000000", "fedcba9876543210"):
-        printer.handle(key, LinkEvent(time.time(), "connected"))
-    prefixes = {k: p.prefix.strip() for k, p in printer.printers.items()}
-    assert prefixes == {
-        "0123456789abcdef": "0123456789abcdef",
-        "0123456700000000": "0123456700000000",
-        "fedcba9876543210": "fedcba98",
-    }
+    out = io.StringIO()
+    printer = FleetPrinter(out=out, every=0)
+    keys = ("0123456789abcdef", "0123456700000000", "fedcba9876543210")
+    for key in keys:
+        printer.handle(key, LinkEvent(1767225600.0, "connected", "connected to " + key))
+    printer.handle(keys[0], LinkEvent(1767225601.0, "lost", "1 line lost"))
+    lines = out.getvalue().splitlines()
+    # Alone, the first dock was cut to 8 digits; once another shares them, both are whole.
+    assert [line.split(" ")[1] for line in lines] == [
+        "01234567",
+        "0123456700000000",
+        "fedcba98",
+        "0123456789abcdef",
+    ]
+    assert lines[-1] == "2026-01-01T00:00:01.000000Z 0123456789abcdef link lost: 1 line lost"
 
 
 def test_a_port_that_cannot_be_opened_is_said_at_once(tmp_path: Path):

@@ -2,13 +2,14 @@
 
 Lines are those of one dock's headless output, each with the dock's uid after the
 time, cut short while that still tells the docks apart (``fleetmodel.short_names``).
+The uid goes in on the way out (``_Tagged``), so the printer is the single dock's.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import TextIO, cast
 
 from pogodock.fleet import TaggedQueue
 from pogodock.fleetmodel import short_names
@@ -16,22 +17,40 @@ from pogodock.headless import HeadlessPrinter
 from pogodock.records import Record
 
 
+class _Tagged:
+    """A dock's printer's stream: the dock's name after each line's time (the line's
+    first word; the printer writes each line with one call)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.prefix = ""
+
+    def write(self, text: str) -> int:
+        time_, _, rest = text.partition(" ")
+        return self.out.write("%s %s %s" % (time_, self.prefix, rest))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
 class FleetPrinter:
     def __init__(self, out: TextIO | None = None, every: float = 10.0) -> None:
         self.out = out if out is not None else sys.stdout
         self.every = every
         self.printers: dict[str, HeadlessPrinter] = {}
+        self._streams: dict[str, _Tagged] = {}
 
     def handle(self, key: str, rec: Record) -> None:
         p = self.printers.get(key)
         if p is None:
-            p = self.printers[key] = HeadlessPrinter(self.out, self.every)
+            stream = self._streams[key] = _Tagged(self.out)
+            p = self.printers[key] = HeadlessPrinter(cast(TextIO, stream), self.every)
             self._name_all()
         p.handle(rec)
 
     def _name_all(self) -> None:
         for key, name in short_names(list(self.printers)).items():
-            self.printers[key].prefix = name + " "
+            self._streams[key].prefix = name
 
     def summary(self, now: float) -> None:
         for p in self.printers.values():

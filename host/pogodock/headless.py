@@ -19,22 +19,19 @@ from pogodock.records import Record, iso_utc
 
 
 class HeadlessPrinter:
-    def __init__(self, out: TextIO | None = None, every: float = 10.0, prefix: str = "") -> None:
-        """``prefix``: written after the time on every line (a dock's short uid,
-        ``fleetprint``)."""
+    def __init__(self, out: TextIO | None = None, every: float = 10.0) -> None:
         self.out = out if out is not None else sys.stdout
         self.every = every
-        self.prefix = prefix
         self.model = DockModel()
         self._next_summary: float | None = None
 
     def handle(self, rec: Record) -> None:
         text = self.model.apply(rec)
         if text is not None:
-            self.out.write("%s %s%s\n" % (iso_utc(rec.host_time), self.prefix, text))
+            self.out.write("%s %s\n" % (iso_utc(rec.host_time), text))
 
     def summary(self, now: float) -> None:
-        self.out.write("%s %s%s\n" % (iso_utc(now), self.prefix, self.model.health_summary()))
+        self.out.write("%s %s\n" % (iso_utc(now), self.model.health_summary()))
 
     def tick(self, now: float) -> None:
         """Prints the summary when one is due by ``now`` (a UNIX time)."""
