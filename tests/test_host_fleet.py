@@ -20,7 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from host_fakedock import wait_for
+from host_fakedock import FakeDock, wait_for
 from mqtt_broker import Broker, Watcher
 from pogodock import fleet, ports, replay
 from pogodock.fleet import DockRouter, Fleet, TaggedQueue
@@ -171,9 +171,13 @@ def test_two_ports_and_a_swap_keep_every_dock_apart_by_uid(
 
 
 def test_all_follows_the_docks_found_and_one_plugged_in_later(
-    sims: Sims, monkeypatch: pytest.MonkeyPatch
+    sims: Sims, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
-    found = [sims.plug("dock1", "misalign")]
+    # Another MicroPython board with the same USB id: it never says hello.
+    other = FakeDock(tmp_path / "ttyOTHER")
+    other.answer = False
+    other.plug()
+    found = [str(other.link), sims.plug("dock1", "misalign")]
     monkeypatch.setattr(ports, "find_docks", lambda: list(found))
     queue = TaggedQueue()
 
@@ -181,6 +185,7 @@ def test_all_follows_the_docks_found_and_one_plugged_in_later(
         reader.subscribe(DockRouter(reader, queue))
 
     f = Fleet([], attach, scan=True, rescan_s=0.5)
+    f.confirm_timeout = 0.5
     printer = FleetPrinter(out=open(os.devnull, "w"), every=0)
     keys: set[str] = set()
 
@@ -196,14 +201,17 @@ def test_all_follows_the_docks_found_and_one_plugged_in_later(
         found.append(sims.plug("dock2", "intermittent"))
         found.append(found[0])  # the same port found twice is followed once
         assert wait_for(lambda: uid_of("intermittent") in seen(), 8)
-        assert len(f.readers) == 2
+        assert len(f.readers) == 2 and os.path.realpath(other.link) not in f.readers
         assert seen() == {uid_of("misalign"), uid_of("intermittent")}
+        # Asked once, then left alone (not sent info at every rescan, not held open).
+        assert [c["cmd"] for c in other.commands] == ["info"]
         for key in keys:  # each model holds its own dock's hello and pins
             model = printer.printers[key].model
             assert model.hello is not None and model.hello.uid == key
             assert model.link.reboots == 0
     finally:
         f.stop()
+        other.unplug()
 
 
 def test_a_dock_that_never_names_itself_is_known_by_its_port():

@@ -1,9 +1,10 @@
 """``monitor --all`` and a repeated ``--port``: one monitor follows many docks.
 
 ``Fleet`` runs a ``Reader`` per port, each on its own thread as the single-dock
-monitor does, and with ``scan`` every port found by USB id (``ports.find_docks``;
-each reader confirms its dock by ``hello``), looking again every ``rescan_s``
-seconds for docks plugged in later. ``attach(reader)`` is called for each new
+monitor does, and with ``scan`` every port found by USB id (``ports.find_docks``)
+whose device answers ``info`` with a ``hello``, looking again every ``rescan_s``
+seconds for docks plugged in later; a port whose device does not say hello is left
+alone until it is unplugged. ``attach(reader)`` is called for each new
 reader before it starts, so that every exporter subscribes from its first record.
 
 A port is not a dock: ``DockRouter`` hands each record on with the key of the
@@ -23,6 +24,7 @@ from collections import deque
 from collections.abc import Callable
 
 from pogodock import ports
+from pogodock import reader as reader_mod
 from pogodock.reader import Reader
 from pogodock.records import (
     CONNECTED,
@@ -56,6 +58,8 @@ class Fleet:
         self.rescan_s = rescan_s
         self.wait = wait
         self.readers: dict[str, Reader] = {}
+        self.confirm_timeout = 2.0
+        self._refused: set[str] = set()  # real paths whose device did not say hello
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -81,8 +85,19 @@ class Fleet:
         return reader
 
     def rescan(self) -> None:
-        for path in ports.find_docks():
-            self.add(path)
+        """Follows each port with the docks' USB id whose device says hello. One that
+        does not (another MicroPython board) is left alone until it is unplugged, so
+        that it is not sent ``info`` every few seconds nor held open."""
+        found = {os.path.realpath(p): p for p in ports.find_docks()}
+        self._refused &= set(found)
+        for real, path in found.items():
+            if real in self.readers or real in self._refused:
+                continue
+            confirmed = reader_mod.is_dock(path, self.confirm_timeout)
+            if confirmed:
+                self.add(path)
+            elif confirmed is False:
+                self._refused.add(real)
 
     def _scan(self) -> None:
         while not self._stop.wait(self.rescan_s):

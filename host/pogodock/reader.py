@@ -540,6 +540,19 @@ class Reader:
                 self._housekeeping(now)
 
 
+def is_dock(path: str, timeout: float = 2.0, baudrate: int = 115200) -> bool | None:
+    """Does the device on ``path`` answer ``info`` with a ``hello``? None when the port
+    cannot be opened now (busy, gone): ask again later."""
+    try:
+        ser = Reader(path, baudrate=baudrate)._open(path)
+    except (serial.SerialException, OSError, ValueError):
+        return None
+    try:
+        return _probe(ser, timeout)
+    finally:
+        ser.close()
+
+
 def _probe(ser: serial.Serial, timeout: float) -> bool:
     """Does the device on ``ser`` answer ``info`` with a ``hello``?"""
     got: list[bool] = []
