@@ -15,6 +15,7 @@ from pogodock.records import (
     CONFIRMED,
     CONNECTED,
     DISCONNECTED,
+    DOCK_CHANGED,
     LOST,
     PORT_ERROR,
     REBOOT,
@@ -240,3 +241,43 @@ def test_a_port_open_elsewhere_without_a_lock_is_warned_about(tmp_path: Path):
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_new_boot_id_without_its_hello_is_asked_for_it(dock: FakeDock, reader: Reader):
+    seen = reader.seen  # type: ignore[attr-defined]
+    asked = len(dock.commands)
+    dock.boot, dock.seq = "0000b002", 0  # rebooted, its own hello missed
+    dock.sample()
+    # The reader asks info; the hello that answers says it is the same dock: a reboot.
+    assert wait_for(lambda: links(seen, REBOOT), 3)
+    assert dock.commands[asked:] and dock.commands[asked]["cmd"] == "info"
+    boots = [r.boot for r in seen if isinstance(r, Sample)]
+    assert boots == ["0000b002"] and seen.index(links(seen, REBOOT)[0]) < seen.index(
+        of(seen, Sample)[0]
+    )
+
+
+def test_a_dock_that_stays_silent_after_a_new_boot_id_is_called_rebooted(
+    dock: FakeDock, reader: Reader
+):
+    seen = reader.seen  # type: ignore[attr-defined]
+    dock.answer = False
+    dock.boot, dock.seq = "0000b002", 0
+    dock.sample()
+    time.sleep(0.5)
+    assert not of(seen, Sample)  # waiting for a hello to say which dock it is
+    assert wait_for(lambda: of(seen, Sample), 3)  # after confirm_timeout (1 s)
+    assert len(links(seen, REBOOT)) == 1 and reader.reboots == 1
+
+
+def test_another_uid_on_the_port_is_a_dock_change_not_a_reboot(dock: FakeDock, reader: Reader):
+    seen = reader.seen  # type: ignore[attr-defined]
+    dock.sample()
+    dock.uid = "fedcba9876543210"
+    dock.reboot("0000b002")
+    dock.sample()
+    assert wait_for(lambda: len(of(seen, Sample)) == 2)
+    changed = links(seen, DOCK_CHANGED)
+    assert len(changed) == 1 and "fedcba9876543210" in changed[0].detail
+    assert not links(seen, REBOOT) and reader.reboots == 0
+    assert reader.uid == "fedcba9876543210"

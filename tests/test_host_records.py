@@ -1,11 +1,15 @@
 """Typed records: the fast path agrees with dockfw.protocol.decode, console text never crashes."""
 
+import json
+
 import pytest
 from dockfw import protocol
 from dockfw.protocol import Fixed, Obj
 from pogodock import bench_host
 from pogodock.model import DockModel, bucket_max
 from pogodock.records import (
+    DOCK_CHANGED,
+    HOLD_MAX_LINES,
     LOST,
     REBOOT,
     Ack,
@@ -248,3 +252,74 @@ def test_iso_times_round_trip_in_utc():
 
 def test_bench_reports_a_rate():
     assert bench_host.lines_per_s(n_lines=2000, rounds=1) > 1000
+
+
+def _hello(seq, boot, uid):
+    return json.dumps(
+        {
+            "v": 1,
+            "type": "hello",
+            "seq": seq,
+            "boot": boot,
+            "t_ms": 0,
+            "fw": "0.3.0",
+            "board": "pico-dock-4",
+            "uid": uid,
+            "pins": [],
+        }
+    )
+
+
+def _kinds(out):
+    return [
+        r.kind if isinstance(r, LinkEvent) else r.type
+        for r in out
+        if not isinstance(r, ConsoleText)
+    ]
+
+
+def test_a_new_boot_id_waits_for_the_hello_that_says_reboot_or_another_dock():
+    out: list[Record] = []
+    dec = Decoder(out.append)
+    dec.line(_hello(0, "a", "1111111111111111"), 0.0)
+    dec.line(line(protocol.SAMPLE, 1, "a"), 0.0)
+    # Another dock's line arrives before its hello: nothing is handed out yet.
+    dec.line(line(protocol.SAMPLE, 5, "b"), 0.0)
+    assert _kinds(out) == ["hello", "sample"] and dec.held is not None
+    dec.line(_hello(6, "b", "2222222222222222"), 0.0)
+    assert _kinds(out) == ["hello", "sample", DOCK_CHANGED, "sample", "hello"]
+    assert "2222222222222222" in out[2].detail and dec.uid == "2222222222222222"
+    assert dec.tracker.reboots == 0
+    # The same dock with a new boot id: a reboot, told before its lines.
+    dec.line(_hello(0, "c", "2222222222222222"), 0.0)
+    assert _kinds(out)[5:] == [REBOOT, "hello"] and dec.tracker.reboots == 1
+
+
+def test_a_dock_that_never_says_hello_after_a_new_boot_id_is_called_rebooted():
+    out: list[Record] = []
+    dec = Decoder(out.append)
+    dec.line(_hello(0, "a", "1111111111111111"), 0.0)
+    for seq in range(HOLD_MAX_LINES + 1):
+        dec.line(line(protocol.SAMPLE, seq, "b"), 0.0)
+    assert dec.held is None
+    assert _kinds(out)[:3] == ["hello", REBOOT, "sample"]
+    assert len(out) == 2 + HOLD_MAX_LINES + 1
+
+
+def test_the_model_of_another_dock_on_the_port_starts_afresh():
+    model = DockModel()
+    dec = Decoder(model.apply)
+    dec.line(_hello(0, "a", "1111111111111111"), 0.0)
+    dec.line(
+        line(
+            protocol.EVENT,
+            1,
+            "a",
+            fields=[("kind", "misalignment"), ("pins", []), ("severity", "warn")],
+        ),
+        0.0,
+    )
+    assert model.event_counts == {"misalignment": 1}
+    dec.line(_hello(0, "b", "2222222222222222"), 0.0)
+    assert model.event_counts == {} and model.link.reboots == 0
+    assert model.hello is not None and model.hello.uid == "2222222222222222"

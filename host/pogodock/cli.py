@@ -128,7 +128,10 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     if args.ha_discovery is not None and not args.mqtt:
         raise UsageError("--ha-discovery needs --mqtt URL: it publishes to that broker")
     headless = args.headless or not sys.stdout.isatty()
-    reader = Reader(args.port)
+    paths = args.port or []
+    if args.all or len(paths) > 1:
+        return _monitor_fleet(args, paths, headless)
+    reader = Reader(paths[0] if paths else None)
     recorder = exporter = publisher = None
     try:
         # Subscribers that can refuse to start come first and are closed however
@@ -164,7 +167,89 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             publisher.close()
 
 
-def _start_mqtt(url: str, headless: bool, ha_prefix: str | None):
+def _monitor_fleet(args: argparse.Namespace, paths: list[str], headless: bool) -> int:
+    """Several docks: a reader per port (``fleet.Fleet``), each dock keyed by its uid; in
+    a terminal the overview of ``fleetview``, else a headless line per event."""
+    from pogodock import fleetprint
+    from pogodock.fleet import DockRouter, Fleet, TaggedQueue
+    from pogodock.mqtt import MqttTarget
+
+    if args.mqtt:
+        try:
+            base = MqttTarget(args.mqtt).base
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        if base is not None:
+            raise UsageError(
+                "with several docks the --mqtt URL must not name a base topic (%s): each "
+                "dock publishes under pogodock/<uid>" % base
+            )
+    recordings = exporter = fleet = None
+    publishers: list = []
+    queue = TaggedQueue()
+    try:
+        if args.record:
+            recordings = _open_recordings(args.record)
+        if args.prometheus:
+            exporter = _start_prometheus(args.prometheus)
+        sinks = [s for s in (recordings, queue) if s is not None]
+
+        def to_sinks(key: str, rec) -> None:
+            for sink in sinks:
+                sink(key, rec)
+
+        def attach(reader) -> None:
+            if exporter is not None:
+                reader.subscribe(exporter.follower())
+            if args.mqtt:
+                publisher = _start_mqtt(args.mqtt, True, args.ha_discovery, quiet=bool(publishers))
+                publishers.append(publisher)
+                reader.subscribe(publisher)
+            reader.subscribe(DockRouter(reader, to_sinks))
+
+        fleet = Fleet(paths, attach, scan=args.all, wait=args.wait)
+        fleet.start()
+        if args.all and not fleet.readers:
+            _say("no dock attached yet; looking again every %g s" % fleet.rescan_s)
+        if not headless:
+            from pogodock import fleetview
+
+            exporters = [x.state for x in (recordings, exporter) if x is not None]
+            if args.mqtt:
+                exporters.append(
+                    lambda: (
+                        "mqtt %d of %d connected"
+                        % (sum(p.connected.is_set() for p in publishers), len(publishers))
+                    )
+                )
+            return fleetview.run(queue, exporters)
+        sigterm_as_interrupt()
+        printer = fleetprint.FleetPrinter(sys.stdout, every=args.every)
+        return fleetprint.run(queue, printer, duration=args.duration)
+    finally:
+        if fleet is not None:
+            fleet.stop()
+        if recordings is not None:
+            _close_recorder(recordings)
+        if exporter is not None:
+            exporter.close()
+        for publisher in publishers:
+            publisher.close()
+
+
+def _open_recordings(folder: str):
+    from pogodock.recorder import DockRecordings
+
+    try:
+        return DockRecordings(folder, say=_say)
+    except OSError as e:
+        raise UsageError(
+            "cannot keep recordings in %s (several docks: --record names a folder): %s"
+            % (folder, e.strerror or e)
+        ) from None
+
+
+def _start_mqtt(url: str, headless: bool, ha_prefix: str | None, quiet: bool = False):
     from pogodock import homeassistant
     from pogodock.mqtt import MqttPublisher, MqttTarget
 
@@ -181,7 +266,7 @@ def _start_mqtt(url: str, headless: bool, ha_prefix: str | None):
         print(text, file=sys.stderr, flush=True)
 
     publisher = MqttPublisher(target, log=say if headless else None, discovery=discovery)
-    problem = publisher.probe()
+    problem = None if quiet else publisher.probe()
     if problem is not None:
         say(
             "mqtt: cannot reach %s now (%s); retrying in the background"
@@ -308,9 +393,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch a dock live: a dashboard in a terminal, one line per event otherwise. "
         "Finds the dock by USB id when --port is absent; reconnects after unplug or reboot.",
     )
-    mon.add_argument("--port", metavar="P", help="serial port of the dock (default: auto-detect)")
     mon.add_argument(
-        "--record", metavar="FILE", help="append every received line to this JSONL file"
+        "--port",
+        metavar="P",
+        action="append",
+        help="serial port of the dock (default: auto-detect); repeated: follow each",
+    )
+    mon.add_argument(
+        "--all",
+        action="store_true",
+        help="follow every attached dock, and any plugged in later",
+    )
+    mon.add_argument(
+        "--record",
+        metavar="FILE",
+        help="append every received line to this JSONL file; following several docks: a "
+        "folder, one FILE/<uid>.jsonl per dock",
     )
     mon.add_argument(
         "--headless",

@@ -16,6 +16,7 @@ from typing import Any
 from pogodock.records import (
     CONNECTED,
     DISCONNECTED,
+    DOCK_CHANGED,
     LOST,
     PORT_ERROR,
     REBOOT,
@@ -101,6 +102,15 @@ class LinkHealth:
 
 class DockModel:
     def __init__(self) -> None:
+        self._new_dock()
+        self.events: deque[str] = deque(maxlen=EVENT_LOG)
+        self.link = LinkHealth()
+        self.last_time: float | None = None
+        self.first_time: float | None = None
+
+    def _new_dock(self) -> None:
+        """What belongs to one dock; another dock on the port starts it afresh, so that
+        none of the first dock's pins, counts or state is shown as the second's."""
         self.pins: dict[str, PinView] = {}
         self.hello: Hello | None = None
         self.boot: str | None = None
@@ -109,13 +119,9 @@ class DockModel:
         self.docked: bool | None = None
         self.temp_c: float | None = None
         self.dock_state: str | None = None  # the health line's worst state
-        self.events: deque[str] = deque(maxlen=EVENT_LOG)
         self.event_counts: dict[str, int] = {}
-        self.link = LinkHealth()
         self.samples = 0
         self.health_lines = 0
-        self.last_time: float | None = None
-        self.first_time: float | None = None
 
     def pin(self, name: str) -> PinView:
         p = self.pins.get(name)
@@ -200,6 +206,8 @@ class DockModel:
                 link.lost += rec.lost
             elif rec.kind == REBOOT:
                 link.reboots += 1
+            elif rec.kind == DOCK_CHANGED:
+                self._new_dock()
             text = describe(rec)
             self.log(rec.host_time, text)
             return text

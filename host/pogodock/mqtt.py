@@ -112,6 +112,10 @@ def default_base(hello: Hello) -> str:
 
 
 class MqttPublisher:
+    # A monitor following several docks runs a publisher (a broker client) per port, and
+    # a broker drops a client whose id another takes: each gets its own number.
+    _made = 0
+
     def __init__(
         self,
         target: MqttTarget,
@@ -139,9 +143,12 @@ class MqttPublisher:
 
     def _make_client(self) -> Any:
         t = self.target
+        MqttPublisher._made += 1
+        n = MqttPublisher._made
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id="pogodock-%s-%d" % (socket.gethostname()[:20], os.getpid()),
+            client_id="pogodock-%s-%d%s"
+            % (socket.gethostname()[:20], os.getpid(), "" if n == 1 else "-%d" % n),
         )
         if t.username is not None:
             client.username_pw_set(t.username, t.password)

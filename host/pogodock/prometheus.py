@@ -44,6 +44,7 @@ from pogodock.model import DockModel
 from pogodock.records import (
     CONNECTED,
     DISCONNECTED,
+    DOCK_CHANGED,
     PORT_ERROR,
     REBOOT,
     DeviceLine,
@@ -179,7 +180,7 @@ class DockFollower:
 
     def _take(self, rec: Record) -> None:
         if isinstance(rec, LinkEvent):
-            if rec.kind in (CONNECTED, REBOOT):
+            if rec.kind in (CONNECTED, REBOOT, DOCK_CHANGED):
                 # A reconnect may bring another dock; a new boot id may be another dock too.
                 self.connected = True
                 self._forget_dock()

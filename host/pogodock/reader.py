@@ -8,7 +8,8 @@ the reader's thread, or ``RecordQueue`` objects that another thread drains.
 
 It also:
 
-- reports lost lines (``seq`` gaps) and reboots (a new ``boot`` id) as
+- reports lost lines (``seq`` gaps), reboots (a new ``boot`` id) and another
+  dock on the port (a new boot id whose hello names another ``uid``) as
   ``LinkEvent`` records, and keeps non-JSON lines as ``ConsoleText``;
 - finds the dock by USB id when no port is given, and confirms it with
   ``info`` -> ``hello``;
@@ -36,6 +37,7 @@ from pogodock.records import (
     CONFIRMED,
     CONNECTED,
     DISCONNECTED,
+    DOCK_CHANGED,
     PORT_ERROR,
     REBOOT,
     SHARED,
@@ -200,6 +202,7 @@ class Reader:
         self._confirm_deadline = 0.0
         self._unconfirmed_told = False
         self._reask_at = 0.0
+        self._held_asked = False
         self._last_error = ""
         self.current_port: str | None = None
         self.hello: Hello | None = None
@@ -242,6 +245,12 @@ class Reader:
     def reboots(self) -> int:
         return self._decoder.tracker.reboots
 
+    @property
+    def uid(self) -> str | None:
+        """The uid of the dock the records now handed out come from (None before its
+        hello). Subscribers run on the reader's thread, so this is their record's dock."""
+        return self._decoder.uid
+
     # -- the parse path ---------------------------------------------------------
     def feed(self, data: bytes, host_time: float) -> None:
         """Bytes as read from the port -> records to the subscribers."""
@@ -276,7 +285,7 @@ class Reader:
                         port=self.current_port or "",
                     )
                 )
-        elif isinstance(rec, LinkEvent) and rec.kind == REBOOT:
+        elif isinstance(rec, LinkEvent) and rec.kind in (REBOOT, DOCK_CHANGED):
             # A rebooted dock says hello first; ask again if that hello was missed.
             self.confirmed = False
             now = time.monotonic()
@@ -318,6 +327,18 @@ class Reader:
                 if p.sent_at < limit:
                     del self._pending[cid]
                     p.fail("no reply within %g s" % self.command_timeout)
+        held = self._decoder.held
+        if held is not None:
+            # A new boot id waits for a hello to say which dock it is: ask for one if
+            # the dock's own was missed, and stop waiting (a reboot) after a while.
+            waited = time.time() - self._decoder.held_since
+            if waited > self.confirm_timeout:
+                self._decoder.release()
+            elif waited > REASK_AFTER_REBOOT_S and not self._held_asked:
+                self._held_asked = True
+                self.send(protocol.CMD_INFO)
+        else:
+            self._held_asked = False
         if self._reask_at and now >= self._reask_at:
             self._reask_at = 0.0
             if not self.confirmed:
@@ -517,6 +538,19 @@ class Reader:
             if now >= next_check:
                 next_check = now + 0.1
                 self._housekeeping(now)
+
+
+def is_dock(path: str, timeout: float = 2.0, baudrate: int = 115200) -> bool | None:
+    """Does the device on ``path`` answer ``info`` with a ``hello``? None when the port
+    cannot be opened now (busy, gone): ask again later."""
+    try:
+        ser = Reader(path, baudrate=baudrate)._open(path)
+    except (serial.SerialException, OSError, ValueError):
+        return None
+    try:
+        return _probe(ser, timeout)
+    finally:
+        ser.close()
 
 
 def _probe(ser: serial.Serial, timeout: float) -> bool:

@@ -17,6 +17,10 @@ Recordings written before the ``dock`` form stored every protocol line as
 ``"line"``; both read back the same (``pogodock.replay``). Lost lines and
 reboots are not stored: replay finds them again from ``seq`` and ``boot``.
 
+Following several docks (``monitor --all``), ``--record DIR`` keeps one such
+recording per dock, ``DIR/<uid>.jsonl`` (``DockRecordings``): each file holds one
+dock's lines only, so replay, export and plot read it as any recording.
+
 Each record is one ``write`` on a file opened with ``O_APPEND``, so the file is
 safe to kill at any moment: at worst its last line is cut short, which replay
 skips. A record that cannot be written (a full disk) never stops the monitor:
@@ -29,6 +33,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -185,3 +191,62 @@ class Recorder:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+_UNSAFE = re.compile(r"[^0-9A-Za-z_.-]")
+
+
+class DockRecordings:
+    """``out(key, record)`` for ``fleet.DockRouter``: a ``Recorder`` per dock in ``folder``."""
+
+    def __init__(self, folder: str, say: Callable[[str], None] | None = None) -> None:
+        """Raises ``OSError`` when ``folder`` cannot be made."""
+        os.makedirs(folder, exist_ok=True)
+        self.folder = folder
+        self.path = folder  # as a Recorder's, for the messages that name it
+        self.say = say
+        self.recorders: dict[str, Recorder] = {}
+        self.unopened = 0  # records for a dock whose file could not be opened
+        self._lock = threading.Lock()  # readers of several ports write here
+
+    def file_for(self, key: str) -> str:
+        name = _UNSAFE.sub("_", key).lstrip(".") or "dock"
+        return os.path.join(self.folder, name + ".jsonl")
+
+    def __call__(self, key: str, rec: Record) -> None:
+        with self._lock:
+            r = self.recorders.get(key)
+            if r is None:
+                path = self.file_for(key)
+                try:
+                    r = Recorder(path, say=self.say)
+                except OSError as e:
+                    self.unopened += 1
+                    if self.unopened == 1 and self.say is not None:
+                        self.say("recording %s: cannot open (%s)" % (path, e.strerror or e))
+                    return
+                self.recorders[key] = r
+            r(rec)
+
+    @property
+    def errors(self) -> int:
+        return self.unopened + sum(r.errors for r in self.recorders.values())
+
+    def state(self) -> str:
+        failing = [r.state() for r in self.recorders.values() if r.problem]
+        n = len(self.recorders)
+        return (
+            failing[0]
+            if failing
+            else "recording %s (%d dock%s)"
+            % (
+                self.folder,
+                n,
+                "" if n == 1 else "s",
+            )
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for r in self.recorders.values():
+                r.close()

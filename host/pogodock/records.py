@@ -19,8 +19,10 @@ Nothing a port or a file holds makes the parser raise: lines longer than
 per level, so 30 KB of ``[`` is a ``RecursionError``), envelopes with fields of the
 wrong type and text that is not UTF-8 all become ``ConsoleText`` saying why.
 
-``SeqTracker`` follows ``seq`` and ``boot`` and reports lost lines and reboots;
-``Decoder`` combines the two and is what the reader and replay feed.
+``SeqTracker`` follows ``seq`` and ``boot`` and reports lost lines and new boot
+ids; ``Decoder`` combines the two and is what the reader and replay feed. A new
+boot id is a reboot only if the dock that says hello after it is the same
+(``uid``): another dock on the same port is a ``DOCK_CHANGED``, never a reboot.
 """
 
 from __future__ import annotations
@@ -363,7 +365,18 @@ LOST = "lost"
 REBOOT = "reboot"
 PORT_ERROR = "port_error"
 SHARED = "shared"  # another process has the port open too: lines may go to it
-LINK_KINDS = (CONNECTED, DISCONNECTED, CONFIRMED, UNCONFIRMED, LOST, REBOOT, PORT_ERROR, SHARED)
+DOCK_CHANGED = "dock_changed"  # a hello with another uid after a new boot id: another dock
+LINK_KINDS = (
+    CONNECTED,
+    DISCONNECTED,
+    CONFIRMED,
+    UNCONFIRMED,
+    LOST,
+    REBOOT,
+    DOCK_CHANGED,
+    PORT_ERROR,
+    SHARED,
+)
 # Not the link's doing: records the recorder could not write (a full disk); replay
 # shows it where the recording has the gap, so the gap is not blamed on the link.
 NOT_RECORDED = "not_recorded"
@@ -548,15 +561,30 @@ class SeqTracker:
         self.reboots += 1
         return LinkEvent(rec.host_time, REBOOT, "dock rebooted (boot id %s)" % rec.boot)
 
+    def not_a_reboot(self) -> None:
+        """The last new boot id turned out to be another dock's (its hello said so)."""
+        self.reboots -= 1
+
 
 class Decoder:
-    """Lines in, records out (to ``emit``): the parse and sequence step of reader and replay."""
+    """Lines in, records out (to ``emit``): the parse and sequence step of reader and replay.
+
+    After a new boot id, once a hello has named the dock, the records wait (``held``)
+    until the next hello says whether the same dock rebooted (``REBOOT``) or another
+    one took the port (``DOCK_CHANGED``), so that every subscriber learns which before
+    the first line of the new boot. A dock that never says hello is called rebooted
+    after ``HOLD_MAX_LINES`` lines, or when the reader gives up waiting (``release``).
+    """
 
     def __init__(self, emit: Callable[[Record], None]) -> None:
         self.emit = emit
         self.tracker = SeqTracker()
         self.lines = 0
         self.console = 0
+        self.uid: str | None = None  # from the last hello; None before one or without uid
+        self.hello_seen = False
+        self.held: list[Record] | None = None  # None: not waiting for a hello
+        self.held_since = 0.0  # host time of the new boot id's first line
 
     def line(self, raw: bytes | str, host_time: float) -> DeviceLine | ConsoleText:
         return self.take(parse_line(raw, host_time))
@@ -569,9 +597,58 @@ class Decoder:
         else:
             note = self.tracker.check(rec)
             if note is not None:
-                self.emit(note)
-        self.emit(rec)
+                if note.kind == REBOOT and self.hello_seen:
+                    self.release()
+                    self.held = [note]
+                    self.held_since = rec.host_time
+                else:
+                    self._out(note)
+        held = self.held
+        if held is None:
+            if isinstance(rec, Hello):
+                self._named(rec)
+            self.emit(rec)
+        elif isinstance(rec, Hello):
+            held.append(rec)
+            self._decide(rec)
+        else:
+            held.append(rec)
+            if len(held) > HOLD_MAX_LINES:
+                self.release()
         return rec
+
+    def release(self) -> None:
+        """Stop waiting for a hello: the new boot id is the same dock's reboot."""
+        held, self.held = self.held, None
+        for r in held or ():
+            self.emit(r)
+
+    def _out(self, rec: Record) -> None:
+        if self.held is None:
+            self.emit(rec)
+        else:
+            self.held.append(rec)
+
+    def _named(self, hello: Hello) -> None:
+        self.uid = hello.uid
+        self.hello_seen = True
+
+    def _decide(self, hello: Hello) -> None:
+        held = self.held
+        assert held is not None
+        note = held[0]
+        old, new = self.uid, hello.uid
+        if isinstance(note, LinkEvent) and old and new and old != new:
+            self.tracker.not_a_reboot()
+            held[0] = LinkEvent(
+                note.host_time, DOCK_CHANGED, "another dock: uid %s (was %s)" % (new, old)
+            )
+        self._named(hello)
+        self.release()
+
+
+# A new boot id's lines wait at most this many for the hello that names the dock.
+HOLD_MAX_LINES = 500
 
 
 # -- time ------------------------------------------------------------------------

@@ -162,6 +162,9 @@ class _Loader:
             if self.out:
                 records.extend(self.out)
                 self.out.clear()
+        self.take_released()
+        records.extend(self.out)
+        self.out.clear()
 
     def line(self, text: str) -> None:
         rec = self.rec
@@ -211,6 +214,14 @@ class _Loader:
         self.decoder.take(parsed)
         if estimated:
             self.estimated.extend(self.out[start:])
+
+    def take_released(self) -> None:
+        """Lines still waiting for a hello at the end of the file (after a new boot id)."""
+        held = self.decoder.held or []
+        self.decoder.release()
+        if self.rec.captured:
+            ids = {id(r) for r in held}
+            self.estimated.extend(r for r in self.out if id(r) in ids)
 
     def recorded(self, obj: dict[str, Any], text: str) -> None:
         rec = self.rec

@@ -1,0 +1,87 @@
+"""Headless output for several docks (``monitor --all``): a ``HeadlessPrinter`` per dock.
+
+Lines are those of one dock's headless output, each with the dock's uid after the
+time, cut short while that still tells the docks apart (``fleetmodel.short_names``).
+The uid goes in on the way out (``_Tagged``), so the printer is the single dock's.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO, cast
+
+from pogodock.fleet import TaggedQueue
+from pogodock.fleetmodel import short_names
+from pogodock.headless import HeadlessPrinter
+from pogodock.records import Record
+
+
+class _Tagged:
+    """A dock's printer's stream: the dock's name after each line's time (the line's
+    first word; the printer writes each line with one call)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.prefix = ""
+
+    def write(self, text: str) -> int:
+        time_, _, rest = text.partition(" ")
+        return self.out.write("%s %s %s" % (time_, self.prefix, rest))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+class FleetPrinter:
+    def __init__(self, out: TextIO | None = None, every: float = 10.0) -> None:
+        self.out = out if out is not None else sys.stdout
+        self.every = every
+        self.printers: dict[str, HeadlessPrinter] = {}
+        self._streams: dict[str, _Tagged] = {}
+
+    def handle(self, key: str, rec: Record) -> None:
+        p = self.printers.get(key)
+        if p is None:
+            stream = self._streams[key] = _Tagged(self.out)
+            p = self.printers[key] = HeadlessPrinter(cast(TextIO, stream), self.every)
+            self._name_all()
+        p.handle(rec)
+
+    def _name_all(self) -> None:
+        for key, name in short_names(list(self.printers)).items():
+            self._streams[key].prefix = name
+
+    def summary(self, now: float) -> None:
+        for p in self.printers.values():
+            p.summary(now)
+
+    def tick(self, now: float) -> None:
+        # A dock unplugged (or swapped for another) gets no periodic summary: its last
+        # values would read as current. The summary at the end still shows them.
+        for p in self.printers.values():
+            if p.model.link.connected is not False:
+                p.tick(now)
+
+
+def run(queue: TaggedQueue, printer: FleetPrinter, duration: float | None = None) -> int:
+    """Print what ``queue`` receives until ``duration`` s have passed or Ctrl-C (the
+    loop of ``headless.run_live``, over (dock, record) pairs)."""
+    end = None if duration is None else time.monotonic() + duration
+    out = printer.out
+    try:
+        while end is None or time.monotonic() < end:
+            batch = queue.drain()
+            for key, rec in batch:
+                printer.handle(key, rec)
+            printer.tick(time.time())
+            out.flush()
+            if not batch:
+                time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+    for key, rec in queue.drain():
+        printer.handle(key, rec)
+    printer.summary(time.time())
+    out.flush()
+    return 0
