@@ -194,5 +194,26 @@ def test_sampling_goes_on_while_lines_are_built_from_python_values(monkeypatch):
     settled = [t for t, _ in r.cycles if 3_000_000 <= t < 7_500_000]
     gaps = [b - a for a, b in itertools.pairwise(settled)]
     assert max(gaps) <= PERIOD_MS * 1000 + app_mod.EARLY_US, max(gaps)
+    # Never a cycle from the interrupt right on top of the loop's own: a stretch inside
+    # tick (an event of its cycle) runs none, the schedule naming that cycle still.
+    assert min(gaps) >= PERIOD_MS * 1000 - app_mod.EARLY_US, min(gaps)
     off = [t for t, on in r.switch if not on]
     assert off and off[0] - 7500 <= 2 * PERIOD_MS, r.switch
+
+
+def test_a_stretch_inside_a_cycle_of_its_own_runs_no_second_cycle(monkeypatch):
+    # The docked event is built inside tick, right after the cycle that saw the
+    # device: the schedule still names that cycle, so no cycle may run from the
+    # interrupt during it (one would land on top of the loop's own).
+    orig_init = SimDock.__init__
+
+    def init(self, *a, **kw):
+        orig_init(self, *a, **kw)
+        self.stretch_cost_us = 8000
+
+    monkeypatch.setattr(SimDock, "__init__", init)
+    r = StampedRun(load_scenario(scn([], duration=3)))
+    assert "docked" in [e["kind"] for e in r.of_type("event")]
+    around = [t for t, _ in r.cycles if 1_500_000 <= t < 3_000_000]
+    gaps = [b - a for a, b in itertools.pairwise(around)]
+    assert min(gaps) >= PERIOD_MS * 1000 - app_mod.EARLY_US, min(gaps)

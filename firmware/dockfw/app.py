@@ -225,6 +225,7 @@ class App:
         self._irq_error = None
         self._irq_poll = self._poll_from_interrupt  # bound once: not in the interrupt
         self._looping = False  # run()'s loop has begun: cycles have a schedule
+        self._ticking = False  # run() is in tick(): no stretch runs cycles
         self._due_us = 0  # ticks_us the next cycle is due (the loop's and the interrupt's)
         self._period_us = 0
         self._collected_ms = -1  # the last collection's stall, until told
@@ -662,10 +663,14 @@ class App:
         self._due_us = clock.ticks_us()
         self._looping = True
         while self.hal.running() and not self.reboot_requested:
+            # Within tick the schedule still names this cycle's due: a stretch there (an
+            # event of the cycle's own) must not run another cycle from the interrupt.
+            self._ticking = True
             try:
                 self.tick()
             except Exception as e:
                 self._crashed(e)
+            self._ticking = False
             period = self.period_us()
             self._period_us = period
             due = clock.ticks_add(self._due_us, period)
@@ -767,7 +772,7 @@ class App:
     def _interrupts_begin(self):
         """Begin a stretch during which the cycles due run from the HAL's interrupt.
         True when one was already under way (then only the outermost one ends it)."""
-        if self.interruptible or not self._looping:
+        if self.interruptible or not self._looping or self._ticking:
             return True
         self._irq_halted = False
         self._irq_cycles = 0
