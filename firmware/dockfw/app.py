@@ -226,6 +226,8 @@ class App:
         self._irq_poll = self._poll_from_interrupt  # bound once: not in the interrupt
         self._looping = False  # run()'s loop has begun: cycles have a schedule
         self._ticking = False  # run() is in tick(): no stretch runs cycles
+        self._irq_blocked = False  # an error in the interrupt: none until a clean tick
+        self.irq_alloc_halts = 0  # cycles from the interrupt stopped by a locked heap
         self._due_us = 0  # ticks_us the next cycle is due (the loop's and the interrupt's)
         self._period_us = 0
         self._collected_ms = -1  # the last collection's stall, until told
@@ -668,6 +670,7 @@ class App:
             self._ticking = True
             try:
                 self.tick()
+                self._irq_blocked = False
             except Exception as e:
                 self._crashed(e)
             self._ticking = False
@@ -695,11 +698,12 @@ class App:
         cycle, where the slack is whole), the supply pins' half read halfway, and in
         between steps of the work waiting, output to the link, host commands, and sleep."""
         clock = self.clock
-        half = clock.ticks_add(self._due_us, -(period // 2))
-        halved = not self.charging  # without current there is nothing to read halfway
         if self._gc_due:
             self._gc_due = False
             self._collect()
+        # (After the collection: its cycles from the interrupt move the schedule on.)
+        half = clock.ticks_add(self._due_us, -(period // 2))
+        halved = not self.charging  # without current there is nothing to read halfway
         # Once a cycle (each pass of the loop below costs ~0.1 ms on the RP2040), and
         # after each long wait.
         self._feed()
@@ -771,51 +775,75 @@ class App:
 
     def _interrupts_begin(self):
         """Begin a stretch during which the cycles due run from the HAL's interrupt.
-        True when one was already under way (then only the outermost one ends it)."""
-        if self.interruptible or not self._looping or self._ticking:
+        True when none was begun: one already under way (then only the outermost one
+        ends it), outside run()'s loop or inside its tick, or after an error there
+        until a tick has passed cleanly."""
+        if self.interruptible or not self._looping or self._ticking or self._irq_blocked:
             return True
-        self._irq_halted = False
+        # What the loop has still to handle from an earlier stretch halts the cycles.
+        self._irq_halted = self._must_halt()
         self._irq_cycles = 0
         self._irq_error = None
-        self.interruptible = True
         self.hal.interrupts(self._irq_poll)
+        self.interruptible = True  # only once armed: a failed arming defers no cut
         return False
+
+    def _must_halt(self):
+        return bool(self.protection.deferred or self.docking.changed or self.window.full())
 
     def _interrupts_end(self, nested):
         """End the stretch (``nested``: what ``_interrupts_begin`` said), then do what
-        its cycles could not do from the interrupt: an error handled, a cut told.
-        Returns the cycles the stretch ran."""
+        its cycles could not do from the interrupt: a cut told (first, while
+        protection's state is the cut's), an error handled. Returns the cycles the
+        stretch ran."""
         if nested:
             return 0
         self.hal.interrupts(None)
         self.interruptible = False
         cycles = self._irq_cycles
+        self.protection.tell_deferred(self.sampler)
         error = self._irq_error
         if error is not None:
             self._irq_error = None
+            self._irq_blocked = True  # no stretch runs cycles until a tick passes cleanly
+            if isinstance(error, KeyboardInterrupt):
+                raise error  # the host's Ctrl-C stops the firmware, as anywhere else
             self._crashed(error)
-        self.protection.tell_deferred(self.sampler)
         return cycles
 
     def _poll_from_interrupt(self, _timer=None):
         """From the HAL's interrupt, every millisecond of a stretch: the sampling cycle
         when one is due. The heap is locked there, so the cycles stop (until the
         stretch ends) at anything the main loop must handle: a cut to tell, a docking
-        change, a full window, an error."""
+        change, a full window, a monitor that fails to answer, an error."""
         if self._irq_halted:
             return
         clock = self.clock
-        if clock.ticks_diff(clock.ticks_us(), self._due_us) < 0:
+        now = clock.ticks_us()
+        late = clock.ticks_diff(now, self._due_us)
+        if late < 0:
             return
-        self._due_us = clock.ticks_add(self._due_us, self._period_us)
+        if late > self._period_us:
+            # Behind by more than a period (a flash write stood the chip still): one
+            # cycle now and the schedule from it, as the loop does; no burst.
+            self._due_us = clock.ticks_add(now, self._period_us)
+        else:
+            self._due_us = clock.ticks_add(self._due_us, self._period_us)
         stage = self.stage
         inside = self._in
         try:
             self._cycle_done_ms = self.cycle()
             self._irq_cycles += 1
-            if self.protection.deferred or self.docking.changed or self.window.full():
+            if self._must_halt():
                 self._irq_halted = True
-        except Exception as e:  # in an interrupt: nothing may escape
+        except MemoryError:
+            # A monitor's read failed, and telling it allocates, which the interrupt
+            # may not: the loop's next cycle, a stretch later at most, meets the failure
+            # again and handles it (the monitor marked, protection acting). (Tier B
+            # counts these with no read failing: a cycle that allocates is a bug.)
+            self.irq_alloc_halts += 1
+            self._irq_halted = True
+        except BaseException as e:  # in an interrupt: nothing may escape
             self.hal.charge(False)  # charging off first, as _crashed does
             self._irq_error = e
             self._irq_halted = True

@@ -76,7 +76,7 @@ class RP2040:
         self._byte = bytearray(1)
         self._wdt = None
         self.watchdog_ms = None
-        self._collect_timer = machine.Timer(-1)  # a virtual (soft) timer
+        self._collect_timer = machine.Timer(-1)  # rp2's timers are virtual: any id is -1
 
     def _bus(self):
         # On rp2 this (re)initialises the one static peripheral object and hands its

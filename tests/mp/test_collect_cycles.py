@@ -41,6 +41,7 @@ def _run(onset):
     }
     out = _Events()
     app = SimDock(load_scenario(obj), out, views=True).run_firmware(sample_hz=200)
+    assert app.irq_alloc_halts == 0, app.irq_alloc_halts  # no read failed: none allocated
     return out.events, app.charging
 
 
@@ -72,5 +73,39 @@ def test_cycles_run_in_every_collection_with_the_heap_locked_and_cut_an_overload
             else:
                 assert all(e[2] == per for e in collected), collected
         assert halted >= 1, halted
+    finally:
+        app_mod.GC_AFTER_LINES = was
+
+
+def test_a_monitor_that_stops_answering_during_a_collection_is_told_by_the_loop():
+    # Its read fails in a cycle from the interrupt, where telling it would allocate:
+    # the cycles stop there (counted), and the loop's next cycle marks the monitor and
+    # tells it; no firmware error. Onsets over a collection at every check round.
+    was = app_mod.GC_AFTER_LINES
+    app_mod.GC_AFTER_LINES = 0
+    try:
+        halts = 0
+        for k in range(4):
+            gc.collect()
+            onset = 4.012 + k * 0.004
+            obj = {
+                "board": "pico-dock-4",
+                "seed": 5,
+                "duration_s": 4.6,
+                "sample_hz": 200,
+                "load": [[0, 0], [2, 1500]],
+                "events": [
+                    {"t": 2, "type": "dock"},
+                    {"t": onset, "type": "sensor_fault", "pin": "GND1", "mode": "nak"},
+                ],
+            }
+            out = _Events()
+            app = SimDock(load_scenario(obj), out, views=True).run_firmware(sample_hz=200)
+            kinds = [e[0] for e in out.events]
+            assert "firmware_error" not in kinds, out.events
+            assert "sensor_fault" in kinds, kinds
+            halts += app.irq_alloc_halts
+            del app, out
+        assert halts >= 1, halts
     finally:
         app_mod.GC_AFTER_LINES = was
