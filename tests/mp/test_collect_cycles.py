@@ -27,22 +27,20 @@ class _Events:
         return None
 
 
-def _run(onset):
+def _run(fault, duration_s=4.4):
+    """The reference dock docked at 2 s drawing 1.5 A, ``fault`` (a scenario event)
+    added: its events as (kind, t_ms, cycles, total_ma), and the App that ran."""
     obj = {
         "board": "pico-dock-4",
         "seed": 5,
-        "duration_s": 4.4,
+        "duration_s": duration_s,
         "sample_hz": 200,
         "load": [[0, 0], [2, 1500]],
-        "events": [
-            {"t": 2, "type": "dock"},
-            {"t": onset, "type": "overload", "ma": 4500, "until": onset + 0.3},
-        ],
+        "events": [{"t": 2, "type": "dock"}, fault],
     }
     out = _Events()
     app = SimDock(load_scenario(obj), out, views=True).run_firmware(sample_hz=200)
-    assert app.irq_alloc_halts == 0, app.irq_alloc_halts  # no read failed: none allocated
-    return out.events, app.charging
+    return out.events, app
 
 
 def test_cycles_run_in_every_collection_with_the_heap_locked_and_cut_an_overload():
@@ -57,7 +55,10 @@ def test_cycles_run_in_every_collection_with_the_heap_locked_and_cut_an_overload
         for k in range(6):
             gc.collect()
             onset = 4.010 + k * 0.003
-            events, charging = _run(onset)
+            events, app = _run({"t": onset, "type": "overload", "ma": 4500, "until": onset + 0.3})
+            assert app.irq_alloc_halts == 0, app.irq_alloc_halts  # no read failed: none allocated
+            charging = app.charging
+            del app
             kinds = [e[0] for e in events]
             assert "firmware_error" not in kinds, events
             collected = [e for e in events if e[0] == "heap_collected"]
@@ -88,24 +89,13 @@ def test_a_monitor_that_stops_answering_during_a_collection_is_told_by_the_loop(
         for k in range(4):
             gc.collect()
             onset = 4.012 + k * 0.004
-            obj = {
-                "board": "pico-dock-4",
-                "seed": 5,
-                "duration_s": 4.6,
-                "sample_hz": 200,
-                "load": [[0, 0], [2, 1500]],
-                "events": [
-                    {"t": 2, "type": "dock"},
-                    {"t": onset, "type": "sensor_fault", "pin": "GND1", "mode": "nak"},
-                ],
-            }
-            out = _Events()
-            app = SimDock(load_scenario(obj), out, views=True).run_firmware(sample_hz=200)
-            kinds = [e[0] for e in out.events]
-            assert "firmware_error" not in kinds, out.events
+            nak = {"t": onset, "type": "sensor_fault", "pin": "GND1", "mode": "nak"}
+            events, app = _run(nak, 4.6)
+            kinds = [e[0] for e in events]
+            assert "firmware_error" not in kinds, events
             assert "sensor_fault" in kinds, kinds
             halts += app.irq_alloc_halts
-            del app, out
+            del app
         assert halts >= 1, halts
     finally:
         app_mod.GC_AFTER_LINES = was
