@@ -26,6 +26,7 @@ from host_fakedock import wait_for
 from pogodock.reader import Reader
 from pogodock.records import Ack, Hello, Record, Sample
 from pogodock.vboard.gate import INTERRUPT_GRACE_S, InputGate
+from pogodock.vboard.server import RESET_DARK_S
 from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -349,6 +350,26 @@ def test_input_right_behind_a_soft_reset_reaches_the_next_boot(tmp_path):
             term.send(b"\x04print(6*9)\x04")  # mpremote's soft reset, then code at once
             term.read_until(b"OK\r\nMPY: soft reboot\r\nraw REPL; CTRL-B to exit\r\n>")
             assert term.read_until(b"\x04>") == b"OK54\r\n\x04\x04>"
+        finally:
+            term.close()
+
+
+def test_input_right_behind_a_hard_reset_is_lost(tmp_path):
+    """A Pico's USB port is gone while it reboots: what a tool writes behind its reset
+    (mpremote's "\\r\\x02", late on a loaded machine) never reaches the next boot."""
+    with vboard(scenario(tmp_path)) as port:
+        term = Terminal(port)
+        try:
+            term.send(b"\r")
+            term.read_until(b">>> ")
+            term.send(b"import machine; machine.reset()\r")
+            term.read_until(b"machine.reset()\r\n")
+            time.sleep(RESET_DARK_S / 2)  # the old interpreter has gone by now
+            term.send(b"print(7*6)\r")
+            term.read_until(b"Raspberry Pi Pico with RP2040")  # the new boot's banner
+            term.send(b"print(6*8)\r")
+            out = term.read_until(b"48\r\n>>> ")
+            assert b"42" not in out, out
         finally:
             term.close()
 

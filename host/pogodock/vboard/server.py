@@ -11,8 +11,11 @@ stdout are pipes to this process, which relays them to the pseudo-terminal
   stdin pipe (``process.StdinPipe``), so what the host sent right behind the Ctrl-D arrives;
 * hard reset (``machine.reset()``, what ``mpremote reset`` calls): a power-on-like boot
   that runs ``main.py``, ``machine.reset_cause()`` then says ``WDT_RESET``; what the host
-  had sent is lost, as when a Pico's USB goes away. The port stays (a Pico's port
-  vanishes for a moment; hosts that reconnect cope with both);
+  had sent is lost, and for ``RESET_DARK_S`` the board is dark: no interpreter runs
+  and what the host sends is thrown away, as while a Pico reboots and its USB port is
+  enumerated again (mpremote writes ``\\r\\x02`` behind its ``reset``; late, on a
+  loaded machine, it would otherwise prefix the firmware's first command). The port
+  stays (a Pico's port vanishes for a moment; hosts that reconnect cope with both);
 * the watchdog (``machine.WDT``): the interpreter reports when it is started, fed and
   stopped (``W<ms>;``, ``F``, and ``X`` for its CTRL.ENABLE cleared through
   ``mem32``); the deadline is kept here, so it runs on across soft resets, and when
@@ -69,6 +72,9 @@ WDT_FEED_REPORT_MS = 20
 # constant of the same name). It and the board's paths go in the environment: the unix
 # port interns every command-line argument and dies on one of 256 bytes or more.
 POWER_CUTS_ENV = "POGODOCK_VBOARD_WRITE_CUTS"
+# How long a hard reset leaves the board dark. A Pico's port is back a second or two
+# after one; shorter here to keep tests quick, long enough for a tool's late bytes.
+RESET_DARK_S = 0.5
 
 
 class VboardError(Exception):
@@ -93,7 +99,7 @@ class Supervisor:
         self.power_on = power_on  # time.monotonic() of scenario time 0
         self.timed_cuts = [c for c in power_cuts(scenario) if not c.during_write]
         self.write_cuts = WriteCuts(scenario)  # what is left of them, across interpreters
-        self.dark_until: float | None = None  # while the power is off: when it is back
+        self.dark_until: float | None = None  # power off or a hard reset: when it boots
         self.gate = InputGate()
         self.to_host = bytearray()
         self.host = False
@@ -132,11 +138,13 @@ class Supervisor:
         if self.host:
             self.to_host += rest
         self.gate.restart(keep_input=soft)
-        if not soft:
-            self.stdin.close()
-            self.stdin = StdinPipe()
         self.cause = cause
-        self.board = self._start(mode, cause)
+        if soft:
+            self.board = self._start(mode, cause)
+            return
+        self.stdin.close()
+        self.stdin = StdinPipe()
+        self.dark_until = time.monotonic() + RESET_DARK_S  # then it boots: _dark_step
 
     def _crashed(self, board: Board) -> None:
         self.board = None
@@ -227,6 +235,7 @@ class Supervisor:
         self.stdin.close()
         self.stdin = StdinPipe()
         self.dark_until = now + cut.off_us / 1e6
+        self.cause = PWRON_RESET
         self.err.write(
             "pogodock vboard: power cut %d at t=%.3f s%s; off for %g s\n"
             % (cut.index, now - self.power_on, how, cut.off_us / 1e6)
@@ -248,14 +257,13 @@ class Supervisor:
         return None
 
     def _dark_step(self, until: float) -> None:
-        """While the power is off: the host's input goes nowhere, until the power is
-        back and the board boots from power-on."""
+        """While the power is off or the board resets: the host's input goes nowhere,
+        until the board boots (``self.cause`` says how it came to)."""
         self._check_host()
         now = time.monotonic()
         if now >= until:
             self.dark_until = None
-            self.cause = PWRON_RESET
-            self.board = self._start(FRIENDLY, PWRON_RESET)
+            self.board = self._start(FRIENDLY, self.cause)
             return
         poller = select.poll()
         if self.host:  # what the board said before the cut is still on its way
