@@ -113,3 +113,57 @@ def test_oxidation_and_clean():
     )
     assert _close(c.contact_mohm("GND1", 30 * S_), 60.0)
     assert _close(c.contact_mohm("GND1", 60 * S_), 40.0)
+
+
+def test_load_profiles_expand_as_under_cpython():
+    obj = {
+        "board": "pico-dock-4",
+        "seed": 7,
+        "duration_s": 100,
+        "load": [[0, 0], [5, 1500]],
+        "load_profiles": [
+            {"t": 10, "until": 20, "kind": "trickle", "ma": 175, "jitter_ma": 125, "step_s": 2},
+            {
+                "t": 20,
+                "until": 30,
+                "kind": "cc_cv",
+                "cc_ma": 2000,
+                "cv_at": 2,
+                "end_ma": 100,
+                "tau_s": 4,
+                "step_s": 1,
+            },
+            {
+                "t": 30,
+                "until": 32,
+                "kind": "pulsed",
+                "high_ma": 900,
+                "low_ma": 50,
+                "period_s": 0.8,
+                "duty": 0.25,
+            },
+        ],
+    }
+    load = S.parse(obj, "mp", BOARDS).load
+    # The trickle's walk and the taper as CPython computes them (same hash, same doubles).
+    want = [
+        [0, 0], [5, 1500], [10, 175.0], [12, 214.6197767695412], [14, 276.378967781784],
+        [16, 272.57143957540393], [18, 299.7574181179516], [20, 2000],
+        [23, 1579.7214878356692], [24, 1252.4082534540034], [25, 997.4964502079279],
+        [26, 798.9709382257404], [27, 644.3591140343611], [28, 523.9473042820166],
+        [29, 430.1704925558458], [30.0, 900], [30.2, 50], [30.8, 900], [31.0, 50],
+        [31.6, 900], [31.8, 50], [32, 1500],
+    ]  # fmt: skip
+    assert len(load) == len(want), load
+    for k in range(len(want)):
+        got, exp = load[k], want[k]
+        assert _close(got[0], exp[0], 1e-12) and _close(got[1], exp[1], 1e-12), (got, exp)
+    obj["load_profiles"][2]["duty"] = 1
+    try:
+        S.parse(obj, "x.json", BOARDS)
+    except S.ScenarioError as e:
+        assert str(e) == (
+            "x.json: load_profiles[2] (pulsed): field 'duty': must be a number > 0 and < 1, got 1"
+        ), str(e)
+    else:
+        raise AssertionError("a duty of 1 was accepted")

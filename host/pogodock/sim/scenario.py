@@ -41,6 +41,32 @@ in the middle of the first flash write at or after ``t`` (after letting ``skip_w
 writes through), ``fraction`` of that write's data reaching the flash (default: drawn from
 the seed). Timed cuts may not fall while an earlier timed cut holds the power off.
 
+``load_profiles`` (optional) gives the device's draw the shape of a real one. Each entry
+has ``t`` (start, s), ``kind``, an optional ``until`` (end, s, > t; default
+``duration_s``) and ``note``; per kind (``[]`` = optional, ``step_s`` >= 0.001, default
+0.5)::
+
+    cc_cv    cc_ma, cv_at >= 0, end_ma <= cc_ma, tau_s > 0, [step_s]
+             cc_ma until t + cv_at, then end_ma + (cc_ma - end_ma) * exp(-s / tau_s),
+             s the time since t + cv_at, sampled at the start of every step_s (a phone
+             charging: constant current, then the constant-voltage taper); once within
+             0.001 mA of end_ma it stays there and stops stepping
+    pulsed   high_ma, low_ma, period_s > 0, 0 < duty < 1
+             high_ma from t + k * period_s, low_ma from t + (k + duty) * period_s:
+             exact edges, each part at least 1 µs (a radio, a motor)
+    trickle  ma, jitter_ma, [step_s]
+             a walk within ma ± jitter_ma (never below 0) starting at ma, moving by up
+             to jitter_ma / 2 every step_s, drawn from ``seed`` and the profile's index
+             (a wearable)
+
+All currents are 0 .. 1 000 000 mA. Each profile becomes ordinary load steps at parse
+time (``Scenario.load``): during [t, until) they replace the file's own ``load`` steps;
+at ``until`` the ``load`` step then in effect comes back (0 mA if none has begun).
+Profiles may touch (one's ``until`` the next one's ``t``) but not overlap, and a
+profile, like all of them together, may give at most 200 000 steps.
+``Scenario.load_profiles`` keeps the validated profiles, sorted by ``t``, ``until``
+filled in.
+
 ``Scenario.events`` holds the validated event dicts (times in seconds, as in the
 file) sorted by ``t``; ties keep file order (``event_index[k]`` is the file index of
 ``events[k]``). ``Scenario.pins`` has an entry for every board pin: ``r_mohm`` (the
@@ -51,6 +77,7 @@ reliance on dict order).
 """
 
 import json
+import math
 
 from dockfw import board as board_mod
 
@@ -74,6 +101,7 @@ _TOP_FIELDS = (
     "sample_hz",
     "idle_hz",
     "load",
+    "load_profiles",
     "pins",
     "events",
     "ambient_c",
@@ -192,6 +220,7 @@ class Scenario:
     temp_swing_c: float
     temp_session_sigma_c: float
     load: list
+    load_profiles: list
     pins: dict
     events: list
     event_index: list
@@ -213,7 +242,8 @@ def _new_scenario():
     sc.seating_sigma_mohm = DEFAULT_SEATING_SIGMA_MOHM
     sc.temp_swing_c = DEFAULT_TEMP_SWING_C
     sc.temp_session_sigma_c = DEFAULT_TEMP_SESSION_SIGMA_C
-    sc.load = []  # [[t_s, ma], ...]
+    sc.load = []  # [[t_s, ma], ...], the file's own steps merged with the profiles'
+    sc.load_profiles = []  # validated profile dicts, sorted by t, "until" filled in
     sc.pins = {}  # name -> {"r_mohm": float, "cycles": int}, every board pin
     sc.events = []  # validated event dicts, sorted by t (ties: file order)
     sc.event_index = []  # file index of each entry of events
@@ -308,7 +338,7 @@ def parse(obj, source="scenario", boards_dir="boards"):
         # The board file's own limits for sampling rates.
         sc.sample_hz = _opt_num(obj, "sample_hz", None, 0.002, False, 2000)
         sc.idle_hz = _opt_num(obj, "idle_hz", None, 0.002, False, 2000)
-        for key in ("load", "events"):
+        for key in ("load", "load_profiles", "events"):
             if key in obj and not isinstance(obj[key], list):
                 raise _Fail(key, "must be a list")
         if "pins" in obj and not isinstance(obj["pins"], dict):
@@ -320,6 +350,10 @@ def parse(obj, source="scenario", boards_dir="boards"):
     sc.pin_names = [p.name for p in sc.board.pins]
     sc.board_name = obj["board"]
     sc.load = _parse_load(obj.get("load", []), sc, source)
+    if obj.get("load_profiles"):
+        profiles = _parse_profiles(obj["load_profiles"], sc, source)
+        sc.load = _merge_profiles(sc.load, profiles)
+        sc.load_profiles = [p[2] for p in profiles]
     sc.pins = _parse_pins(obj.get("pins", {}), sc, source)
     _parse_events(obj.get("events", []), sc, source)
     return sc
@@ -353,6 +387,243 @@ def _parse_load(steps, sc, source):
             )
         prev = step[0]
         out.append([step[0], step[1]])
+    return out
+
+
+# Load profiles: kind -> (required fields, optional fields); "t", "until", "kind" and
+# "note" are common.
+PROFILE_FIELDS = {
+    "cc_cv": (("cc_ma", "cv_at", "end_ma", "tau_s"), ("step_s",)),
+    "pulsed": (("high_ma", "low_ma", "period_s", "duty"), ()),
+    "trickle": (("ma", "jitter_ma"), ("step_s",)),
+}
+_PROFILE_COMMON = ("t", "until", "kind", "note")
+DEFAULT_PROFILE_STEP_S = 0.5
+# The circuit's clock is 1 µs; a millisecond keeps a profile's steps well apart on it.
+MIN_PROFILE_STEP_S = 0.001
+MAX_PROFILE_STEPS = 200000  # per profile and in all: a bad step_s must not eat the heap
+MAX_PROFILE_MA = 1000000
+# The cc_cv taper is cut to end_ma once within this of it: its exponential never gets
+# there, and steps that change nothing measurable only cost the circuit change points.
+CV_SETTLED_MA = 0.001
+_TRICKLE_SALT = 0x10AD0000
+
+
+def _check_profile(p, sc):
+    """Validate one profile's fields; fills in ``until`` (default: the scenario's end)."""
+    kind = p["kind"]
+    required, optional = PROFILE_FIELDS[kind]
+    for key in sorted(p):
+        if key not in _PROFILE_COMMON and key not in required and key not in optional:
+            known = list(_PROFILE_COMMON) + list(required) + list(optional)
+            raise _Fail(key, "unknown field for %s (known: %s)" % (kind, _names_text(known)))
+    for key in required:
+        if key not in p:
+            raise _Fail(key, "missing")
+    t = _num(p, "t", 0)
+    if t >= sc.duration_s:
+        raise _Fail(
+            "t",
+            "%s must be before the scenario ends (duration_s %s)" % (_fmt(t), _fmt(sc.duration_s)),
+        )
+    if "until" in p:
+        until = p["until"]
+        if not _is_num(until) or until <= t or until > sc.duration_s:
+            raise _Fail(
+                "until",
+                "must be a number > t (%s) and <= duration_s (%s), got %r"
+                % (_fmt(t), _fmt(sc.duration_s), until),
+            )
+    if "note" in p and not isinstance(p["note"], str):
+        raise _Fail("note", "must be a string")
+    if kind == "cc_cv":
+        cc = _num(p, "cc_ma", 0, False, MAX_PROFILE_MA)
+        _num(p, "cv_at", 0)
+        end = _num(p, "end_ma", 0, False, MAX_PROFILE_MA)
+        if end > cc:
+            raise _Fail(
+                "end_ma", "must be <= cc_ma (%s): the taper falls, got %r" % (_fmt(cc), end)
+            )
+        _num(p, "tau_s", 0, True)
+    elif kind == "pulsed":
+        _num(p, "high_ma", 0, False, MAX_PROFILE_MA)
+        _num(p, "low_ma", 0, False, MAX_PROFILE_MA)
+        period = _num(p, "period_s", 0, True)
+        duty = p.get("duty")
+        if not _is_num(duty) or not 0 < duty < 1:
+            raise _Fail("duty", "must be a number > 0 and < 1, got %r" % (duty,))
+        if period * duty < 0.000001 or period * (1 - duty) < 0.000001:
+            raise _Fail(
+                "period_s",
+                "high and low must each last at least 0.000001 s (1 µs), got period_s %r "
+                "with duty %r" % (period, duty),
+            )
+    else:
+        _num(p, "ma", 0, False, MAX_PROFILE_MA)
+        _num(p, "jitter_ma", 0, False, MAX_PROFILE_MA)
+    if "step_s" in p:
+        _num(p, "step_s", MIN_PROFILE_STEP_S)
+    out = dict(p)
+    out["until"] = p.get("until", sc.duration_s)
+    return out
+
+
+def _too_many(p):
+    field = "period_s" if p["kind"] == "pulsed" else "step_s"
+    hint = "a longer period_s" if p["kind"] == "pulsed" else "a coarser step_s"
+    return _Fail(
+        field,
+        "would generate more than %d load steps (use %s or a shorter span)"
+        % (MAX_PROFILE_STEPS, hint),
+    )
+
+
+def _profile_steps(p, index, seed):
+    """The profile as ``[[t, ma], ...]``, strictly increasing t within [t, until).
+
+    Times are computed as start + k * step, not by adding a step at a time, so a pulse
+    train over days keeps its edges where the period puts them."""
+    kind = p["kind"]
+    t0 = p["t"]
+    until = p["until"]
+    out = []
+    if kind == "pulsed":
+        period = p["period_s"]
+        low_at = p["duty"] * period
+        k = 0
+        while True:
+            start = t0 + k * period
+            if start >= until:
+                break
+            out.append([start, p["high_ma"]])
+            if start + low_at < until:
+                out.append([start + low_at, p["low_ma"]])
+            if len(out) > MAX_PROFILE_STEPS:
+                raise _too_many(p)
+            k += 1
+        return out
+    step = p.get("step_s", DEFAULT_PROFILE_STEP_S)
+    if kind == "cc_cv":
+        cc = p["cc_ma"]
+        end = p["end_ma"]
+        tau = p["tau_s"]
+        cv0 = t0 + p["cv_at"]
+        k = 0
+        if p["cv_at"] > 0:
+            out.append([t0, cc])
+            k = 1  # the taper's first step would repeat cc_ma
+        while True:
+            tk = cv0 + k * step
+            if tk >= until:
+                break
+            # Sampled at the step's start: the step holds the current the taper begins it
+            # with, so the circuit never carries less than the formula during the step.
+            over = (cc - end) * math.exp(-k * step / tau)
+            if over < CV_SETTLED_MA:
+                out.append([tk, end])
+                break
+            out.append([tk, end + over])
+            if len(out) > MAX_PROFILE_STEPS:
+                raise _too_many(p)
+            k += 1
+        return out
+    # trickle: a walk that stays within ma ± jitter_ma, moving by up to half of
+    # jitter_ma a step and reflected at the bounds (a free walk would wander off without
+    # limit over a long scenario); never below 0 mA.
+    ma = p["ma"]
+    jitter = p["jitter_ma"]
+    w = 0.0
+    k = 0
+    while True:
+        tk = t0 + k * step
+        if tk >= until:
+            break
+        out.append([tk, ma + w if ma + w > 0 else 0.0])
+        if len(out) > MAX_PROFILE_STEPS:
+            raise _too_many(p)
+        u = mix(seed, _TRICKLE_SALT + index, k) / 2147483648.0 - 1.0
+        w += 0.5 * jitter * u
+        if w > jitter:
+            w = 2 * jitter - w
+        elif w < -jitter:
+            w = -2 * jitter - w
+        k += 1
+    return out
+
+
+def _parse_profiles(profiles, sc, source):
+    """Validated profiles as ``(t, file index, profile, steps)``, sorted by t; refuses
+    overlapping profiles (which of two to follow would be a guess)."""
+    checked = []
+    total = 0
+    for i, p in enumerate(profiles):
+        if not isinstance(p, dict):
+            raise ScenarioError("%s: load_profiles[%d]: must be an object, got %r" % (source, i, p))
+        if "kind" not in p:
+            raise ScenarioError("%s: load_profiles[%d]: field 'kind': missing" % (source, i))
+        kind = p["kind"]
+        if not isinstance(kind, str) or kind not in PROFILE_FIELDS:
+            raise ScenarioError(
+                "%s: load_profiles[%d] (%s): field 'kind': unknown kind (known: %s)"
+                % (source, i, kind, _names_text(sorted(PROFILE_FIELDS)))
+            )
+        try:
+            v = _check_profile(p, sc)
+            steps = _profile_steps(v, i, sc.seed)
+        except _Fail as f:
+            raise ScenarioError(
+                "%s: load_profiles[%d] (%s): field '%s': %s" % (source, i, kind, f.field, f.msg)
+            ) from None
+        total += len(steps)
+        if total > MAX_PROFILE_STEPS:
+            raise ScenarioError(
+                "%s: load_profiles[%d] (%s): with the profiles before it, more than %d load "
+                "steps in all" % (source, i, kind, MAX_PROFILE_STEPS)
+            )
+        checked.append((v["t"], i, v, steps))
+    checked.sort(key=lambda e: (e[0], e[1]))
+    for k in range(1, len(checked)):
+        prev = checked[k - 1]
+        t, i, v, _ = checked[k]
+        if t < prev[2]["until"]:
+            raise ScenarioError(
+                "%s: load_profiles[%d] (%s): field 't': %s falls inside load_profiles[%d] "
+                "(%s..%s); profiles may not overlap"
+                % (
+                    source,
+                    i,
+                    v["kind"],
+                    _fmt(t),
+                    prev[1],
+                    _fmt(prev[0]),
+                    _fmt(prev[2]["until"]),
+                )
+            )
+    return checked
+
+
+def _merge_profiles(plain, profiles):
+    """The file's ``load`` steps with each profile's interval [t, until) replaced by the
+    profile's steps; at ``until`` the plain step then in effect comes back (0 mA if
+    none has started). One pass in time order, no sort: MicroPython's list.sort is slow
+    on nearly sorted lists (circuit.py, _sorted_actions)."""
+    out = []
+    j = 0
+    cur = 0.0
+    for n, (t, _, v, steps) in enumerate(profiles):
+        while j < len(plain) and plain[j][0] < t:
+            out.append(plain[j])
+            cur = plain[j][1]
+            j += 1
+        out.extend(steps)
+        until = v["until"]
+        while j < len(plain) and plain[j][0] < until:
+            cur = plain[j][1]
+            j += 1
+        next_t = profiles[n + 1][0] if n + 1 < len(profiles) else None
+        if next_t != until and not (j < len(plain) and plain[j][0] == until):
+            out.append([until, cur])
+    out.extend(plain[j:])
     return out
 
 
