@@ -198,8 +198,10 @@ class Alignment(Detector):
         for j in range(self.n):
             lim[j] = self._limit_of(j, r)
         for j in range(self.n):
+            # A pin the sharing shows tilted is not learnt from: its baseline would
+            # follow the tilt, and once it is gone its siblings would look tilted.
             ok = self._state[j] == GOOD and not self._bad[j] and 0 <= r[j] <= lim[j]
-            if settled and ok:
+            if settled and ok and not self.shared[j]:
                 self._learn_from(j, r[j])
         for j in range(self.n):
             self._lim[j] = self._limit_of(j, r)
@@ -254,9 +256,10 @@ class Alignment(Detector):
         lim = SHARE_MIN_MA * 10
         low = self._share_below
         for j in range(n):
-            # Judged where resistance cannot be, or only in some cycles (a tilted pin
-            # near min_current_ma): the resistance rule has the rest.
-            tilt = 0 <= m[j] and (r[j] < 0 or m[j] < low)
+            # Judged at every current: the resistance rule's line (+50 mOhm and +60 %)
+            # leaves a +50 mOhm tilt unraised where resistance is known, and a tilt
+            # shows in the sharing whatever the current.
+            tilt = 0 <= m[j]
             if role[j]:
                 tilt = tilt and k1 >= 2 and tot1 >= lim and m[j] * (path[j] + _SHARE_RAISE) < v1
             else:
