@@ -79,3 +79,44 @@ def test_each_monitor_s_zero_is_learnt_on_the_empty_dock():
         # 2 s before docking and left alone while the device draws 70 mA a pin.
         offset = r.dock.chips[p.addr].offset_uv * 10000 / p.shunt_uohm
         assert abs(align._zero[p.index] - offset) <= 3, (p.name, list(align._zero), offset)
+
+
+@pytest.mark.parametrize("total", [600, 1500])
+def test_a_50_mohm_tilt_on_the_resistance_rule_s_line_is_raised_by_the_sharing(total):
+    # +50 mOhm is the resistance rule's line (+50 mOhm and +60 %): at currents where
+    # resistance is known, the sharing raises it.
+    for seed in range(4):
+        ok, hit, false = bench_tilt.tilt_run((total, seed, 50.0))
+        assert ok and false == 0, (total, seed, hit, false)
+
+
+def test_a_long_tilt_does_not_become_the_pin_s_baseline():
+    # Ten seconds tilted: a baseline that followed it would make the sibling look
+    # tilted once the device sits straight again.
+    events = [
+        {"t": 5, "type": "misalign", "pins": ["GND2"], "extra_mohm": 50},
+        {"t": 15, "type": "realign"},
+    ]
+    r = run(scn(events, load=[[0, 0], [2, 1500]], duration=22))
+    mis = misalignments(r)
+    assert [(e["pins"], e["by"]) for e in mis] == [(["GND2"], "sharing")], mis
+    cleared = [e for e in r.of_type("event") if e["kind"] == "cleared"]
+    assert [e["pins"] for e in cleared] == [["GND2"]] and 15_000 < cleared[0]["t_ms"] < 16_500
+
+
+def test_a_sibling_s_stale_baseline_does_not_make_a_sound_pin_look_tilted():
+    # GND1 oxidises by 40 mOhm while docked (its baseline follows), is cleaned while the
+    # dock is empty, and the device docks again: GND1's baseline is 40 mOhm stale until
+    # it has followed back down. The node voltage is taken from GND1's measured path,
+    # so GND2, sound all along, is not judged tilted against it.
+    day_s = 86_400
+    events = [
+        {"t": 2, "type": "oxidation", "pin": "GND1", "mohm_per_day": 40 * day_s / 110},
+        {"t": 112, "type": "undock"},
+        {"t": 113, "type": "clean"},
+        {"t": 114, "type": "dock"},
+    ]
+    r = run(scn(events, load=[[0, 0], [2, 1500]], duration=124, sample_hz=50))
+    assert not misalignments(r), misalignments(r)
+    after = samples(r, 116_000, 124_000)
+    assert after and all(s["pins"]["GND1"]["r_mohm"] < 60 for s in after), after[-1]

@@ -14,11 +14,12 @@ and limits are refreshed, and ``misalignment`` goes out once a changed set of
 pins (or open subset) has held for two reports, ``cleared`` as soon as no pin is
 left. An undock resets everything silently.
 
-Where a pin's resistance is unknown (too little current, or its sense monitor down)
-or its current under twice ``min_current_ma`` (known in some cycles only),
-the sharing between same-role siblings still shows a tilt: parallel paths carry
-currents inversely to their resistance (shunt + contact), so the node voltage is
-I_k * P_k on every sibling. With each path's expected resistance P (the shunt, plus
+At every current, and where a pin's resistance is unknown (too little current, or its
+sense monitor down) or known in some cycles only, the sharing between same-role
+siblings shows a tilt too (a +50 mOhm tilt sits on the resistance rule's line):
+parallel paths carry currents inversely to their resistance (shunt + contact), so the
+node voltage is I_k * P_k on every sibling. A pin judged so teaches its baseline
+nothing meanwhile. With each path's expected resistance P (the shunt, plus
 the contact's baseline, a sibling's, or ``NOMINAL_UOHM``), a pin whose current says
 its path is over ``SHARE_RAISE_UOHM`` above P (I_j * (P_j + raise) < max_k I_k * P_k)
 for ``SHARE_HOLD`` reports in a row is RAISED by sharing; ``SHARE_CLEAR`` reports
@@ -54,7 +55,6 @@ PENALTY_OPEN = const(60)  # a pin without contact loads its siblings: worse
 SHARE_RAISE_UOHM = const(25000)
 _SHARE_RAISE = const(SHARE_RAISE_UOHM // 10)
 SHARE_MIN_MA = const(40)  # the role's current: monitor zeros (~2.5 mA sd) stay small
-SHARE_BELOW = const(2)  # times min_current_ma: a pin's resistance known in every cycle
 SHARE_HOLD = const(2)  # reports in a row (400 ms at 5 Hz); announced one report later
 SHARE_CLEAR = const(3)  # reports without a tilt (600 ms): as CLEAR_MS
 NOMINAL_UOHM = const(35000)  # a contact nobody has measured yet: every sibling alike
@@ -95,7 +95,6 @@ class Alignment(Detector):
         self._good = array("i", [0] * n)  # good cycles in a row
         self._learn = [[] for _ in range(n)]
         self._shunt = array("i", [p.shunt_uohm for p in pins])
-        self._share_below = SHARE_BELOW * ctx.board.min_current_ma * 10  # 0.1 mA
         self._zero = array("i", [0] * n)  # 0.1 mA, each monitor's reading with no current
         self._zn = 0  # empty-dock reports the zeros were learnt from (saturating)
         self._m = array("i", [0] * n)  # the report's mean current less the zero, 0.1 mA
@@ -245,6 +244,12 @@ class Alignment(Detector):
             p = (self._shunt[j] + ref) // 10
             p = _PATH_CAP if p > _PATH_CAP else p
             path[j] = p
+            # The node voltage from the path as measured where it is: a sibling's
+            # baseline can be stale (cleaned, re-seated) and would make this pin look
+            # tilted.
+            if r[j] >= 0:
+                p = (self._shunt[j] + r[j]) // 10
+                p = _PATH_CAP if p > _PATH_CAP else p
             if role[j]:
                 tot1 += x
                 k1 += 1
@@ -254,7 +259,6 @@ class Alignment(Detector):
                 k0 += 1
                 v0 = max(v0, x * p)
         lim = SHARE_MIN_MA * 10
-        low = self._share_below
         for j in range(n):
             # Judged at every current: the resistance rule's line (+50 mOhm and +60 %)
             # leaves a +50 mOhm tilt unraised where resistance is known, and a tilt
