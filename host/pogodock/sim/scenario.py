@@ -409,17 +409,22 @@ CV_SETTLED_MA = 0.001
 _TRICKLE_SALT = 0x10AD0000
 
 
+def _check_fields(obj, kind, common, fields):
+    """No field unknown for ``kind`` (``fields``: required, optional), none missing."""
+    required, optional = fields
+    for key in sorted(obj):
+        if key not in common and key not in required and key not in optional:
+            known = list(common) + list(required) + list(optional)
+            raise _Fail(key, "unknown field for %s (known: %s)" % (kind, _names_text(known)))
+    for key in required:
+        if key not in obj:
+            raise _Fail(key, "missing")
+
+
 def _check_profile(p, sc):
     """Validate one profile's fields; fills in ``until`` (default: the scenario's end)."""
     kind = p["kind"]
-    required, optional = PROFILE_FIELDS[kind]
-    for key in sorted(p):
-        if key not in _PROFILE_COMMON and key not in required and key not in optional:
-            known = list(_PROFILE_COMMON) + list(required) + list(optional)
-            raise _Fail(key, "unknown field for %s (known: %s)" % (kind, _names_text(known)))
-    for key in required:
-        if key not in p:
-            raise _Fail(key, "missing")
+    _check_fields(p, kind, _PROFILE_COMMON, PROFILE_FIELDS[kind])
     t = _num(p, "t", 0)
     if t >= sc.duration_s:
         raise _Fail(
@@ -705,14 +710,7 @@ def _check_until(ev, sc):
 def _check_event(ev, sc):
     """Validate one event's fields (not its place in the story)."""
     kind = ev["type"]
-    required, optional = EVENT_FIELDS[kind]
-    for key in sorted(ev):
-        if key not in _COMMON and key not in required and key not in optional:
-            known = list(_COMMON) + list(required) + list(optional)
-            raise _Fail(key, "unknown field for %s (known: %s)" % (kind, _names_text(known)))
-    for key in required:
-        if key not in ev:
-            raise _Fail(key, "missing")
+    _check_fields(ev, kind, _COMMON, EVENT_FIELDS[kind])
     t = _num(ev, "t", 0)
     if t > sc.duration_s:
         raise _Fail(
