@@ -37,6 +37,24 @@ def test_its_pins_keep_their_currents_and_lose_only_resistance(mode):
     after = samples(r, 6_600, 7_000)
     assert after and all(s["pins"]["GND1"]["r_mohm"] is not None for s in after)
     assert not misalignments(r)  # nothing wrong but the monitor: no tilt read into it
+    # Health: the ground pins a warning with their currents still watched, not unknown.
+    health = [h for h in r.of_type("health") if 3_600 <= h["t_ms"] < 6_000]
+    assert health
+    for h in health:
+        for name in GROUND:
+            assert h["pins"][name]["state"] == "warn" and 0 < h["pins"][name]["score"] <= 50, h
+        for name in SUPPLY:
+            assert h["pins"][name]["state"] == "ok", h
+
+
+def test_an_open_pin_without_its_sense_monitor_shows_open_in_health():
+    r = sense_down("SENSE_G", {"t": 5, "type": "misalign", "pins": ["GND2"], "open": True})
+    # Open from the misalignment on; its sibling, left with all the current and no
+    # way to bound its heat, a fault once charging went off for it.
+    mis = misalignments(r)[0]["t_ms"]
+    during = [h for h in r.of_type("health") if mis < h["t_ms"] < 9_000]
+    assert during and all(h["pins"]["GND2"]["state"] == "open" for h in during), during
+    assert all(h["pins"]["GND1"]["state"] == "fault" for h in during), during
 
 
 def test_an_open_ground_pin_during_the_fault_is_raised_open():

@@ -1,10 +1,12 @@
 """Pin health: every detector's verdict folded into one state and one score per pin.
 
 A ``health`` line goes out about once a second. Per pin: ``state`` (``unknown``
-when its monitors are not answering, ``open`` when a docked device leaves it
-without contact, else the worst detector level: ``ok``, ``warn``, ``fault``), a
+when its own monitor is not answering, ``open`` when a docked device leaves it
+without contact, else the worst detector level: ``ok``, ``warn``, ``fault``, and at
+least ``warn`` while only its sense monitor is not answering), a
 0..100 ``score`` (100 minus what each detector takes off; a fault caps it at 30
-so a person reading the number sees the difference at a glance), the last
+so a person reading the number sees the difference at a glance, a pin without its
+sense monitor at 50), the last
 contact resistance, the baseline and drift from the oxidation detector, the
 intermittent count and mating cycles. The dock-wide ``state`` is the worst of the
 pins' and protection's own: never ``ok`` while a monitor is down (an ``unknown`` pin
@@ -14,13 +16,15 @@ is at least a warning), a fault while charging is cut or the bus is down.
 from array import array
 
 from dockfw import protocol
-from dockfw.detect import FAULT
+from dockfw.detect import FAULT, WARN
 
 _OPEN = 3
 _UNKNOWN = 4
 # protocol.PIN_STATES, as the JSON strings a health line carries.
 _STATE_JSON = (b'"ok"', b'"warn"', b'"fault"', b'"open"', b'"unknown"')
 FAULT_SCORE_CAP = 30
+# A pin whose sense monitor is down: half of what the dock watches on it is unseen.
+BLIND_SCORE_CAP = 50
 
 
 def _key(text):
@@ -42,7 +46,8 @@ class Health:
         """Pin ``j``'s state (index into protocol.PIN_STATES) and score, into the arrays
         (no tuple: a health line allocates nothing)."""
         app = self.app
-        if app.protection.pin_sensor_bad(j):
+        protection = app.protection
+        if protection.pin_monitor_bad(j):
             self.state[j] = _UNKNOWN
             self.score[j] = 0
             return
@@ -53,6 +58,13 @@ class Health:
             if lvl > level:
                 level = lvl
             score -= d.penalty(j)
+        if protection.pin_sensor_bad(j):
+            # Its sense monitor is down: the current, an open contact and a tilt by
+            # sharing are still watched, the resistance and the contact's heat are not.
+            if level < WARN:
+                level = WARN
+            if score > BLIND_SCORE_CAP:
+                score = BLIND_SCORE_CAP
         if level == FAULT and score > FAULT_SCORE_CAP:
             score = FAULT_SCORE_CAP
         self.score[j] = score if score > 0 else 0

@@ -638,6 +638,10 @@ class Protection(Detector):
     def pin_sensor_bad(self, j):
         return not self.ctx.sampler.bus_ok or self.sensor_bad[j] or self.sensor_bad[self._sense[j]]
 
+    def pin_monitor_bad(self, j):
+        """Pin ``j``'s own monitor (or the bus) silent or stuck: nothing of it is known."""
+        return not self.ctx.sampler.bus_ok or self.sensor_bad[j]
+
     def heat_known(self, j):
         """False while pin ``j``'s contact drop cannot be measured (its sense monitor
         silent or stuck): p_mw is then only what a BLIND_MOHM contact would make."""
