@@ -24,8 +24,6 @@ OK = const(0)
 WARN = const(1)
 FAULT = const(2)
 
-SEVERITY = ("info", "warn", "fault")
-
 
 class Detector:
     def cycle(self, s, now):

@@ -28,7 +28,6 @@ _REG_CAL = const(0x05)
 _POR_CONFIG = const(0x399F)  # configuration after power-on or a brown-out
 _BRNG = const(0x2000)
 _PG_SHIFT = const(11)
-_PG_KEEP = const(0xE7FF)  # configuration without the PG bits
 _BADC_12BIT = const(0x0180)  # bus ADC 12 bit, one sample
 _MODE_CONT = const(0x0007)  # shunt and bus, continuous
 _BUS_US = const(532)  # bus conversion, 12 bit

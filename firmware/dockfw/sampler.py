@@ -503,6 +503,3 @@ class Sampler:
 
     def pin_chip(self, j):
         return self.chips[j]
-
-    def sense_chip(self, j):
-        return self.chips[self._sense_of[j]]

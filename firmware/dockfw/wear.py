@@ -85,9 +85,6 @@ class Wear(Detector):
             raised[p.name] = self.raised[p.index]
         ctx.store.save(STATE, STATE_VERSION, {"raised": raised})
 
-    def used_pct(self, j):
-        return self.pct[j]
-
     def level(self, j):
         return self._level_of(j)
 
