@@ -9,6 +9,7 @@ import pytest
 from dockfw import protection as pr
 from dockfw import protocol
 from dockfw.app import CHECK_MS
+from dockfw.health import BLIND_SCORE_CAP
 from pogodock.sim import scenario as scenario_mod
 from pogodock.sim.clock import SimClock
 from pogodock.sim.dock import COMMAND_COST_US, SimDock
@@ -591,7 +592,7 @@ def test_a_failing_monitor_costs_knowledge_not_charging(monitor, mode, load_ma):
     h = next(h for h in r.of_type("health") if fault["t_ms"] < h["t_ms"] < 8_000)
     if monitor.startswith("SENSE"):
         assert all(h["pins"][p]["state"] == "warn" for p in served), h
-        assert all(0 < h["pins"][p]["score"] <= 50 for p in served), h
+        assert all(0 < h["pins"][p]["score"] <= BLIND_SCORE_CAP for p in served), h
     else:
         assert all(h["pins"][p]["state"] == "unknown" for p in served), h
         assert all(h["pins"][p]["score"] == 0 for p in served), h

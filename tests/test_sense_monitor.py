@@ -5,6 +5,7 @@ back on the blind limit. The whole firmware on SimDock with the monitor failing.
 
 import pytest
 from dockfw import protection as pr
+from dockfw.health import BLIND_SCORE_CAP
 from test_protection import PERIOD_MS, flowing, go, samples, scn, switch_follows_events
 
 GROUND = ("GND1", "GND2")
@@ -42,7 +43,10 @@ def test_its_pins_keep_their_currents_and_lose_only_resistance(mode):
     assert health
     for h in health:
         for name in GROUND:
-            assert h["pins"][name]["state"] == "warn" and 0 < h["pins"][name]["score"] <= 50, h
+            assert (
+                h["pins"][name]["state"] == "warn"
+                and 0 < h["pins"][name]["score"] <= BLIND_SCORE_CAP
+            ), h
         for name in SUPPLY:
             assert h["pins"][name]["state"] == "ok", h
 

@@ -58,7 +58,7 @@ class Health:
             if lvl > level:
                 level = lvl
             score -= d.penalty(j)
-        if protection.pin_sensor_bad(j):
+        if protection.sense_monitor_bad(j):
             # Its sense monitor is down: the current, an open contact and a tilt by
             # sharing are still watched, the resistance and the contact's heat are not.
             if level < WARN:

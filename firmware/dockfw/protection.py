@@ -635,12 +635,13 @@ class Protection(Detector):
                 out.append(j)
         return out
 
-    def pin_sensor_bad(self, j):
-        return not self.ctx.sampler.bus_ok or self.sensor_bad[j] or self.sensor_bad[self._sense[j]]
-
     def pin_monitor_bad(self, j):
         """Pin ``j``'s own monitor (or the bus) silent or stuck: nothing of it is known."""
         return not self.ctx.sampler.bus_ok or self.sensor_bad[j]
+
+    def sense_monitor_bad(self, j):
+        """Pin ``j``'s sense monitor silent or stuck: its drop and resistance unknown."""
+        return self.sensor_bad[self._sense[j]]
 
     def heat_known(self, j):
         """False while pin ``j``'s contact drop cannot be measured (its sense monitor
