@@ -13,17 +13,9 @@ from pogodock.sim.clock import SimClock
 from pogodock.sim.i2cbus import SimI2C
 from pogodock.sim.ina219_model import INA219Model
 from support.busio_adapter import BusioAdapter
+from support.dcsource import Source
 
 ADDR = 0x40
-
-
-class Source:
-    def __init__(self):
-        self.shunt_uv = 0.0
-        self.bus_mv = 0.0
-
-    def __call__(self, t0, t1):
-        return self.shunt_uv, self.bus_mv
 
 
 class Bench:

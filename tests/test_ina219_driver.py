@@ -6,24 +6,14 @@ from dockfw.ina219 import INA219, INA219Error
 from pogodock.sim.clock import SimClock
 from pogodock.sim.i2cbus import SimI2C
 from pogodock.sim.ina219_model import POR_CONFIG, INA219Model
-
-
-class Source:
-    """A settable DC input: (shunt µV, bus mV) for every conversion window."""
-
-    def __init__(self, shunt_uv=0.0, bus_mv=5000.0):
-        self.shunt_uv = shunt_uv
-        self.bus_mv = bus_mv
-
-    def __call__(self, t0, t1):
-        return self.shunt_uv, self.bus_mv
+from support.dcsource import Source
 
 
 class Rig:
     def __init__(self, addr=0x40, ideal=True, **drv):
         self.clock = SimClock()
         self.bus = SimI2C(400000, self.clock)
-        self.src = Source()
+        self.src = Source(bus_mv=5000.0)
         kw = {}
         if ideal:
             kw = {
@@ -463,7 +453,7 @@ def test_check_restores_after_reset():
 def test_nak_raises_error_naming_the_chip_only():
     clock = SimClock()
     bus = SimI2C(400000, clock)
-    src = Source(10000.0)
+    src = Source(10000.0, 5000.0)
     a = INA219Model(clock, src, seed=1)
     b = INA219Model(clock, src, seed=2)
     bus.attach(0x40, a)

@@ -9,26 +9,12 @@ from pogodock.sim.clock import SimClock
 from pogodock.sim.i2cbus import SimI2C
 from pogodock.sim.ina219_model import POR_CONFIG, INA219Model, adc_timing
 from support.busio_adapter import BusioAdapter
+from support.dcsource import Source
 
 ADDR = 0x40
 EXACT = dict(
     offset_uv=0.0, gain_error_ppm=0.0, bus_gain_error_ppm=0.0, noise_uv=0.0, bus_noise_mv=0.0
 )
-
-
-class Source:
-    """A fake ``source``: a settable level, optional open-circuit intervals, call log."""
-
-    def __init__(self, shunt_uv=0.0, bus_mv=0.0):
-        self.shunt_uv = shunt_uv
-        self.bus_mv = bus_mv
-        self.opens = []  # (t0, t1): shunt reads 0 inside
-        self.calls = []
-
-    def __call__(self, t0, t1):
-        self.calls.append((t0, t1))
-        open_us = sum(max(0, min(t1, b) - max(t0, a)) for a, b in self.opens)
-        return self.shunt_uv * (1 - open_us / (t1 - t0)), self.bus_mv
 
 
 def rig(shunt_uv=0.0, bus_mv=0.0, seed=0, **kw):
