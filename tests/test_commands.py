@@ -4,34 +4,25 @@ import itertools
 import json
 
 import pytest
-from dockfw import protocol
 from host_fakedock import wait_for
+from mp.lineinbox import LineInbox
 from pogodock.reader import Reader
 from pogodock.records import Ack, Error
 from simrig import Run, load_scenario
 from test_host_sim_pty import sim_pty  # noqa: F401  (the fixture: sim --pty on misalign.json)
 
 
-class ScriptedInbox:
-    """Host command lines that arrive at given simulated times, handed out as the HAL
-    contract says (a line too long: its first MAX_COMMAND_BYTES + 1 bytes)."""
-
-    def __init__(self, script, clock):
-        self.script = sorted(script, key=lambda s: s[0])
-        self.clock = clock
-
-    def pending(self):
-        return bool(self.script) and self.clock.now_us >= self.script[0][0] * 1_000_000
-
-    def read_line(self):
-        if not self.pending():
-            return None
-        return self.script.pop(0)[1][: protocol.MAX_COMMAND_BYTES + 1]
-
-
 def run_with(commands, scenario="misalign", **overrides):
+    """The firmware on ``scenario`` with host command lines ``[(t_s, bytes), ...]``."""
     scn = load_scenario(scenario, **overrides)
-    return Run(scn, inbox_for=lambda dock: ScriptedInbox(commands, dock.clock))
+
+    def inbox_for(dock):
+        inbox = LineInbox(dock.clock)
+        for t, line in sorted(commands, key=lambda c: c[0]):
+            inbox.send(t, line + b"\n")
+        return inbox
+
+    return Run(scn, inbox_for=inbox_for)
 
 
 def answers(run):

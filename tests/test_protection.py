@@ -10,8 +10,8 @@ from dockfw import protection as pr
 from dockfw import protocol
 from dockfw.app import CHECK_MS
 from dockfw.health import BLIND_SCORE_CAP
+from mp.lineinbox import LineInbox
 from pogodock.sim import scenario as scenario_mod
-from pogodock.sim.clock import SimClock
 from pogodock.sim.dock import COMMAND_COST_US, SimDock
 from simrig import ROOT, Run, load_scenario
 
@@ -44,20 +44,6 @@ def scn(events, load=None, duration=16, board="pico-dock-4", seed=7, **extra):
     return obj
 
 
-class Inbox:
-    """Host commands for the SimDock, each released at its simulated time."""
-
-    def __init__(self, cmds, clock: SimClock):
-        self.cmds = sorted((t, json.dumps(c).encode()) for t, c in cmds)
-        self.clock = clock
-
-    def pending(self):
-        return bool(self.cmds) and self.clock.now_us >= self.cmds[0][0] * 1_000_000
-
-    def read_line(self):
-        return self.cmds.pop(0)[1] if self.pending() else None
-
-
 class CmdRun(Run):
     """simrig.Run with host commands ``[(t_s, {cmd...}), ...]`` and ``switch``: every
     charge switch command the firmware gave the dock, as (t_ms, on)."""
@@ -65,9 +51,11 @@ class CmdRun(Run):
     def __init__(self, scenario, cmds=()):
         self.raw = []
         self.switch: list[tuple[int, bool]] = []
-        inbox = Inbox(cmds, SimClock())  # the dock's own clock, once the dock exists
-        self.dock = SimDock(scenario, self.raw.append, inbox)
-        inbox.clock = self.dock.clock
+        self.dock = SimDock(scenario, self.raw.append)
+        inbox = LineInbox(self.dock.clock)
+        for t, line in sorted((t, json.dumps(c).encode()) for t, c in cmds):
+            inbox.send(t, line + b"\n")
+        self.dock.attach_inbox(inbox)
         charge = self.dock.charge
 
         def spy(on):
