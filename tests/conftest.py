@@ -1,8 +1,16 @@
+from __future__ import annotations
+
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pogodock  # noqa: F401  (installs the micropython shim the firmware imports)
 import pytest
+
+if TYPE_CHECKING:
+    from host_fakedock import FakeDock
+    from mqtt_broker import Broker, Watcher
 
 ROOT = Path(__file__).resolve().parents[1]
 # tests/mp/ is tier B: plain functions for the MicroPython runner (tools/mptest.py).
@@ -13,3 +21,38 @@ sys.path.insert(0, str(ROOT / "tests"))
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+# The fixtures the host tests share. Their modules are imported when a test asks for
+# one, so that a run without those tests needs neither a pty nor paho.
+
+
+@pytest.fixture
+def dock(tmp_path: Path) -> Iterator[FakeDock]:
+    """A fake dock plugged in at ``tmp_path/ttyDOCK`` (host_fakedock), unplugged after."""
+    from host_fakedock import FakeDock
+
+    d = FakeDock(tmp_path / "ttyDOCK")
+    d.plug()
+    yield d
+    d.unplug()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A Mosquitto broker of the test's own (mqtt_broker), stopped after."""
+    from mqtt_broker import Broker
+
+    b = Broker(tmp_path).start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def watch(broker: Broker) -> Iterator[Watcher]:
+    """A client of ``broker`` that keeps what is published."""
+    from mqtt_broker import Watcher
+
+    w = Watcher(broker)
+    yield w
+    w.close()

@@ -77,20 +77,6 @@ def sims(tmp_path: Path) -> Iterator[Sims]:
     s.close()
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path).start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def watch(broker: Broker) -> Iterator[Watcher]:
-    w = Watcher(broker)
-    yield w
-    w.close()
-
-
 def scrape(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as r:
         return r.read().decode()

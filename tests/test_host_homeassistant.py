@@ -7,8 +7,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,21 +39,6 @@ STATE_CLASSES = {"measurement", "total", "total_increasing"}
 TEMPLATE = re.compile(r"\{\{ value_json\.(\w+) \}\}")
 TOPIC = re.compile(r"(.+)/sensor/([A-Za-z0-9_-]+)/([A-Za-z0-9_-]+)/config")
 MEASURES = {"resistance", "current", "state", "days_to_clean"}
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path).start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def dock(tmp_path: Path) -> Iterator[FakeDock]:
-    d = FakeDock(tmp_path / "ttyDOCK")
-    d.plug()
-    yield d
-    d.unplug()
 
 
 def health(dock: FakeDock) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from dockfw import protocol
@@ -19,28 +17,6 @@ from support.procs import interrupt
 from test_host_sim_pty import pogodock, sim_pty  # noqa: F401  (fixture)
 
 PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path).start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def watch(broker: Broker) -> Iterator[Watcher]:
-    w = Watcher(broker)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def dock(tmp_path: Path) -> Iterator[FakeDock]:
-    d = FakeDock(tmp_path / "ttyDOCK")
-    d.plug()
-    yield d
-    d.unplug()
 
 
 def health(dock: FakeDock, r_mohm: float, state: str = "ok") -> None:

@@ -31,14 +31,6 @@ from pogodock.records import (
 
 
 @pytest.fixture
-def dock(tmp_path: Path):
-    d = FakeDock(tmp_path / "ttyDOCK")
-    d.plug()
-    yield d
-    d.unplug()
-
-
-@pytest.fixture
 def reader(dock: FakeDock):
     r = Reader(str(dock.link), confirm_timeout=1.0, max_backoff=0.1)
     seen: list[Record] = []
