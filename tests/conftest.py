@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,20 @@ def root() -> Path:
 
 # The fixtures the host tests share. Their modules are imported when a test asks for
 # one, so that a run without those tests needs neither a pty nor paho.
+
+
+@pytest.fixture
+def sim_pty() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``pogodock sim --pty`` on misalign.json: (the process, its pty's path), stopped
+    after as a person would (Ctrl-C)."""
+    from support.cli import start_cli
+    from support.procs import interrupt
+
+    proc = start_cli("sim", "--scenario", str(ROOT / "scenarios" / "misalign.json"), "--pty")
+    assert proc.stdout is not None
+    path = proc.stdout.readline().strip()
+    yield proc, path
+    interrupt(proc)
 
 
 @pytest.fixture

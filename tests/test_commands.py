@@ -9,7 +9,6 @@ from mp.lineinbox import LineInbox
 from pogodock.reader import Reader
 from pogodock.records import Ack, Error
 from simrig import Run, load_scenario
-from test_host_sim_pty import sim_pty  # noqa: F401  (the fixture: sim --pty on misalign.json)
 
 
 def run_with(commands, scenario="misalign", **overrides):
@@ -205,7 +204,7 @@ def test_a_host_that_does_not_read_costs_lines_not_samples():
     assert health[-1]["dropped_lines"] == app.out.dropped
 
 
-def test_the_reader_gets_acks_errors_and_sees_the_reboot_over_a_pty(sim_pty):  # noqa: F811
+def test_the_reader_gets_acks_errors_and_sees_the_reboot_over_a_pty(sim_pty):
     _, path = sim_pty
     with Reader(path, confirm_timeout=3.0) as r:
         r.start()

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_server import PrometheusServer
+from support.cli import start_cli
 from support.procs import interrupt
-from test_host_sim_pty import ROOT, pogodock
+from test_host_sim_pty import ROOT
 from test_prometheus_rules import RULES, rule_metrics
 
 DASHBOARD = ROOT / "grafana" / "pogodock-dashboard.json"
@@ -96,7 +97,7 @@ def test_every_query_answers_from_a_real_prometheus_scraping_the_monitor(tmp_pat
     sim = mon = None
     try:
         # The demo at 8x: misaligned at 5 s, GND1's forecast to clean from about 12 s.
-        sim = pogodock("sim", "--scenario", DEMO, "--pty", "--speed", "8")
+        sim = start_cli("sim", "--scenario", DEMO, "--pty", "--speed", "8")
         assert sim.stdout is not None
         path = sim.stdout.readline().strip()
         mon = subprocess.Popen(

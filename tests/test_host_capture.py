@@ -8,7 +8,6 @@ import errno
 import io
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from pogodock.records import (
     Record,
     Sample,
 )
+from support import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 # misalign.json in 14 s: a device docks, sits crooked, is set straight.
@@ -51,15 +51,7 @@ BANNER = [
 
 
 def run_cli(*args: str, stdout=subprocess.PIPE) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pogodock.cli", *args],
-        cwd=ROOT,
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        timeout=120,
-    )
+    return cli.run_cli(*args, stdout=stdout, stdin=subprocess.DEVNULL, timeout=120)
 
 
 def one_sentence(p: subprocess.CompletedProcess[str], command: str) -> str:

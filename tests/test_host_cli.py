@@ -12,29 +12,10 @@ from pathlib import Path
 import pytest
 from dockfw.app import FIRMWARE_VERSION
 from pogodock import ports
+from support.cli import run_cli, start_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 MISALIGN = str(ROOT / "scenarios" / "misalign.json")
-
-
-def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pogodock.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pogodock.cli", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def one_sentence(p: subprocess.CompletedProcess[str]) -> str:

@@ -15,20 +15,11 @@ from pathlib import Path
 import pytest
 from dockfw.app import FIRMWARE_VERSION
 from pogodock import __version__, ports
+from support.cli import run_cli
 from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
 MISALIGN = ROOT / "scenarios" / "misalign.json"
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pogodock.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def ok(*args: str) -> str:

@@ -18,8 +18,8 @@ from pogodock import homeassistant as ha
 from pogodock.homeassistant import DEFAULT_PREFIX
 from pogodock.mqtt import MqttPublisher, MqttTarget
 from pogodock.reader import Reader
+from support.cli import start_cli
 from support.procs import interrupt
-from test_host_sim_pty import pogodock
 
 # Home Assistant's MQTT sensor: the keys it documents (abbreviations aside) that we use.
 SENSOR_KEYS = {
@@ -79,7 +79,7 @@ def test_each_dock_is_a_device_with_sensors_home_assistant_can_read(dock, broker
     want_prefix = prefix or DEFAULT_PREFIX
     flag = ["--ha-discovery"] + ([prefix] if prefix else [])
     watch = Watcher(broker)
-    mon = pogodock("monitor", "--port", str(dock.link), "--headless", "--mqtt", broker.url, *flag)
+    mon = start_cli("monitor", "--port", str(dock.link), "--headless", "--mqtt", broker.url, *flag)
     try:
         base = "pogodock/%s" % dock.uid
         assert wait_for(lambda: watch.get(base + "/status") == b"online", 15), watch.topics()
@@ -145,7 +145,7 @@ def test_each_dock_is_a_device_with_sensors_home_assistant_can_read(dock, broker
 
 def test_discovery_is_off_unless_asked(dock, broker):
     watch = Watcher(broker)
-    mon = pogodock("monitor", "--port", str(dock.link), "--headless", "--mqtt", broker.url)
+    mon = start_cli("monitor", "--port", str(dock.link), "--headless", "--mqtt", broker.url)
     try:
         assert wait_for(lambda: watch.get("pogodock/%s/status" % dock.uid) == b"online", 15)
         health(dock)
@@ -166,7 +166,7 @@ def test_discovery_is_off_unless_asked(dock, broker):
     ],
 )
 def test_a_bad_discovery_flag_is_one_sentence(args, said):
-    proc = pogodock("monitor", "--port", "/dev/null", "--headless", *args)
+    proc = start_cli("monitor", "--port", "/dev/null", "--headless", *args)
     _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
     assert err.startswith("pogodock monitor: " + said) and err.count("\n") == 1, err

@@ -13,8 +13,8 @@ from host_fakedock import FakeDock, wait_for
 from mqtt_broker import Broker, Watcher, free_port
 from pogodock.mqtt import MqttPublisher, MqttTarget
 from pogodock.reader import Reader
+from support.cli import start_cli
 from support.procs import interrupt
-from test_host_sim_pty import pogodock, sim_pty  # noqa: F401  (fixture)
 
 PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
 
@@ -54,9 +54,9 @@ def stop(proc: subprocess.Popen) -> tuple[str, str]:
     return proc.communicate()
 
 
-def test_the_monitor_publishes_the_simulated_dock(sim_pty, broker, watch):  # noqa: F811
+def test_the_monitor_publishes_the_simulated_dock(sim_pty, broker, watch):
     _sim, path = sim_pty
-    mon = pogodock(
+    mon = start_cli(
         "monitor", "--port", path, "--headless", "--mqtt", broker.url, "--duration", "12"
     )
     out, err = mon.communicate(timeout=40)
@@ -93,7 +93,7 @@ def test_the_monitor_publishes_the_simulated_dock(sim_pty, broker, watch):  # no
 
 
 def test_the_last_will_says_offline_when_the_monitor_dies(dock, broker, watch):
-    mon = pogodock(
+    mon = start_cli(
         "monitor", "--port", str(dock.link), "--headless", "--mqtt", broker.url + "/home/dock1"
     )
     try:
@@ -189,7 +189,7 @@ def test_credentials_from_the_url_and_a_refusal_said_once(tmp_path, dock):
         publisher.close()
         assert wait_for(lambda: watch.get("d/status") == b"offline", 5)
         wrong = "mqtt://dock:nope@127.0.0.1:%d/d" % broker.port
-        mon = pogodock(
+        mon = start_cli(
             "monitor", "--port", str(dock.link), "--headless", "--mqtt", wrong, "--duration", "3"
         )
         _out, err = mon.communicate(timeout=20)
@@ -202,7 +202,7 @@ def test_credentials_from_the_url_and_a_refusal_said_once(tmp_path, dock):
 
 def test_an_unreachable_broker_is_said_and_the_monitor_carries_on(dock):
     url = "mqtt://127.0.0.1:%d" % free_port()
-    mon = pogodock(
+    mon = start_cli(
         "monitor", "--port", str(dock.link), "--headless", "--mqtt", url, "--duration", "4"
     )
     # After the monitor's info: the port opens with its input flushed, so an earlier
@@ -221,7 +221,7 @@ def test_an_unreachable_broker_is_said_and_the_monitor_carries_on(dock):
     ["http://broker", "mqtt://", "mqtt://broker:99999", "mqtt://broker/a/+", "mqtt://b/x?retain=1"],
 )
 def test_a_bad_mqtt_url_is_one_sentence(url):
-    proc = pogodock("monitor", "--port", "/dev/null", "--headless", "--mqtt", url)
+    proc = start_cli("monitor", "--port", "/dev/null", "--headless", "--mqtt", url)
     _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
     assert err.startswith("pogodock monitor: --mqtt") and err.count("\n") == 1, err

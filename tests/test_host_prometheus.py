@@ -21,8 +21,9 @@ from pogodock.records import CONNECTED, DISCONNECTED, Decoder, LinkEvent
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_server import PrometheusServer, promtool_check_metrics
+from support.cli import start_cli
 from support.procs import interrupt
-from test_host_sim_pty import MISALIGN, ROOT, pogodock
+from test_host_sim_pty import MISALIGN, ROOT
 
 PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
 UID_A = "e6614103e7123456"
@@ -324,7 +325,7 @@ def test_a_real_prometheus_scrapes_the_monitor_following_a_dock(tmp_path: Path):
     sim = mon = None
     try:
         # Docked at 1.25 s, misaligned (400 mOhm more on VBUS2 and GND2) at 5 s.
-        sim = pogodock("sim", "--scenario", MISALIGN, "--pty", "--speed", "4")
+        sim = start_cli("sim", "--scenario", MISALIGN, "--pty", "--speed", "4")
         assert sim.stdout is not None
         path = sim.stdout.readline().strip()
         with (tmp_path / "monitor.out").open("w") as out:
@@ -382,7 +383,7 @@ def test_a_real_prometheus_scrapes_the_monitor_following_a_dock(tmp_path: Path):
 
 @pytest.mark.parametrize("address", ["nonsense", "127.0.0.1:99999", "127.0.0.1:"])
 def test_a_bad_prometheus_address_is_one_sentence(address):
-    proc = pogodock("monitor", "--port", "/dev/null", "--headless", "--prometheus", address)
+    proc = start_cli("monitor", "--port", "/dev/null", "--headless", "--prometheus", address)
     _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
     assert err.count("\n") == 1 and "HOST:PORT" in err and "Traceback" not in err, err
@@ -393,7 +394,7 @@ def test_a_port_in_use_is_one_sentence():
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        proc = pogodock("monitor", "--port", "/dev/null", "--prometheus", "127.0.0.1:%d" % port)
+        proc = start_cli("monitor", "--port", "/dev/null", "--prometheus", "127.0.0.1:%d" % port)
         _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
     assert err.startswith("pogodock monitor: cannot serve --prometheus on 127.0.0.1:%d" % port)

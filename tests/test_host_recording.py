@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,8 +23,7 @@ from pogodock.records import (
     Sample,
     parse_iso,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
+from support.cli import run_cli
 
 
 def record_fake_session(tmp: Path) -> Path:
@@ -202,16 +199,6 @@ def test_plot_of_the_firmware_in_the_simulator(sim_recording: Path, tmp_path: Pa
     out = tmp_path / "sim.png"
     assert plot.plot(replay.load(str(sim_recording)).records, str(out), axis="host") == "host"
     _png_ok(out, (1400, 700))
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pogodock.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_cli_replay_export_and_plot(sim_recording: Path, tmp_path: Path):

@@ -8,38 +8,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import serial
 from host_fakedock import wait_for
 from pogodock.reader import Reader
 from pogodock.records import Ack, Error, Hello, Record, Sample
+from support.cli import start_cli
 from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
 MISALIGN = str(ROOT / "scenarios" / "misalign.json")
-
-
-def pogodock(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pogodock.cli", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kw,
-    )
-
-
-@pytest.fixture
-def sim_pty() -> Iterator[tuple[subprocess.Popen, str]]:
-    proc = pogodock("sim", "--scenario", MISALIGN, "--pty")
-    assert proc.stdout is not None
-    path = proc.stdout.readline().strip()
-    yield proc, path
-    interrupt(proc)
 
 
 def test_the_reader_talks_to_the_real_firmware_over_a_pty(sim_pty):
@@ -66,7 +45,7 @@ def test_the_reader_talks_to_the_real_firmware_over_a_pty(sim_pty):
 
 
 def test_fast_sim_with_nobody_reading_finishes_and_counts_drops():
-    proc = pogodock("sim", "--scenario", MISALIGN, "--fast", "--pty")
+    proc = start_cli("sim", "--scenario", MISALIGN, "--fast", "--pty")
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.splitlines()[0].startswith("/dev/pts/")
@@ -80,7 +59,7 @@ def test_a_host_that_stops_reading_sees_exactly_the_drops_the_dock_counts():
     """The firmware's output queue, not the simulator, decides what is dropped: every line
     missing from the stream (a gap in ``seq``) is counted in the ``dropped_lines`` of the
     ``health`` lines that follow, as on a board whose host holds the port without reading."""
-    proc = pogodock("sim", "--scenario", MISALIGN, "--pty", "--speed", "8")
+    proc = start_cli("sim", "--scenario", MISALIGN, "--pty", "--speed", "8")
     try:
         assert proc.stdout is not None
         path = proc.stdout.readline().strip()
@@ -108,7 +87,7 @@ def test_a_host_that_stops_reading_sees_exactly_the_drops_the_dock_counts():
 
 
 def test_fast_sim_with_a_reader_delivers_the_stream():
-    proc = pogodock("sim", "--scenario", MISALIGN, "--fast", "--pty")
+    proc = start_cli("sim", "--scenario", MISALIGN, "--fast", "--pty")
     assert proc.stdout is not None
     path = proc.stdout.readline().strip()
     seen: list[Record] = []
