@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mqtt_broker import free_port
 from prometheus_server import PrometheusServer
 from support.cli import start_cli
 from support.procs import interrupt
@@ -89,10 +88,7 @@ def test_every_query_answers_from_a_real_prometheus_scraping_the_monitor(tmp_pat
     dash = load()
     found = queries(dash)
     assert len(found) >= 12, found
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    target = "127.0.0.1:%d" % port
+    target = "127.0.0.1:%d" % free_port()
     prom = PrometheusServer(tmp_path, [target]).start()
     sim = mon = None
     try:
@@ -100,23 +96,8 @@ def test_every_query_answers_from_a_real_prometheus_scraping_the_monitor(tmp_pat
         sim = start_cli("sim", "--scenario", DEMO, "--pty", "--speed", "8")
         assert sim.stdout is not None
         path = sim.stdout.readline().strip()
-        mon = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pogodock.cli",
-                "monitor",
-                "--port",
-                path,
-                "--headless",
-                "--prometheus",
-                target,
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        monitor = ("monitor", "--port", path, "--headless", "--prometheus", target)
+        mon = start_cli(*monitor, stdout=subprocess.DEVNULL)
         assert mon.stderr is not None
         assert mon.stderr.readline().startswith("prometheus: serving")
         dock = prom.wait_for("pogodock_dock_info", timeout=20)[0]["metric"]["dock"]

@@ -6,7 +6,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -105,10 +104,7 @@ def test_headless_monitor_stops_cleanly_on_sigterm(tmp_path: Path):
 
 
 def test_sim_takes_a_packaged_example_by_name_and_names_them_when_it_is_not_one(tmp_path):
-    p = subprocess.run(
-        [sys.executable, "-m", "pogodock.cli", "sim", "--scenario", "misalign", "--fast"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    p = run_cli("sim", "--scenario", "misalign", "--fast", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout.splitlines()[0])["type"] == "hello"
     line = one_sentence(run_cli("sim", "--scenario", "no-such-example", "--fast"))

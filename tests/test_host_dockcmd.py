@@ -8,14 +8,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dockfw.app import FIRMWARE_VERSION
 from pogodock import __version__, ports
-from support.cli import run_cli
+from support.cli import run_cli, start_cli
 from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,13 +43,7 @@ def dock(tmp_path: Path) -> Iterator[str]:
     scenario["duration_s"] = 3600
     path = tmp_path / "long-misalign.json"
     path.write_text(json.dumps(scenario))
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "pogodock.cli", "sim", "--scenario", str(path), "--pty"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    sim = start_cli("sim", "--scenario", str(path), "--pty")
     assert sim.stdout is not None
     path = sim.stdout.readline().strip()
     assert path.startswith("/dev/"), sim.stderr.read() if sim.stderr else ""

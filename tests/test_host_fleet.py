@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +26,9 @@ from pogodock.fleet import DockRouter, Fleet, TaggedQueue
 from pogodock.fleetprint import FleetPrinter
 from pogodock.records import DOCK_CHANGED, REBOOT, Hello, LinkEvent
 from pogodock.sim.wiring import unique_id
+from support.cli import run_cli, start_cli
 from support.procs import interrupt
 
-ROOT = Path(__file__).resolve().parents[1]
 SEEDS = {"misalign": 2, "intermittent": 3, "faults": 6}
 
 
@@ -45,13 +44,7 @@ class Sims:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def plug(self, name: str, scenario: str) -> str:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pogodock.cli", "sim", "--scenario", scenario, "--pty"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        proc = start_cli("sim", "--scenario", scenario, "--pty", stderr=subprocess.DEVNULL)
         assert proc.stdout is not None
         pty = proc.stdout.readline().strip()
         assert pty.startswith("/dev/"), pty
@@ -95,12 +88,11 @@ def test_two_ports_and_a_swap_keep_every_dock_apart_by_uid(
     one = sims.plug("dock1", "misalign")
     two = sims.plug("dock2", "intermittent")
     folder = tmp_path / "rec"
-    mon = subprocess.Popen(
-        [sys.executable, "-m", "pogodock.cli", "monitor", "--port", one, "--port", two,
-         "--headless", "--record", str(folder), "--prometheus", "127.0.0.1:0",
-         "--mqtt", broker.url, "--ha-discovery",
-         "--every", "2", "--duration", "14"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    mon = start_cli(
+        "monitor", "--port", one, "--port", two,
+        "--headless", "--record", str(folder), "--prometheus", "127.0.0.1:0",
+        "--mqtt", broker.url, "--ha-discovery",
+        "--every", "2", "--duration", "14",
     )  # fmt: skip
     assert mon.stderr is not None
     served = mon.stderr.readline()
@@ -246,10 +238,7 @@ def test_a_port_that_cannot_be_opened_is_said_at_once(tmp_path: Path):
 
 def test_bad_fleet_command_lines_are_one_sentence(tmp_path: Path):
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "pogodock.cli", "monitor", *args],
-            cwd=ROOT, capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+        return run_cli("monitor", *args, timeout=30)
 
     r = run("--port", "/dev/null", "--port", "/dev/zero", "--mqtt", "mqtt://127.0.0.1/home/dock1")
     assert r.returncode == 2 and "must not name a base topic (home/dock1)" in r.stderr

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +14,7 @@ from typing import Any
 
 import pytest
 from dockfw.protocol import EVENT_KINDS, SEVERITIES
+from mqtt_broker import free_port
 from pogodock.prometheus import PrometheusExporter
 from pogodock.records import CONNECTED, DISCONNECTED, Decoder, LinkEvent
 from prometheus_client import generate_latest
@@ -23,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_server import PrometheusServer, promtool_check_metrics
 from support.cli import start_cli
 from support.procs import interrupt
-from test_host_sim_pty import MISALIGN, ROOT
+from test_host_sim_pty import MISALIGN
 
 PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
 UID_A = "e6614103e7123456"
@@ -317,10 +316,7 @@ def test_promtool_finds_nothing_to_fix():
 
 def test_a_real_prometheus_scrapes_the_monitor_following_a_dock(tmp_path: Path):
     """The first misalignment is seen by increase(); pins leave when the dock does."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    target = "127.0.0.1:%d" % port
+    target = "127.0.0.1:%d" % free_port()
     prom = PrometheusServer(tmp_path, [target]).start()
     sim = mon = None
     try:
@@ -330,13 +326,7 @@ def test_a_real_prometheus_scrapes_the_monitor_following_a_dock(tmp_path: Path):
         path = sim.stdout.readline().strip()
         with (tmp_path / "monitor.out").open("w") as out:
             monitor = ("monitor", "--port", path, "--headless", "--prometheus", target)
-            mon = subprocess.Popen(
-                [sys.executable, "-m", "pogodock.cli", *monitor],
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            mon = start_cli(*monitor, stdout=out)
         assert mon.stderr is not None
         assert mon.stderr.readline().strip() == "prometheus: serving http://%s/metrics" % target
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import serial
 from host_fakedock import wait_for
 from pogodock.reader import Reader
 from pogodock.records import Ack, Error, Hello, Record, Sample
-from support.cli import start_cli
+from support.cli import run_cli, start_cli
 from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,14 +101,7 @@ def test_fast_sim_with_a_reader_delivers_the_stream():
 
 
 def test_stdio_sim_still_streams_to_stdout_and_answers_stdin():
-    proc = subprocess.run(
-        [sys.executable, "-m", "pogodock.cli", "sim", "--scenario", MISALIGN, "--fast"],
-        cwd=ROOT,
-        input='{"cmd":"info","id":7}\n',
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_cli("sim", "--scenario", MISALIGN, "--fast", input='{"cmd":"info","id":7}\n')
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(x) for x in proc.stdout.splitlines()]
     assert lines[0]["type"] == "hello"

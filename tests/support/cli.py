@@ -1,5 +1,6 @@
-"""The pogodock command line as a person runs it: ``python -m pogodock.cli`` from the
-repository's root, in a process of its own, its output read as text."""
+"""The pogodock command line as a person runs it: ``python -m pogodock.cli``, in a
+process of its own, from the repository's root unless ``cwd`` says where, its output
+read as text. Other ``subprocess`` arguments pass through."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ def run_cli(*args: str, timeout: float = 60, **kw: Any) -> subprocess.CompletedP
     where else they go."""
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
-    return subprocess.run([*COMMAND, *args], cwd=ROOT, text=True, timeout=timeout, **kw)
+    kw.setdefault("cwd", ROOT)
+    return subprocess.run([*COMMAND, *args], text=True, timeout=timeout, **kw)
 
 
 def start_cli(*args: str, **kw: Any) -> subprocess.Popen[str]:
     """``pogodock ARGS`` started; stdout and stderr are pipes unless ``kw`` says else."""
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
-    return subprocess.Popen([*COMMAND, *args], cwd=ROOT, text=True, **kw)
+    kw.setdefault("cwd", ROOT)
+    return subprocess.Popen([*COMMAND, *args], text=True, **kw)
