@@ -82,10 +82,18 @@ async def test_dashboard_shows_pins_sparklines_events_and_link_health():
         await pilot.pause(0.6)  # a couple of refresh ticks
         table = app.query_one("#pins", DataTable)
         assert table.row_count == 2
-        assert cell(table, "VBUS1", "r") == "35.00"
-        assert cell(table, "VBUS1", "i") == "1500"
+        assert cell(table, "VBUS1", "r_mohm") == "35.00"
+        assert cell(table, "VBUS1", "i_ma") == "1500"
         # Not sent by the firmware yet: dashes.
-        for col in ("base", "drift", "clean", "intermittent", "cycles", "state", "score"):
+        for col in (
+            "r_baseline_mohm",
+            "drift_mohm_per_day",
+            "days_to_clean",
+            "intermittent_count",
+            "cycles",
+            "state",
+            "score",
+        ):
             assert cell(table, "GND1", col) == "—"
         spark = app.query_one("#spark-VBUS1", Sparkline)
         assert spark.data is not None and max(spark.data) == 480.0  # the one-report spike survives
@@ -139,7 +147,16 @@ async def test_health_lines_fill_the_table():
         table = app.query_one("#pins", DataTable)
         assert [
             cell(table, "VBUS1", c)
-            for c in ("r", "base", "drift", "clean", "intermittent", "cycles", "state", "score")
+            for c in (
+                "r_mohm",
+                "r_baseline_mohm",
+                "drift_mohm_per_day",
+                "days_to_clean",
+                "intermittent_count",
+                "cycles",
+                "state",
+                "score",
+            )
         ] == ["52.00", "35.00", "1.250", "6", "3", "1234", "warn", "71"]
         assert "charging yes" in str(app.query_one("#status", Static).render())
 
@@ -172,7 +189,7 @@ async def test_keys_send_commands_through_the_reader_core(tmp_path: Path):
             log = log_text(app.query_one("#events", RichLog))
             assert "info #" in log and "ok" in log
             assert "charge #" in log and "unknown" in log  # the fake dock knows only info
-            assert cell(app.query_one("#pins", DataTable), "VBUS1", "r") == "36.50"
+            assert cell(app.query_one("#pins", DataTable), "VBUS1", "r_mohm") == "36.50"
             assert "connected" in str(app.query_one("#status", Static).render())
             await pilot.press("q")
     finally:

@@ -141,7 +141,7 @@ async def test_a_column_widens_for_a_number_that_came_after_a_dash():
     app = Dashboard(source, refresh_s=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
-        assert cell(app.query_one("#pins", DataTable), "GND1", "drift") == "—"
+        assert cell(app.query_one("#pins", DataTable), "GND1", "drift_mohm_per_day") == "—"
         source.recs = [health(2, drift=-10465336, cycles=12345678)]  # wider than the headers
         await pilot.pause(0.1)
         gnd1 = next(line for line in screen_lines(app) if line.startswith(" GND1 "))

@@ -15,7 +15,7 @@ import typing
 import pytest
 from dockfw import protocol
 from mp.lineinbox import LineInbox
-from pogodock import records
+from pogodock import pinfields, records
 from simrig import ROOT, Run, load_scenario
 
 DOC = (ROOT / "docs" / "protocol.md").read_text()
@@ -199,40 +199,25 @@ def test_every_setting_has_its_own_row_with_the_code_s_bounds_and_unit():
 
 # Properties of the records that are worked out from the line, not a key of it.
 DERIVED = {"pin_names"}
-# Keys records.SamplePin still lists that the firmware no longer writes (issue 13, item
-# 3): not protocol, so not documented. Each must still be in SamplePin, so that the
-# list shrinks as the records are mended.
-HOST_ONLY_SAMPLE_KEYS = {"n", "n_r", "sensor_ok", "clipped", "low_current"}
-PIN_TYPES = {
-    protocol.HELLO: records.HelloPin,
-    protocol.SAMPLE: records.SamplePin,
-    protocol.HEALTH: records.HealthPin,
+PIN_TYPES = {protocol.HELLO, protocol.SAMPLE, protocol.HEALTH}
+# The documented types each of pinfields' kinds reads (anything else reads as None).
+KIND_READS = {
+    pinfields.NUMBER: {"int", "number", "null"},
+    pinfields.INT: {"int", "null"},
+    pinfields.STATE: {"str"},
+    pinfields.FLAGS: {"list"},
 }
 
 
-def test_every_field_a_host_record_reads_has_its_own_row_in_its_message_s_table():
-    seen = set()
-    for kind in protocol.TYPES:
-        # the record class the host makes of a ``kind`` line
-        cls = type(records.parse_line(protocol.encode(kind, 0, "b", 0).strip(), 0.0))
-        assert issubclass(cls, records.DeviceLine), kind
-        fields = {n for n, v in vars(cls).items() if isinstance(v, property)}
-        seen |= fields
-        doc = message_table(kind)
-        for field in fields - DERIVED:
-            assert len(doc.rows_naming(field)) == 1, (kind, field)
-    assert DERIVED <= seen
-
-
-def test_every_pin_field_the_host_types_has_its_own_row_with_a_type_the_host_accepts():
-    assert HOST_ONLY_SAMPLE_KEYS <= set(typing.get_type_hints(records.SamplePin))
-    for kind, typed in PIN_TYPES.items():
+def test_the_host_s_pin_fields_are_the_documented_ones_each_with_a_type_it_reads():
+    for kind in (protocol.SAMPLE, protocol.HEALTH):
         doc = pin_table(kind)
-        for key, annotation in typing.get_type_hints(typed).items():
-            if typed is records.SamplePin and key in HOST_ONLY_SAMPLE_KEYS:
-                assert not doc.rows_naming(key), key
-                continue
-            assert doc_types(doc.row(key)) <= host_accepts(annotation), (kind, key)
+        fields = pinfields.of_line(kind)
+        assert sorted(doc.first_names()) == sorted(f.key for f in fields), kind
+        for f in fields:
+            assert doc_types(doc.row(f.key)) <= KIND_READS[f.kind], (kind, f.key)
+    for key, annotation in typing.get_type_hints(records.HelloPin).items():
+        assert doc_types(pin_table(protocol.HELLO).row(key)) <= host_accepts(annotation), key
 
 
 # -- what the firmware writes ----------------------------------------------------------------
@@ -283,6 +268,9 @@ def test_every_pin_key_the_firmware_writes_has_its_own_row_and_its_documented_ty
         for pin in pins:
             for key, value in pin.items():
                 assert allows(doc_types(doc.row(key)), json_type(value)), (kind, key, value)
+                if kind != protocol.HELLO:  # and the host reads it as what it is
+                    read = pinfields.read(pinfields.BY_KEY[key], value)
+                    assert read is not None or value is None, (kind, key, value)
 
 
 def test_every_extra_field_of_an_event_is_named_in_its_kind_s_row(written):

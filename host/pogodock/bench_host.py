@@ -54,11 +54,7 @@ def _encoded_lines(n: int = 300) -> list[bytes]:
                 ("i_max_ma", 938),
                 ("r_min_mohm", Fixed(27014 + k, 3)),
                 ("r_max_mohm", Fixed(36792 + k, 3)),
-                ("n", 40),
-                ("n_r", 40),
-                ("sensor_ok", True),
-                ("clipped", False),
-                ("low_current", False),
+                ("flags", []),
             ]
             pins.append((name, Obj(fields)))
         lines.append(

@@ -31,8 +31,10 @@ from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
+from pogodock import pinfields
 from pogodock.headless import DEMO_OVER, demo_line
-from pogodock.model import DASH, DockModel, clean_in, fmt, yes_no
+from pogodock.model import DockModel, fmt, pin_cell, yes_no
+from pogodock.pinfields import STATE
 from pogodock.playback import Marks, Player
 from pogodock.reader import Pending, Reader, RecordQueue
 from pogodock.records import PORT_ERROR, ConsoleText, LinkEvent, Record, iso_utc
@@ -47,24 +49,13 @@ STATE_STYLES = {
     "unknown": "dim",
 }
 # Short headers: every column fits an 80-column terminal (README, "The dashboard").
-COLUMNS = [
-    ("pin", "pin"),
-    ("i", "I mA"),
-    ("r", "R mΩ"),
-    ("base", "base"),
-    ("drift", "drift/d"),
-    ("clean", "clean d"),
-    ("intermittent", "int"),
-    ("cycles", "cycles"),
-    ("state", "state"),
-    ("score", "score"),
-]
+COLUMNS = [("pin", "pin")] + [(f.key, f.column) for f in pinfields.COLUMNS]
 COMMANDS = frozenset({"info", "clear", "charge", "cleaned"})
 PLAYBACK = frozenset(
     {"play", "step", "back", "faster", "slower", "next_event", "to_start", "to_end"}
 )
 CONFIRM_S = 3.0
-PER_DAY = frozenset({"drift", "clean"})
+PER_DAY = frozenset({"drift_mohm_per_day", "days_to_clean"})
 # The demo plays weeks of wear in minutes: a day-based figure is not a calendar's.
 COMPRESSED = "* per compressed day: the demo plays weeks of wear in minutes"
 
@@ -331,19 +322,11 @@ class Dashboard(App[int]):
 
     def _cells(self, name: str) -> list[Any]:
         p = self.model.pins[name]
-        state = p.state or DASH
-        return [
-            name,
-            fmt(p.i_ma, 0),
-            fmt(p.r_mohm, 2),
-            fmt(p.r_baseline_mohm, 2),
-            _rate(p.drift_mohm_per_day),
-            clean_in(p.days_to_clean),
-            DASH if p.intermittent_count is None else str(p.intermittent_count),
-            DASH if p.cycles is None else str(p.cycles),
-            Text(state, style=STATE_STYLES.get(state, "")),
-            fmt(p.score, 0),
-        ]
+        cells: list[Any] = [name]
+        for f in pinfields.COLUMNS:
+            cell = pin_cell(p, f)
+            cells.append(Text(cell, style=STATE_STYLES.get(cell, "")) if f.kind == STATE else cell)
+        return cells
 
     def _status(self) -> None:
         m = self.model
@@ -459,14 +442,6 @@ class Dashboard(App[int]):
 
     def action_to_end(self) -> None:
         self._play(lambda p: p.seek(len(p.records)))
-
-
-def _rate(v: float | None) -> str:
-    """A drift in mΩ/day: thousandths where they tell (a real dock's 0.25), fewer for
-    the demo's thousands, which would not fit 80 columns with three decimals."""
-    if v is None or abs(v) < 10:
-        return fmt(v, 3)
-    return fmt(v, 1 if abs(v) < 1000 else 0)
 
 
 def _styled(line: str) -> Text:

@@ -17,9 +17,11 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
+from pogodock import pinfields
 from pogodock.fleet import TaggedQueue
 from pogodock.fleetmodel import RANK, FleetModel, short_names
-from pogodock.model import DASH, clean_in, fmt, yes_no
+from pogodock.model import DASH, fmt, pin_cell, yes_no
+from pogodock.pinfields import STATE
 
 STYLES = {
     "ok": "green",
@@ -30,7 +32,9 @@ STYLES = {
 }
 # Narrow enough for 80 columns with a useful part of the last log line.
 DOCK_COLUMNS = ("dock", "link", "state", "where", "docked", "charge", "°C", "last")
-PIN_COLUMNS = ("pin", "I mA", "R mΩ", "base", "clean d", "int", "cycles", "state", "score")
+# The dashboard's pin columns but the drift, which the forecast says enough of here.
+PIN_FIELDS = tuple(f for f in pinfields.COLUMNS if f.key != "drift_mohm_per_day")
+PIN_COLUMNS = ("pin", *(f.column for f in PIN_FIELDS))
 
 
 class FleetOverview(DataTable[Any]):
@@ -154,18 +158,10 @@ class FleetApp(App[int]):
                 table.add_row(*[""] * len(PIN_COLUMNS), key=name)
         for name in names:
             p = m.pins[name]
-            state = p.state or DASH
-            cells = [
-                name,
-                fmt(p.i_ma, 0),
-                fmt(p.r_mohm, 2),
-                fmt(p.r_baseline_mohm, 2),
-                clean_in(p.days_to_clean),
-                DASH if p.intermittent_count is None else str(p.intermittent_count),
-                DASH if p.cycles is None else str(p.cycles),
-                Text(state, style=STYLES.get(state, "")),
-                fmt(p.score, 0),
-            ]
+            cells: list[Any] = [name]
+            for f in PIN_FIELDS:
+                cell = pin_cell(p, f)
+                cells.append(Text(cell, style=STYLES.get(cell, "")) if f.kind == STATE else cell)
             for col, value in zip(PIN_COLUMNS, cells, strict=True):
                 table.update_cell(name, col, value, update_width=True)
 

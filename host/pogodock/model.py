@@ -13,6 +13,9 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+from dockfw.protocol import HEALTH, SAMPLE
+
+from pogodock import pinfields
 from pogodock.records import (
     CONNECTED,
     DISCONNECTED,
@@ -41,49 +44,45 @@ DASH = "—"
 
 
 class PinView:
-    """One pin as the monitor shows it; None where the dock has not said."""
+    """One pin as the monitor shows it: the latest value of every field in
+    ``pinfields.FIELDS``, read as an attribute (``p.r_mohm``); None where the dock has
+    not said or sent something of the wrong kind."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.i_ma: float | None = None
-        self.v_mv: float | None = None
-        self.r_mohm: float | None = None
-        self.r_max_mohm: float | None = None
-        self.r_baseline_mohm: float | None = None
-        self.drift_mohm_per_day: float | None = None
-        self.days_to_clean: int | None = None
-        self.intermittent_count: int | None = None
-        self.cycles: int | None = None
-        self.state: str | None = None
-        self.score: float | None = None
-        self.sensor_ok: bool | None = None
+        self.values: dict[str, Any] = dict.fromkeys(pinfields.BY_KEY)
         # Peak resistance per report (r_max_mohm, else r_mohm): spikes stay visible.
         self.history: deque[float] = deque(maxlen=HISTORY)
 
+    def __getattr__(self, key: str) -> Any:
+        # Only for names that are no real attribute: the fields.
+        values = self.__dict__.get("values")
+        if values is None or key not in values:
+            raise AttributeError(key)
+        return values[key]
+
     def add_sample(self, p: dict[str, Any]) -> None:
-        self.i_ma = _num(p.get("i_ma"))
-        self.v_mv = _num(p.get("v_mv"))
-        self.r_mohm = _num(p.get("r_mohm"))
-        self.r_max_mohm = _num(p.get("r_max_mohm"))
-        ok = p.get("sensor_ok")
-        if isinstance(ok, bool):
-            self.sensor_ok = ok
+        self._take(pinfields.of_line(SAMPLE), p)
         peak = self.r_max_mohm if self.r_max_mohm is not None else self.r_mohm
         if peak is not None:
             self.history.append(peak)
 
     def add_health(self, p: dict[str, Any]) -> None:
-        state = p.get("state")
-        if isinstance(state, str):
-            self.state = state
-        if "r_mohm" in p and self.r_mohm is None:
-            self.r_mohm = _num(p.get("r_mohm"))
-        self.r_baseline_mohm = _num(p.get("r_baseline_mohm"))
-        self.drift_mohm_per_day = _num(p.get("drift_mohm_per_day"))
-        self.days_to_clean = _int(p.get("days_to_clean"))
-        self.intermittent_count = _int(p.get("intermittent_count"))
-        self.cycles = _int(p.get("cycles"))
-        self.score = _num(p.get("score"))
+        values = self.values
+        r_mohm = values["r_mohm"]
+        self._take(pinfields.of_line(HEALTH), p)
+        # The resistance is the sample's (the health line's is its last one measured):
+        # the health line's only stands in while the sample has none.
+        if r_mohm is not None or "r_mohm" not in p:
+            values["r_mohm"] = r_mohm
+
+    def _take(self, fields: tuple[pinfields.PinField, ...], p: dict[str, Any]) -> None:
+        values = self.values
+        for f in fields:
+            v = pinfields.read(f, p.get(f.key))
+            # A pin's state stays what it was until the dock says another.
+            if v is not None or f.kind != pinfields.STATE:
+                values[f.key] = v
 
 
 class LinkHealth:
@@ -155,7 +154,7 @@ class DockModel:
                 if isinstance(rec.charging, bool):
                     self.charging = rec.charging
                 data = rec.data
-                self.temp_c = _num(data.get("temp_c"))
+                self.temp_c = pinfields.finite(data.get("temp_c"))
                 state = data.get("state")
                 self.dock_state = state if isinstance(state, str) else None
                 for name, p in rec.pins.items():
@@ -280,6 +279,26 @@ def clean_in(days: int | None) -> str:
     return "<1" if days < 1 else str(days)
 
 
+def rate(v: float | None) -> str:
+    """A drift in mΩ/day: thousandths where they tell (a real dock's 0.25), fewer for
+    the demo's thousands, which would not fit 80 columns with three decimals."""
+    if v is None or abs(v) < 10:
+        return fmt(v, 3)
+    return fmt(v, 1 if abs(v) < 1000 else 0)
+
+
+def pin_cell(p: PinView, field: pinfields.PinField) -> str:
+    """``field`` of pin ``p`` as a table cell shows it (``—`` where unknown)."""
+    v = p.values[field.key]
+    if field.key == "drift_mohm_per_day":
+        return rate(v)
+    if field.key == "days_to_clean":
+        return clean_in(v)
+    if field.kind == pinfields.NUMBER:
+        return fmt(v, field.decimals)
+    return DASH if v is None else str(v)
+
+
 def yes_no(v: bool | None) -> str:
     if v is None:
         return DASH
@@ -302,22 +321,6 @@ def bucket_max(values: Sequence[float], buckets: int) -> list[float]:
         hi = (b + 1) * n // buckets
         out.append(max(values[lo:hi]))
     return out
-
-
-def _num(v: Any) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    try:
-        f = float(v)
-    except OverflowError:  # JSON integers have no bound; the dock never sends such
-        return None
-    return f if math.isfinite(f) else None  # the dock writes null, never inf or nan
-
-
-def _int(v: Any) -> int | None:
-    if isinstance(v, bool) or not isinstance(v, int):
-        return None
-    return v
 
 
 def _short_value(v: Any) -> str:

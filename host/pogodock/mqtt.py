@@ -39,6 +39,7 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from pogodock import pinfields
 from pogodock.model import DockModel
 from pogodock.records import (
     DISCONNECTED,
@@ -55,19 +56,6 @@ DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 KEEPALIVE_S = 30
 ONLINE = b"online"
 OFFLINE = b"offline"
-# (payload key, PinView attribute)
-PIN_FIELDS = (
-    ("i_ma", "i_ma"),
-    ("v_mv", "v_mv"),
-    ("r_mohm", "r_mohm"),
-    ("r_baseline_mohm", "r_baseline_mohm"),
-    ("drift_mohm_per_day", "drift_mohm_per_day"),
-    ("days_to_clean", "days_to_clean"),
-    ("intermittent_count", "intermittent_count"),
-    ("cycles", "cycles"),
-    ("state", "state"),
-    ("score", "score"),
-)
 
 
 class MqttTarget:
@@ -294,10 +282,9 @@ class MqttPublisher:
             view = m.pins.get(name)
             if view is None or not isinstance(p, dict):
                 continue
-            body: dict[str, Any] = {key: getattr(view, attr) for key, attr in PIN_FIELDS}
+            body: dict[str, Any] = {f.key: view.values[f.key] for f in pinfields.PUBLISHED}
             if "r_mohm" in p:  # the last one measured, also when the current is too low now
-                body["r_mohm"] = p["r_mohm"]
-            body["p_mw"] = p.get("p_mw")
+                body["r_mohm"] = pinfields.finite(p["r_mohm"])
             body["time"] = time
             self._retain("%s/pin/%s" % (base, name), _json(body))
         state = {

@@ -40,6 +40,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import ThreadingWSGIServer, make_wsgi_app
 from prometheus_client.registry import CollectorRegistry
 
+from pogodock import pinfields
 from pogodock.model import DockModel
 from pogodock.records import (
     CONNECTED,
@@ -60,59 +61,6 @@ SILENT_AFTER_S = 5.0
 # Lines kept while a port's dock is not known yet (a few seconds of samples).
 PENDING_MAX = 2000
 DOCK_STATES = ("ok", "warn", "fault")
-
-_MILLI = 1e-3
-_DAY_S = 86400.0
-
-# (metric, PinView attribute, scale to the base unit, unit, help)
-PIN_GAUGES = (
-    ("pogodock_pin_current_amperes", "i_ma", _MILLI, "amperes", "Mean current through the pin."),
-    ("pogodock_pin_voltage_volts", "v_mv", _MILLI, "volts", "Dock-side voltage at the pin."),
-    (
-        "pogodock_pin_resistance_ohms",
-        "r_mohm",
-        _MILLI,
-        "ohms",
-        "Latest contact resistance (absent while the current is too low to measure it).",
-    ),
-    (
-        "pogodock_pin_baseline_resistance_ohms",
-        "r_baseline_mohm",
-        _MILLI,
-        "ohms",
-        "The contact resistance the dock learned for a clean pin.",
-    ),
-    (
-        "pogodock_pin_resistance_drift_ohms_per_second",
-        "drift_mohm_per_day",
-        _MILLI / _DAY_S,
-        "",
-        "Trend of the contact resistance (only while the dock sees a real trend).",
-    ),
-    (
-        "pogodock_pin_clean_in_seconds",
-        "days_to_clean",
-        _DAY_S,
-        "seconds",
-        "Forecast until the pin needs cleaning, in whole days (only with a rising trend).",
-    ),
-    (
-        "pogodock_pin_health_score",
-        "score",
-        1.0,
-        "",
-        "Pin health, 0 to 100 (100: a healthy contact).",
-    ),
-)
-# (metric without _total, PinView attribute, help)
-PIN_COUNTERS = (
-    ("pogodock_pin_mating_cycles", "cycles", "Mating cycles the pin has made."),
-    (
-        "pogodock_pin_intermittent_dropouts",
-        "intermittent_count",
-        "Intermittent contact dropouts (the dock's clear command resets it).",
-    ),
-)
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -324,17 +272,17 @@ class PrometheusExporter(DockFollower):
         out += [temp, state]
 
         pins = [(d, p) for d in heard for p in d.model.pins.values()]
-        for name, attr, scale, unit, help in PIN_GAUGES:
-            g = GaugeMetricFamily(name, help, labels=("dock", "pin"), unit=unit)
+        for f in pinfields.GAUGES:
+            g = GaugeMetricFamily(f.metric, f.help, labels=("dock", "pin"), unit=f.metric_unit)
             for d, p in pins:
-                v = getattr(p, attr)
+                v = p.values[f.key]
                 if v is not None:
-                    g.add_metric([d.key, p.name], v * scale)
+                    g.add_metric([d.key, p.name], v * f.metric_scale)
             out.append(g)
-        for name, attr, help in PIN_COUNTERS:
-            c = CounterMetricFamily(name, help, labels=("dock", "pin"))
+        for f in pinfields.COUNTERS:
+            c = CounterMetricFamily(f.metric, f.help, labels=("dock", "pin"))
             for d, p in pins:
-                v = getattr(p, attr)
+                v = p.values[f.key]
                 if v is not None:
                     c.add_metric([d.key, p.name], v)
             out.append(c)
@@ -423,7 +371,7 @@ def _pin_ratings(docks: list[DockSeries]) -> list[Metric]:
                 cycles.add_metric([d.key, pin], n)
             ma = entry.get("max_ma")
             if isinstance(ma, (int, float)) and not isinstance(ma, bool):
-                current.add_metric([d.key, pin], ma * _MILLI)
+                current.add_metric([d.key, pin], ma * 1e-3)
     return [cycles, current]
 
 

@@ -98,29 +98,9 @@ def loads_guarded(text: str, limit: int = MAX_LINE_CHARS) -> Any:
         raise ValueError("nested too deeply") from None
 
 
-class SamplePin(TypedDict, total=False):
-    i_ma: float | None
-    v_mv: float | None
-    r_mohm: float | None
-    i_min_ma: float | None
-    i_max_ma: float | None
-    r_min_mohm: float | None
-    r_max_mohm: float | None
-    n: int
-    n_r: int
-    sensor_ok: bool
-    clipped: bool
-    low_current: bool
-
-
-class HealthPin(TypedDict, total=False):
-    state: str
-    r_mohm: float | None
-    r_baseline_mohm: float | None
-    drift_mohm_per_day: float | None
-    intermittent_count: int
-    cycles: int
-    score: float | None
+# A sample or health line's object for one pin, as the dock sent it (unchecked): its
+# keys, their kinds and how the host reads them are in pogodock.pinfields.
+PinObject = dict[str, Any]
 
 
 class HelloPin(TypedDict, total=False):
@@ -259,7 +239,7 @@ class Sample(DeviceLine):
     __slots__ = ()
 
     @property
-    def pins(self) -> dict[str, SamplePin]:
+    def pins(self) -> dict[str, PinObject]:
         pins = self.data.get("pins")
         return pins if isinstance(pins, dict) else {}
 
@@ -272,7 +252,7 @@ class Health(DeviceLine):
     __slots__ = ()
 
     @property
-    def pins(self) -> dict[str, HealthPin]:
+    def pins(self) -> dict[str, PinObject]:
         pins = self.data.get("pins")
         return pins if isinstance(pins, dict) else {}
 
