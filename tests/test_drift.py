@@ -9,6 +9,7 @@ from dockfw import sessionstat
 from dockfw.detect import FAULT, OK, WARN
 from dockfw.drift import CAP, LEARN_MIN, Drift
 from dockfw.store import MemoryStore
+from mp.fakectx import CLEAN
 from pogodock.sim.dock import SimDock
 
 PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
@@ -101,7 +102,7 @@ def test_a_long_session_decimates_evenly_into_the_buffer():
 # -- the change detector on session series -------------------------------------------
 def test_a_2_5_mohm_per_day_drift_is_flagged_within_days_with_a_forecast():
     ctx = Ctx()
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     day = series(d, ctx, ONSET + 12, rate=2500)
     assert day is not None and ONSET + 1 <= day <= ONSET + 3
     _, pins, sev, f = ctx.of("oxidation")[0]
@@ -124,7 +125,7 @@ def test_drift_rates_are_flagged_before_10_mohm(rate, typical, latest):
     days = []
     for seed in range(10):
         ctx = Ctx()
-        d = Drift(ctx)
+        d = Drift(ctx, CLEAN, CLEAN)
         day = series(d, ctx, ONSET + 30, seed=seed, rate=rate, pin=3)
         days.append(None if day is None else day - ONSET)
         assert ctx.of("oxidation")[0][1] == ["VBUS2"]
@@ -137,7 +138,7 @@ def test_drift_rates_are_flagged_before_10_mohm(rate, typical, latest):
 def test_quiet_pins_with_seating_scatter_stay_silent_for_two_months():
     for seed in range(20):
         ctx = Ctx()
-        d = Drift(ctx)
+        d = Drift(ctx, CLEAN, CLEAN)
         assert series(d, ctx, 60, sigma_uohm=500, seed=seed) is None, seed
         assert all(d.level(j) == OK for j in range(4))
         assert 0 <= d.baseline_uohm(0)
@@ -148,7 +149,7 @@ def test_quiet_pins_with_seating_scatter_stay_silent_for_two_months():
 
 def test_nothing_is_known_before_the_baseline():
     ctx = Ctx()
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     assert d.baseline_uohm(1) == -1 and d.drift_uohm_per_day(1) is None
     assert d.days_to_clean(1) is None and d.penalty(1) == 0
     for k in range(1, LEARN_MIN):
@@ -161,7 +162,7 @@ def test_nothing_is_known_before_the_baseline():
 
 def test_a_sudden_rise_trips_the_guards():
     ctx = Ctx()
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     for k in range(LEARN_MIN + 2):
         feed(d, ctx, [30000, 31000, 32000, 33000], 1000 * k)
     feed(d, ctx, [30000, 31000 + 12000, 32000, 33000], 16000)
@@ -177,7 +178,7 @@ def test_a_sudden_rise_trips_the_guards():
 
 def test_a_clean_is_detected_the_detector_rearms_and_catches_the_next_drift():
     ctx = Ctx()
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     assert series(d, ctx, ONSET + 12, rate=2500) is not None
     t = 79200 + (ONSET + 12) * DAY
     feed(d, ctx, [30000, 32500, 35000, 37500], t)  # wiped: back to the bare contact
@@ -195,7 +196,7 @@ def test_a_clean_is_detected_the_detector_rearms_and_catches_the_next_drift():
 
 def test_a_noisy_low_session_under_a_slow_drift_is_not_a_clean():
     ctx = Ctx()
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     series(d, ctx, ONSET + 15, rate=1000, sigma_uohm=0)
     assert d.level(1) == WARN
     feed(d, ctx, [30000, 32500 + 15000 - 1500, 35000, 37500], 79200 + (ONSET + 15) * DAY)
@@ -204,7 +205,7 @@ def test_a_noisy_low_session_under_a_slow_drift_is_not_a_clean():
 
 def test_cleaned_by_the_host_is_verified_at_the_next_session():
     ctx = Ctx()
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     series(d, ctx, ONSET + 6, rate=2500)
     assert d.level(1) == WARN
     writes = ctx.store.writes
@@ -221,7 +222,7 @@ def test_cleaned_by_the_host_is_verified_at_the_next_session():
 
 def test_clear_rearms_and_a_contact_still_high_raises_again():
     ctx = Ctx()
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     series(d, ctx, ONSET + 6, rate=2500)
     n = len(ctx.of("oxidation"))
     d.clear(ctx)
@@ -232,12 +233,12 @@ def test_clear_rearms_and_a_contact_still_high_raises_again():
 
 def test_state_survives_a_reboot_and_detection_is_unchanged():
     ref_ctx = Ctx()
-    ref = series(Drift(ref_ctx), ref_ctx, ONSET + 12, rate=1000)
+    ref = series(Drift(ref_ctx, CLEAN, CLEAN), ref_ctx, ONSET + 12, rate=1000)
     store = MemoryStore()
     ctx = Ctx(store)
-    assert series(Drift(ctx), ctx, ONSET + 1, rate=1000) is None
+    assert series(Drift(ctx, CLEAN, CLEAN), ctx, ONSET + 1, rate=1000) is None
     ctx2 = Ctx(store)  # reboot: a new detector on the same store
-    d2 = Drift(ctx2)
+    d2 = Drift(ctx2, CLEAN, CLEAN)
     assert d2.baseline_uohm(1) > 0 and d2.hn[1] == ONSET + 1
     assert series(d2, ctx2, ONSET + 12, rate=1000, first=ONSET + 1) == ref
     got = ctx2.of("oxidation")[0][3]
@@ -250,7 +251,7 @@ def test_state_survives_a_reboot_and_detection_is_unchanged():
 def test_a_damaged_store_is_set_aside_and_learning_starts_afresh():
     store = MemoryStore()
     ctx = Ctx(store)
-    series(Drift(ctx), ctx, LEARN_MIN + 1, rate=1000)
+    series(Drift(ctx, CLEAN, CLEAN), ctx, LEARN_MIN + 1, rate=1000)
     good = json.loads(store.data["drift"])
     pin = dict(good["pins"]["GND1"])
     bad_pins = [
@@ -265,11 +266,11 @@ def test_a_damaged_store_is_set_aside_and_learning_starts_afresh():
     variants += [{**good, "pins": {"GND1": {**pin, **change}}} for change in bad_pins]
     for bad in variants:
         store = MemoryStore({"drift": bad})
-        d = Drift(Ctx(store))
+        d = Drift(Ctx(store), CLEAN, CLEAN)
         assert d.baseline_uohm(1) == -1 and d.level(1) == OK, bad
         ((name, _reason, action),) = store.take_problems()
         assert name == "drift" and "drift.bad" in action and "drift" not in store.data
-    d = Drift(Ctx(MemoryStore({"drift": good})))
+    d = Drift(Ctx(MemoryStore({"drift": good})), CLEAN, CLEAN)
     assert d.baseline_uohm(1) == good["pins"]["GND1"]["baseline_uohm"] > 0
 
 
@@ -291,7 +292,7 @@ def test_state_saved_before_this_method_loads_and_keeps_detecting():
     old["pins"] = {name: dict(pin) for name in PINS}
     store = MemoryStore({"drift": old})
     ctx = Ctx(store)
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     assert not store.take_problems()
     assert d.baseline_uohm(1) == 32500 and d.hn[1] == 16 and d.sigma() == 1000
     for k in range(16, 22):  # +3 mOhm a session on GND1 from here
@@ -352,7 +353,7 @@ class ReportCtx(Ctx):
 
 def test_reports_skip_misaligned_dropouts_and_unknown_and_correct_to_25_c():
     ctx = ReportCtx()
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     for session in range(LEARN_MIN):
         d.docked(ctx)
         for k in range(100):
@@ -381,7 +382,7 @@ def test_reports_skip_misaligned_dropouts_and_unknown_and_correct_to_25_c():
 
 def test_a_session_with_too_few_reports_is_ignored():
     ctx = ReportCtx()
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     d.docked(ctx)
     ctx.report.r = [30000] * 4
     for _ in range(5):

@@ -85,6 +85,20 @@ class _Board:
     pins = [_Pin(n, i) for i, n in enumerate(PINS)]
 
 
+class _NoVerdicts:
+    """The alignment and intermittent detectors as ``Drift`` sees them here: sessions are
+    fed whole, none misaligned or intermittent."""
+
+    def misaligned(self, j: int) -> bool:
+        return False
+
+    def active(self, j: int) -> bool:
+        return False
+
+
+NO_VERDICTS = _NoVerdicts()
+
+
 class Ctx:
     """What ``Drift`` needs between sessions: the board, a store, the event sink."""
 
@@ -166,7 +180,7 @@ def run_dock(seed, days, sigma, swing, temp_sigma, drift=None):
     day). Returns (oxidation alarms [(session, pin, severity, cause, rise)], sessions)."""
     model = DockModel(seed, sigma, swing, temp_sigma)
     ctx = Ctx()
-    det = drift_mod.Drift(ctx)
+    det = drift_mod.Drift(ctx, NO_VERDICTS, NO_VERDICTS)
     out = []
     times = session_times(seed, days)
     for k, (a, b) in enumerate(times):

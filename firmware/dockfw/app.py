@@ -164,13 +164,13 @@ class App:
         saved = self.store.load(CLOCK_STATE, _STATE_VERSION, _check_clock)
         self._epoch_s = saved["t_s"] if saved is not None else 0
         self.reset_cause, self.crash_boots, self.last_error = self._read_boot_note()
-        # Detectors, in the order they see each cycle: docking first, so the
-        # others know whether a device is there; protection last, so it acts on
-        # everything this cycle showed.
+        # Detectors, in the order they see each report: docking first, so the
+        # others know whether a device is there; those another is handed before it;
+        # protection last, so it acts on everything this cycle showed.
         self.docking = Docking(self)
         self.alignment = Alignment(self)
         self.intermittent = Intermittent(self)
-        self.drift = Drift(self)
+        self.drift = Drift(self, self.alignment, self.intermittent)
         self.wear = Wear(self)
         self.protection = Protection(self)
         self.detectors = (

@@ -13,9 +13,31 @@ events through the context (the ``App``). Its methods, called by the App:
 ``penalty(j)``       points this detector takes off pin ``j``'s 0..100 score.
 ``clear(ctx)``       the host's ``clear``: counters and latched events reset.
 
-The context offers ``board``, ``sampler``, ``report``, ``docking``, ``store``,
-``event(kind, pins, severity, fields)``, ``t_s()`` (dock time in seconds, kept
-across reboots), ``temp_mc()`` and ``set_charging(on, reason)``.
+The context (``ctx``, the ``App``) offers, and a detector uses no more:
+
+``board``            the pins (``board.pins[j].name``, role, rating) and limits.
+``sampler``          this cycle's per-pin arrays (the ``s`` of ``cycle``).
+``report``           the report window's per-pin figures (``r_uohm(j)``, ``i_ma(j)``).
+``docking``          the docking detector: ``present``, ``settled()``, ``session``,
+                     ``cycles``.
+``store``            the flash store: ``load(name, version, check)``, ``save(...)``.
+``clock``            ``ticks_ms``/``ticks_us``/``ticks_diff``/``ticks_add``.
+``charging``         True while the charge switch is on.
+``sample_mhz``       the sampling rate in millihertz (an int: 200 Hz is 200000).
+``interruptible``    True while this may run from the HAL's timer interrupt: then
+                     nothing may be allocated (protection opens the switch and tells
+                     the cut later).
+``crash_hold``       True while charging is held off after a firmware error.
+``event(kind, pins, severity, fields)``  an ``event`` line: ``kind`` one of
+                     ``protocol.EVENT_KINDS``, ``severity`` of ``protocol.SEVERITIES``,
+                     ``pins`` indices into ``board.pins``, ``fields`` (key, value) pairs.
+``t_s()``            dock time in seconds, kept across reboots.
+``temp_mc()``        the dock's temperature in milli-°C, or None.
+``set_charging(on)`` the charge switch (refused on while ``crash_hold``).
+
+What one detector needs of another it is handed when built (``Drift(ctx, alignment,
+intermittent)``), and the App runs a detector's ``report`` after those it was handed
+(tests/test_detector_contract.py holds both to this).
 """
 
 from micropython import const

@@ -76,7 +76,13 @@ STATE_VERSION = const(1)
 
 
 class Drift(Detector):
-    def __init__(self, ctx):
+    def __init__(self, ctx, alignment, intermittent):
+        # A report from a misaligned seating or an intermittent contact says nothing of
+        # the plating: those two keep it out of the session's statistic
+        # (``alignment.misaligned(j)``, ``intermittent.active(j)``), so the App must
+        # run their ``report`` before this one's (tests/test_detector_contract.py).
+        self.alignment = alignment
+        self.intermittent = intermittent
         self.names = [p.name for p in ctx.board.pins]
         n = self.n = len(self.names)
         self.stats = SessionStats(n, CAP)
@@ -110,8 +116,8 @@ class Drift(Detector):
         if not dk.present or not dk.settled():
             return
         rep = ctx.report
-        al = ctx.alignment
-        it = ctx.intermittent
+        al = self.alignment
+        it = self.intermittent
         t = ctx.temp_mc()
         # 1 / (1 + 0.0039 (T - 25 °C)) in 1/4096: back to 25 °C without a float
         f = 4096 if t is None else 409600000 // (100000 + 39 * (t - 25000) // 100)

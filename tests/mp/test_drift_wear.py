@@ -7,6 +7,7 @@ from dockfw.drift import Drift
 from dockfw.sessionstat import SessionStats, median_in_place
 from dockfw.store import MemoryStore
 from dockfw.wear import Wear
+from fakectx import CLEAN
 
 PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
 DAY = 86400
@@ -108,7 +109,7 @@ def test_collecting_a_session_allocates_nothing():
 
 def test_a_2_5_mohm_per_day_drift_from_the_first_session_is_flagged_within_days():
     ctx = Ctx()
-    d = Drift(ctx)
+    d = Drift(ctx, CLEAN, CLEAN)
     # armed after three sessions; the trend needs 4 mOhm over the learned baseline
     assert series(d, ctx, 12, rate=2500) in (3, 4)
     ev = ctx.of("oxidation")[0]
@@ -121,7 +122,7 @@ def test_a_2_5_mohm_per_day_drift_from_the_first_session_is_flagged_within_days(
 def test_quiet_pins_stay_silent():
     for seed in range(5):
         ctx = Ctx()
-        d = Drift(ctx)
+        d = Drift(ctx, CLEAN, CLEAN)
         assert series(d, ctx, 40, seed=seed) is None
         assert d.baseline_uohm(0) > 0
 
@@ -129,9 +130,9 @@ def test_quiet_pins_stay_silent():
 def test_a_clean_is_detected_and_the_state_survives_a_reboot():
     store = MemoryStore()
     ctx = Ctx(store)
-    series(Drift(ctx), ctx, 8, rate=2500)
+    series(Drift(ctx, CLEAN, CLEAN), ctx, 8, rate=2500)
     ctx2 = Ctx(store)
-    d2 = Drift(ctx2)  # reboot: the same store
+    d2 = Drift(ctx2, CLEAN, CLEAN)  # reboot: the same store
     assert d2.level(1) == WARN or d2.level(1) == FAULT
     assert d2.drift_uohm_per_day(1) > 1500
     for j, r in enumerate((30000, 32500, 35000, 37500)):
