@@ -16,7 +16,7 @@ RP2EMU := rp2emu/node_modules/.package-lock.json
 MPY_HEAP := 320k
 
 BOARD ?= pico-dock-4
-# The firmware's file set, also what MicroPython's build freezes (README, "Flashing").
+# The firmware's file set, also what MicroPython's build freezes (README, "The manifest").
 MANIFEST ?= firmware/manifest.py
 PORT  ?= auto
 SCENARIO ?= scenarios/demo.json
