@@ -16,6 +16,8 @@ RP2EMU := rp2emu/node_modules/.package-lock.json
 MPY_HEAP := 320k
 
 BOARD ?= pico-dock-4
+# The firmware's file set, also what MicroPython's build freezes (README, "The manifest").
+MANIFEST ?= firmware/manifest.py
 PORT  ?= auto
 SCENARIO ?= scenarios/demo.json
 
@@ -83,7 +85,7 @@ reliability: setup test-deps
 	$(BIN)/python tools/soak.py --days 30 --seed 1
 
 flash: setup
-	$(BIN)/python tools/flash.py --port $(PORT) --board $(BOARD)
+	$(BIN)/python tools/flash.py --port $(PORT) --board $(BOARD) --manifest $(MANIFEST)
 
 # Safe mode: the firmware and its watchdog stay stopped, charging off, the REPL free.
 safe: setup

@@ -1,5 +1,8 @@
 """Compile every firmware file with mpy-cross: as a check (``--check``) or into a flash image.
 
+The files are those ``firmware/manifest.py`` names (``--manifest``: another), laid out as
+it places them on the board.
+
 python tools/compile_firmware.py --check          # every file compiles, nothing kept
 python tools/compile_firmware.py --out build/flash # .mpy files laid out as on the board
 python tools/compile_firmware.py --arch host ...   # for this machine's MicroPython instead
@@ -24,7 +27,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIRMWARE = ROOT / "firmware"
+sys.path.insert(0, str(ROOT / "tools"))
+
+import firmware_manifest  # noqa: E402
+
 MPY_CROSS = Path(sys.executable).with_name("mpy-cross")
 BOARD_ARCH = "armv6m"  # the RP2040
 # sys.implementation._mpy >> 10 on a board -> mpy-cross's name for its architecture.
@@ -68,27 +74,36 @@ def compile_one(
         return subprocess.run([*cmd, "-march=" + arch, str(marked)], capture_output=True, text=True)
 
 
-def sources() -> list[Path]:
-    return sorted(p for p in FIRMWARE.rglob("*.py") if "__pycache__" not in p.parts)
+def sources(
+    manifest: Path = firmware_manifest.MANIFEST,
+) -> list[firmware_manifest.FirmwareFile]:
+    """The manifest's files: without the port's own modules, which a board's MicroPython
+    has already (``port=False``)."""
+    try:
+        return firmware_manifest.read(manifest, port=False).files
+    except firmware_manifest.ManifestError as e:
+        raise SystemExit("firmware manifest: %s" % e) from None
 
 
-def compile_all(out: Path, arch: str | None = BOARD_ARCH) -> list[str]:
+def compile_all(
+    out: Path, arch: str | None = BOARD_ARCH, manifest: Path = firmware_manifest.MANIFEST
+) -> list[str]:
     """Compile into ``out`` for ``arch`` (None: plain bytecode); main.py stays source (the
     board runs main.py, not main.mpy)."""
     errors = []
-    for src in sources():
-        rel = src.relative_to(FIRMWARE)
+    for f in sources(manifest):
+        rel = Path(f.target)
         dst = out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if rel.name == "main.py":
-            shutil.copy(src, dst)
+        if f.target == "main.py":
+            shutil.copy(f.source, dst)
         target = dst.with_suffix(".mpy")
-        proc = compile_one(src, rel, target, MPY_CROSS, arch)
+        proc = compile_one(f.source, rel, target, MPY_CROSS, arch)
         if proc.returncode != 0:
             errors.append(
                 "%s: %s" % (rel, proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
             )
-        elif rel.name == "main.py":
+        elif f.target == "main.py":
             target.unlink()
     return errors
 
@@ -98,6 +113,12 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="only check that every file compiles")
     parser.add_argument("--out", type=Path, help="folder to write the flash image into")
     parser.add_argument(
+        "--manifest",
+        type=Path,
+        default=firmware_manifest.MANIFEST,
+        help="the manifest naming the files (default: firmware/manifest.py)",
+    )
+    parser.add_argument(
         "--arch",
         default=BOARD_ARCH,
         help="mpy-cross -march for the machine code (default: %(default)s; host: this machine)",
@@ -106,16 +127,18 @@ def main() -> int:
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
             # As anyone's mpy-cross compiles them, and as the board gets them.
-            errors = compile_all(Path(tmp), None) + compile_all(Path(tmp), args.arch)
+            errors = compile_all(Path(tmp), None, args.manifest) + compile_all(
+                Path(tmp), args.arch, args.manifest
+            )
     else:
         out = args.out or ROOT / "build" / "flash"
         shutil.rmtree(out, ignore_errors=True)
-        errors = compile_all(out, args.arch)
+        errors = compile_all(out, args.arch, args.manifest)
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
         return 1
-    print("mpy-cross: %d firmware files compile" % len(sources()))
+    print("mpy-cross: %d firmware files compile" % len(sources(args.manifest)))
     return 0
 
 

@@ -1,8 +1,9 @@
 """``make flash``: compile the firmware and copy it onto a dock with mpremote.
 
-The board's flash gets ``main.py`` (source, it runs at boot), ``dockfw/*.mpy``
-(bytecode from mpy-cross: smaller and faster to import than source) and
-``board.json`` (the chosen file from ``boards/``). The per-cycle path's machine code
+The board's flash gets the files ``firmware/manifest.py`` names (``--manifest``: another),
+as it places them: ``main.py`` (source, it runs at boot), ``dockfw/*.mpy`` (bytecode from
+mpy-cross: smaller and faster to import than source), and ``board.json`` (the chosen file
+from ``boards/``). The per-cycle path's machine code
 (``@micropython.native``) is compiled for the architecture the board reports
 (``sys.implementation._mpy``): the RP2040's armv6m on a dock, the host's on a virtual board.
 
@@ -27,15 +28,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import compile_firmware  # noqa: E402
+import firmware_manifest  # noqa: E402
 
 
-def build_image(board: str, out: Path, arch: str = compile_firmware.BOARD_ARCH) -> Path:
+def build_image(
+    board: str,
+    out: Path,
+    arch: str = compile_firmware.BOARD_ARCH,
+    manifest: Path = firmware_manifest.MANIFEST,
+) -> Path:
     board_file = ROOT / "boards" / ("%s.json" % board)
     if not board_file.is_file():
         names = ", ".join(sorted(p.stem for p in (ROOT / "boards").glob("*.json")))
         raise SystemExit("flash: no board named %r (boards: %s)" % (board, names))
     shutil.rmtree(out, ignore_errors=True)
-    errors = compile_firmware.compile_all(out, arch)
+    errors = compile_firmware.compile_all(out, arch, manifest)
     if errors:
         raise SystemExit("flash: firmware does not compile:\n" + "\n".join(errors))
     shutil.copy(board_file, out / "board.json")
@@ -97,6 +104,12 @@ def main() -> int:
     parser.add_argument("--board", default="pico-dock-4", help="board file name in boards/")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "flash")
     parser.add_argument(
+        "--manifest",
+        type=Path,
+        default=firmware_manifest.MANIFEST,
+        help="the manifest naming the firmware's files (default: firmware/manifest.py)",
+    )
+    parser.add_argument(
         "--build-only", action="store_true", help="build the flash image, copy nothing"
     )
     mode = parser.add_mutually_exclusive_group()
@@ -110,7 +123,7 @@ def main() -> int:
             return _failed("safe mode", args.port)
         print("flash: the dock is in safe mode: charging off, firmware stopped (make resume)")
         return 0
-    image = build_image(args.board, args.out)
+    image = build_image(args.board, args.out, manifest=args.manifest)
     if args.build_only:
         print("flash image in %s" % image)
         return 0
@@ -127,7 +140,7 @@ def main() -> int:
         )
         return 1
     if arch != compile_firmware.BOARD_ARCH:
-        image = build_image(args.board, args.out, arch)
+        image = build_image(args.board, args.out, arch, args.manifest)
     # Run from inside the image so `cp -r dockfw :` lands in :/dockfw, not :/flash/dockfw.
     entries = sorted(p.name for p in image.iterdir())
     proc = mpremote(args.port, "fs", "cp", "-r", *entries, ":", cwd=image)
