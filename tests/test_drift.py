@@ -239,7 +239,7 @@ def test_state_survives_a_reboot_and_detection_is_unchanged():
     assert series(Drift(ctx, CLEAN, CLEAN), ctx, ONSET + 1, rate=1000) is None
     ctx2 = Ctx(store)  # reboot: a new detector on the same store
     d2 = Drift(ctx2, CLEAN, CLEAN)
-    assert d2.baseline_uohm(1) > 0 and d2.hn[1] == ONSET + 1
+    assert d2.baseline_uohm(1) > 0 and d2.history_n[1] == ONSET + 1
     assert series(d2, ctx2, ONSET + 12, rate=1000, first=ONSET + 1) == ref
     got = ctx2.of("oxidation")[0][3]
     want = ref_ctx.of("oxidation")[0][3]
@@ -294,7 +294,7 @@ def test_state_saved_before_this_method_loads_and_keeps_detecting():
     ctx = Ctx(store)
     d = Drift(ctx, CLEAN, CLEAN)
     assert not store.take_problems()
-    assert d.baseline_uohm(1) == 32500 and d.hn[1] == 16 and d.sigma() == 1000
+    assert d.baseline_uohm(1) == 32500 and d.history_n[1] == 16 and d.sigma() == 1000
     for k in range(16, 22):  # +3 mOhm a session on GND1 from here
         feed(d, ctx, [32500, 32500 + 3000 * (k - 15), 32500, 32500], 79200 + DAY * k)
     ox = ctx.of("oxidation")
@@ -372,7 +372,7 @@ def test_reports_skip_misaligned_dropouts_and_unknown_and_correct_to_25_c():
     for j, want in ((0, 30000), (1, 31000), (3, 33000)):
         assert abs(d.baseline_uohm(j) - want) <= 60, (j, d.baseline_uohm(j))
     assert d.baseline_uohm(2) == -1
-    assert abs(d.hr[16] - 31000) <= 60 and d.ht[16 * 3] == 99 // 2  # pin 3, session 0
+    assert abs(d.history_r[16] - 31000) <= 60 and d.history_t[16 * 3] == 99 // 2  # pin 3, session 0
     ctx.docking.present = False
     d.docked(ctx)
     d.report(ctx)
@@ -388,7 +388,7 @@ def test_a_session_with_too_few_reports_is_ignored():
     for _ in range(5):
         d.report(ctx)
     d.undocked(ctx)
-    assert all(d.hn[j] == 0 for j in range(4)) and ctx.store.writes == 1
+    assert all(d.history_n[j] == 0 for j in range(4)) and ctx.store.writes == 1
 
 
 # -- the simulator ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from array import array
 
 from micropython import const
 
+from dockfw import protocol
 from dockfw.board import SUPPLY
 from dockfw.detect import OK, WARN, Detector
 from dockfw.protocol import Fixed
@@ -337,7 +338,7 @@ class Alignment(Detector):
         was = [j for j in range(self.n) if self._sent >> j & 1]
         self._sent = 0
         self.side = None
-        ctx.event("cleared", was, "info", [("was", "misalignment")])
+        ctx.event(protocol.EV_CLEARED, was, protocol.SEV_INFO, [("was", protocol.EV_MISALIGNMENT)])
 
     def _event_raised(self, ctx, r, aff, opn, by):
         pins = [j for j in range(self.n) if aff >> j & 1]
@@ -346,7 +347,7 @@ class Alignment(Detector):
         r_mohm = [None if opn >> j & 1 or r[j] < 0 else Fixed(r[j], 3) for j in pins]
         fields = [("side", self.side), ("open", opens), ("r_mohm", r_mohm)]
         fields.append(("by", "sharing" if by else "resistance"))
-        ctx.event("misalignment", pins, "warn", fields)
+        ctx.event(protocol.EV_MISALIGNMENT, pins, protocol.SEV_WARN, fields)
 
     def _side(self, pins):
         """Where the affected pins sit against the centroid of all pins, as a person says it."""

@@ -269,7 +269,10 @@ class App:
     def _report_storage_problems(self):
         for name, reason, action in self.store.take_problems():
             self.event(
-                "storage", [], "warn", [("file", name), ("reason", reason), ("action", action)]
+                protocol.EV_STORAGE,
+                [],
+                protocol.SEV_WARN,
+                [("file", name), ("reason", reason), ("action", action)],
             )
 
     # -- context offered to the detectors ---------------------------------
@@ -556,7 +559,7 @@ class App:
                 # (Without the heap's free bytes: gc.mem_free() would stall as long again.)
                 fields = [("stall_ms", self._collected_ms), ("cycles", self._collected_cycles)]
                 self._collected_ms = -1
-                self.event("heap_collected", [], "info", fields)
+                self.event(protocol.EV_HEAP_COLLECTED, [], protocol.SEV_INFO, fields)
             # Undocked, sampling is slow and a collection fits between two cycles; docked,
             # only after commands and events have built GC_AFTER_LINES lines.
             self._gc_due = _MICROPYTHON_HEAP and (
@@ -649,7 +652,9 @@ class App:
         self.store.save(CLOCK_STATE, _STATE_VERSION, {"t_s": self.t_s()})
         clock = self.clock
         stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
-        self.event("state_saved", [], "info", [("stall_ms", stall_ms), ("why", why)])
+        self.event(
+            protocol.EV_STATE_SAVED, [], protocol.SEV_INFO, [("stall_ms", stall_ms), ("why", why)]
+        )
         self._report_storage_problems()
 
     def period_us(self):
@@ -895,13 +900,15 @@ class App:
         try:
             self.hal.led(False)
             self.event(
-                "firmware_error",
+                protocol.EV_FIRMWARE_ERROR,
                 [],
-                "fault",
+                protocol.SEV_FAULT,
                 [("where", where), ("error", error), ("count", self.crashes)],
             )
             if was_charging:
-                self.event("charge_off", [], "fault", [("reason", "firmware error")])
+                self.event(
+                    protocol.EV_CHARGE_OFF, [], protocol.SEV_FAULT, [("reason", "firmware error")]
+                )
         except Exception:  # the report itself failing must not stop the loop
             pass
         if self.crashes >= MAX_CRASHES and t - self._crash_s[0] < CRASH_WINDOW_S:
@@ -916,7 +923,10 @@ class App:
         if self.protection.may_charge(self) and self._first_good_cycle:
             self.set_charging(True)
             self.event(
-                "charge_on", [], "info", [("reason", "no firmware error for %d s" % CRASH_RETRY_S)]
+                protocol.EV_CHARGE_ON,
+                [],
+                protocol.SEV_INFO,
+                [("reason", "no firmware error for %d s" % CRASH_RETRY_S)],
             )
 
 

@@ -477,7 +477,10 @@ class Commands:
             self.save_settings()
             stall_ms = clock.ticks_diff(clock.ticks_us(), t0) // 1000
             app.event(
-                "state_saved", [], "info", [("stall_ms", stall_ms), ("why", P.SAVE_REASONS[2])]
+                P.EV_STATE_SAVED,
+                [],
+                P.SEV_INFO,
+                [("stall_ms", stall_ms), ("why", P.SAVE_REASONS[2])],
             )
 
     def _cmd_clear(self, name, cmd):
@@ -501,7 +504,9 @@ class Commands:
         prot.host_off = not on
         if on != app.charging:
             app.set_charging(on)
-            app.event("charge_on" if on else "charge_off", [], "info", [("reason", "host")])
+            app.event(
+                P.EV_CHARGE_ON if on else P.EV_CHARGE_OFF, [], P.SEV_INFO, [("reason", "host")]
+            )
         yield from self._ack(name, [("charging", app.charging)])
 
     def _cmd_cleaned(self, name, cmd):

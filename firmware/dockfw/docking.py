@@ -20,6 +20,7 @@ from array import array
 
 from micropython import const
 
+from dockfw import protocol
 from dockfw.detect import Detector
 from dockfw.store import BOOL, INT, OBJ, need
 from dockfw.viper import native
@@ -125,15 +126,20 @@ class Docking(Detector):
         if not resumed:
             for j in range(len(self.cycles)):
                 self.cycles[j] += 1
-        ctx.event("docked", [], "info", [("session", self.session), ("resumed", resumed)])
+        ctx.event(
+            protocol.EV_DOCKED,
+            [],
+            protocol.SEV_INFO,
+            [("session", self.session), ("resumed", resumed)],
+        )
 
     def undocked(self, ctx):
         self._resume = False
         self.save(False)
         ctx.event(
-            "undocked",
+            protocol.EV_UNDOCKED,
             [],
-            "info",
+            protocol.SEV_INFO,
             [("session", self.session), ("duration_s", ctx.t_s() - self.started_s)],
         )
 

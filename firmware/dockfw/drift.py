@@ -44,6 +44,7 @@ from array import array
 
 from micropython import const
 
+from dockfw import protocol
 from dockfw.detect import FAULT, OK, WARN, Detector
 from dockfw.protocol import Fixed
 from dockfw.sessionstat import SessionStats, fit_line
@@ -86,8 +87,8 @@ class Drift(Detector):
         self.names = [p.name for p in ctx.board.pins]
         n = self.n = len(self.names)
         self.stats = SessionStats(n, CAP)
-        self.ht = array("i", [0] * (n * HISTORY))  # session mid-times, s
-        self.hr = array("i", [0] * (n * HISTORY))  # session statistics, µΩ at 25 °C
+        self.history_t = array("i", [0] * (n * HISTORY))  # session mid-times, s
+        self.history_r = array("i", [0] * (n * HISTORY))  # session statistics, µΩ at 25 °C
         self.slope = array("i", [0] * n)  # µΩ/day, valid when have[j]
         self.have = array("b", [0] * n)
         self.days = array("i", [-1] * n)
@@ -100,15 +101,15 @@ class Drift(Detector):
 
     def _init_state(self):
         n = self.n
-        self.base = array("i", [-1] * n)  # µΩ, -1 while learning the first time
-        self.bsum = array("i", [0] * n)
-        self.bn = array("b", [0] * n)
-        self.cus = array("i", [0] * n)  # CUSUM, % of sigma
+        self.baseline = array("i", [-1] * n)  # µΩ, -1 while learning the first time
+        self.learn_sum = array("i", [0] * n)  # µΩ, the sessions the baseline averages
+        self.learn_n = array("b", [0] * n)  # ... and how many
+        self.cusum = array("i", [0] * n)  # CUSUM, % of sigma
         self.alarm = array("b", [0] * n)  # OK, WARN or FAULT raised and not cleaned
         self.verify = array("b", [0] * n)  # the host said cleaned: check next session
-        self.hn = array("b", [0] * n)
-        self.s2 = 0.0  # pooled squared second differences, mΩ²
-        self.c2 = 0
+        self.history_n = array("b", [0] * n)  # sessions in history_t / history_r
+        self.pool_sq = 0.0  # pooled squared second differences, mΩ²
+        self.pool_terms = 0
 
     # -- per report: collect ------------------------------------------------------
     def report(self, ctx):
@@ -141,18 +142,18 @@ class Drift(Detector):
     # -- per session: decide ------------------------------------------------------
     def sigma(self):
         """Seating variation, µΩ (the pooled estimate, not below the floor)."""
-        if not self.c2:
+        if not self.pool_terms:
             return SIGMA_FLOOR_UOHM
         # (1 + 2/c2): an estimate from few terms runs low as often as not; lean high
-        var = self.s2 / (6 * self.c2) * (1 + 2 / self.c2)
+        var = self.pool_sq / (6 * self.pool_terms) * (1 + 2 / self.pool_terms)
         return max(SIGMA_FLOOR_UOHM, int(1000 * math.sqrt(var)))
 
     def session(self, ctx, j, r, t):
         """One session's statistic ``r`` (µΩ at 25 °C) of pin ``j``, mid-time ``t`` (s)."""
         sig = self.sigma()
-        b = self.base[j]
-        n = self.hn[j]
-        prev = self.hr[j * HISTORY + n - 1] if n else r
+        b = self.baseline[j]
+        n = self.history_n[j]
+        prev = self.history_r[j * HISTORY + n - 1] if n else r
         z = 0
         judge = False
         if b < 0:
@@ -165,13 +166,13 @@ class Drift(Detector):
             if (self.alarm[j] or v) and z <= CLEAN_Z_PCT and (v or drop >= CLEAN_Z_PCT):
                 by = "host" if v else "detected"
                 fields = [("r_mohm", Fixed(r, 3)), ("baseline_mohm", Fixed(b, 3)), ("by", by)]
-                ctx.event("cleaned", [j], "info", fields)
+                ctx.event(protocol.EV_CLEANED, [j], protocol.SEV_INFO, fields)
                 self.alarm[j] = OK
                 self.verify[j] = 0
-                self.cus[j] = FIR_PCT
-                self.hn[j] = 0  # the drift starts afresh
+                self.cusum[j] = FIR_PCT
+                self.history_n[j] = 0  # the drift starts afresh
                 if z < -CLEAN_Z_PCT:  # far below the old baseline: learn the clean contact
-                    self.bsum[j] = self.bn[j] = self.cus[j] = 0
+                    self.learn_sum[j] = self.learn_n[j] = self.cusum[j] = 0
                     self._learn(j, r)
             else:
                 judge = True
@@ -183,26 +184,30 @@ class Drift(Detector):
             self._pool(j, sig)
 
     def _learn(self, j, r):
-        self.bsum[j] += r
-        self.bn[j] += 1
-        if self.bn[j] >= LEARN_MIN or self.base[j] >= 0:
-            self.base[j] = self.bsum[j] // self.bn[j]
-        if self.bn[j] == LEARN_MIN:
-            self.cus[j] = FIR_PCT
+        self.learn_sum[j] += r
+        self.learn_n[j] += 1
+        if self.learn_n[j] >= LEARN_MIN or self.baseline[j] >= 0:
+            self.baseline[j] = self.learn_sum[j] // self.learn_n[j]
+        if self.learn_n[j] == LEARN_MIN:
+            self.cusum[j] = FIR_PCT
 
     def _judge(self, ctx, j, r, z, prev):
         self.verify[j] = 0
-        armed = self.bn[j] >= LEARN_MIN
+        armed = self.learn_n[j] >= LEARN_MIN
         if armed:
             # k = 0.5 sigma plus the baseline's own error, sigma/sqrt(n): a baseline
             # estimated low must not walk the CUSUM into a false alarm
-            k = K_PCT + int(BASE_ERR_PCT / math.sqrt(self.bn[j]))
-            self.cus[j] = max(0, min(CUS_MAX, self.cus[j] + z - k))
-        if not self.alarm[j] and self.bn[j] < LEARN_MAX and (not armed or self.cus[j] <= FIR_PCT):
+            k = K_PCT + int(BASE_ERR_PCT / math.sqrt(self.learn_n[j]))
+            self.cusum[j] = max(0, min(CUS_MAX, self.cusum[j] + z - k))
+        if (
+            not self.alarm[j]
+            and self.learn_n[j] < LEARN_MAX
+            and (not armed or self.cusum[j] <= FIR_PCT)
+        ):
             self._learn(j, r)
-        rise = r - self.base[j]
+        rise = r - self.baseline[j]
         # a trend must also show in the last two sessions' level (the minimum magnitude)
-        trend = self.cus[j] >= H_PCT and (r + prev) // 2 - self.base[j] >= MIN_RISE_UOHM
+        trend = self.cusum[j] >= H_PCT and (r + prev) // 2 - self.baseline[j] >= MIN_RISE_UOHM
         level = FAULT if rise >= FAULT_UOHM else (WARN if rise >= WARN_UOHM or trend else OK)
         if level <= self.alarm[j]:
             return
@@ -210,46 +215,51 @@ class Drift(Detector):
         d = self.drift_uohm_per_day(j)
         fields = [
             ("r_mohm", Fixed(r, 3)),
-            ("baseline_mohm", Fixed(self.base[j], 3)),
+            ("baseline_mohm", Fixed(self.baseline[j], 3)),
             ("drift_mohm_per_day", Fixed(d, 3) if d is not None else None),
             ("days_to_clean", self.days_to_clean(j)),
             ("cause", "limit" if rise >= WARN_UOHM else "trend"),
         ]
         if level == FAULT:
             fields.append(("action", "clean now"))
-        ctx.event("oxidation", [j], "fault" if level == FAULT else "warn", fields)
+        ctx.event(
+            protocol.EV_OXIDATION,
+            [j],
+            protocol.SEV_FAULT if level == FAULT else protocol.SEV_WARN,
+            fields,
+        )
 
     def _push(self, j, t, r):
         o = j * HISTORY
-        n = self.hn[j]
+        n = self.history_n[j]
         if n == HISTORY:  # full: forget the oldest
             n -= 1
-            self.ht[o : o + n] = self.ht[o + 1 : o + HISTORY]
-            self.hr[o : o + n] = self.hr[o + 1 : o + HISTORY]
-        self.ht[o + n] = t
-        self.hr[o + n] = r
-        self.hn[j] = n + 1
+            self.history_t[o : o + n] = self.history_t[o + 1 : o + HISTORY]
+            self.history_r[o : o + n] = self.history_r[o + 1 : o + HISTORY]
+        self.history_t[o + n] = t
+        self.history_r[o + n] = r
+        self.history_n[j] = n + 1
 
     def _pool(self, j, sig):
         """Fold pin j's latest second difference into the pooled seating variance."""
-        n = self.hn[j]
+        n = self.history_n[j]
         if n < 3:
             return
         o = j * HISTORY + n - 1
-        d = self.hr[o] - 2 * self.hr[o - 1] + self.hr[o - 2]
+        d = self.history_r[o] - 2 * self.history_r[o - 1] + self.history_r[o - 2]
         lim = D2_CLIP * sig
         d = max(-lim, min(lim, d)) / 1000
-        self.s2 += d * d
-        self.c2 += 1
-        if self.c2 > POOL_MAX:
-            self.s2 /= 2
-            self.c2 //= 2
+        self.pool_sq += d * d
+        self.pool_terms += 1
+        if self.pool_terms > POOL_MAX:
+            self.pool_sq /= 2
+            self.pool_terms //= 2
 
     def _fit(self, j):
         """Drift over pin j's history; days until its line reaches baseline + 20 mOhm."""
         self.have[j] = 0
         self.days[j] = -1
-        line = fit_line(self.ht, self.hr, j * HISTORY, self.hn[j])
+        line = fit_line(self.history_t, self.history_r, j * HISTORY, self.history_n[j])
         if line is None:
             return
         per_day, now, se = line
@@ -257,13 +267,13 @@ class Drift(Detector):
             return  # seating scatter, not a trend: no drift rate and no forecast
         self.slope[j] = int(max(-1e9, min(1e9, per_day)))
         self.have[j] = 1
-        left = self.base[j] + FAULT_UOHM - now
-        if self.base[j] >= 0 and per_day > 0 and left <= per_day * HORIZON_DAYS:
+        left = self.baseline[j] + FAULT_UOHM - now
+        if self.baseline[j] >= 0 and per_day > 0 and left <= per_day * HORIZON_DAYS:
             self.days[j] = max(0, int(left / per_day))
 
     # -- health and host ------------------------------------------------------------
     def baseline_uohm(self, j):
-        return self.base[j]
+        return self.baseline[j]
 
     def drift_uohm_per_day(self, j):
         return self.slope[j] if self.have[j] else None
@@ -275,15 +285,15 @@ class Drift(Detector):
         return self.alarm[j]
 
     def penalty(self, j):
-        n = self.hn[j]
-        if self.base[j] < 0 or not n:
+        n = self.history_n[j]
+        if self.baseline[j] < 0 or not n:
             return 0
-        rise = self.hr[j * HISTORY + n - 1] - self.base[j]
+        rise = self.history_r[j * HISTORY + n - 1] - self.baseline[j]
         return max(0, min(PENALTY_CAP, rise * PENALTY_X2_PER_MOHM // 2000))
 
     def _rearm(self, j):
         self.alarm[j] = OK
-        self.cus[j] = FIR_PCT if self.bn[j] >= LEARN_MIN else 0
+        self.cusum[j] = FIR_PCT if self.learn_n[j] >= LEARN_MIN else 0
 
     def clear(self, ctx):
         """Host ``clear``: alarms reset and the CUSUM re-armed; a contact still
@@ -323,38 +333,38 @@ class Drift(Detector):
         pins = {}
         for j in range(self.n):
             o = j * HISTORY
-            e = o + self.hn[j]
+            e = o + self.history_n[j]
             pins[self.names[j]] = {
-                "baseline_uohm": self.base[j],
-                "learn_sum_uohm": self.bsum[j],
-                "learn_sessions": self.bn[j],
-                "cusum_pct": self.cus[j],
+                "baseline_uohm": self.baseline[j],
+                "learn_sum_uohm": self.learn_sum[j],
+                "learn_sessions": self.learn_n[j],
+                "cusum_pct": self.cusum[j],
                 "alarm": self.alarm[j],
                 "verify": bool(self.verify[j]),
-                "t_s": list(self.ht[o:e]),
-                "r_uohm": list(self.hr[o:e]),
+                "t_s": list(self.history_t[o:e]),
+                "r_uohm": list(self.history_r[o:e]),
             }
-        state = {"pool_sq_mohm2": self.s2, "pool_terms": self.c2, "pins": pins}
+        state = {"pool_sq_mohm2": self.pool_sq, "pool_terms": self.pool_terms, "pins": pins}
         ctx.store.save(STATE, STATE_VERSION, state)
 
     def _load(self, saved):
-        self.s2 = float(saved["pool_sq_mohm2"])
-        self.c2 = saved["pool_terms"]
+        self.pool_sq = float(saved["pool_sq_mohm2"])
+        self.pool_terms = saved["pool_terms"]
         pins = saved["pins"]
         for j in range(self.n):
             d = pins.get(self.names[j])
             if d is None:
                 continue
-            self.base[j] = d["baseline_uohm"]
-            self.bsum[j] = d["learn_sum_uohm"]
-            self.bn[j] = d["learn_sessions"]
-            self.cus[j] = d["cusum_pct"]
+            self.baseline[j] = d["baseline_uohm"]
+            self.learn_sum[j] = d["learn_sum_uohm"]
+            self.learn_n[j] = d["learn_sessions"]
+            self.cusum[j] = d["cusum_pct"]
             self.alarm[j] = d["alarm"]
             self.verify[j] = 1 if d["verify"] else 0
             t = d["t_s"]
             r = d["r_uohm"]
             o = j * HISTORY
             for i in range(len(t)):
-                self.ht[o + i] = t[i]
-                self.hr[o + i] = r[i]
-            self.hn[j] = len(t)
+                self.history_t[o + i] = t[i]
+                self.history_r[o + i] = r[i]
+            self.history_n[j] = len(t)

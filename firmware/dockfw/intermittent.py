@@ -18,6 +18,7 @@ from array import array
 
 from micropython import const
 
+from dockfw import protocol
 from dockfw.board import SUPPLY
 from dockfw.detect import OK, WARN, Detector
 from dockfw.protocol import Fixed
@@ -49,26 +50,26 @@ class Intermittent(Detector):
         n = len(pins)
         self.n = n
         self._role = array("b", [p.role != SUPPLY for p in pins])
-        self._nsib = array("b", [sum(1 for q in pins if q.role == p.role) - 1 for p in pins])
+        self._siblings = array("b", [sum(1 for q in pins if q.role == p.role) - 1 for p in pins])
         self._ref = _ints(n)  # µA, the pin's level
-        self._ep = _ints(n)  # cycles into a dip episode (0: none)
+        self._episode = _ints(n)  # cycles into a dip episode (0: none)
         self._up = _ints(n)  # cycles in a row above the level
         # Over an episode, µA·cycles: the pin's deficit, what its siblings and the
         # other role's total moved.
-        self._deficit, self._sibex, self._other = _ints(n), _ints(n), _ints(n)
+        self._deficit, self._siblings_moved, self._other = _ints(n), _ints(n), _ints(n)
         self._dev, self._pdev = _ints(n), _ints(n)  # µA off the level, this cycle and the last
-        self._pdev0 = self._pdev1 = 0  # ... the last per role
+        self._last_dev_supply = self._last_dev_ground = 0  # ... the last per role
         self._fast = _ints(n)  # pass 1 handled the pin
         self._pdrop = _ints(n)  # µV, the contact drop's level (lone pins)
         self._hi = _ints(n)  # cycles in a row the drop has been up
         self._rose = _ints(n)  # the drop jumped around the episode
         self._hit, self._active = _ints(n), _ints(n)  # a dropout in this window, the last
         self._count = _ints(n)
-        self._bk = _ints(n * WINDOW_S)  # dropouts per monitored second
+        self._per_second = _ints(n * WINDOW_S)  # dropouts per monitored second
         self._quiet = array("i", [QUIET_S] * n)  # monitored seconds since the last one
         self._raised = _ints(n)
-        self._b = 0  # the bucket filling now
-        self._ms = 0  # monitored ms into it
+        self._bucket = 0  # the bucket filling now
+        self._bucket_ms = 0  # monitored ms into it
         self._last = 0
         self._armed = False
 
@@ -85,7 +86,7 @@ class Intermittent(Detector):
         i_ua = ptr32(s.i_ua)
         status = ptr8(s.status)
         ref = ptr32(self._ref)
-        ep = ptr32(self._ep)
+        episode = ptr32(self._episode)
         up = ptr32(self._up)
         if not self._armed:  # (re)start: every pin's level is what it carries now
             self._armed = True
@@ -96,25 +97,25 @@ class Intermittent(Detector):
             drop_uv = ptr32(s.drop_uv)
             for j in range(n):
                 ref[j] = i_ua[j]
-                ep[j] = 0
+                episode[j] = 0
                 up[j] = 0
                 hi[j] = 0
                 pdev[j] = 0
                 pdrop[j] = drop_uv[j]
-            self._pdev0 = 0
-            self._pdev1 = 0
+            self._last_dev_supply = 0
+            self._last_dev_ground = 0
             return
         step = int(self._clock.ticks_diff(now, self._last))
         self._last = now
-        ms = int(self._ms)
+        ms = int(self._bucket_ms)
         if step > 0:
             # A stall counts one monitored second at most: the count cannot run ahead.
             ms += step if step < 1000 else 1000
         if ms >= 1000:
-            self._ms = ms - 1000
+            self._bucket_ms = ms - 1000
             self._tick()
         else:
-            self._ms = ms
+            self._bucket_ms = ms
         # Pass 1: each pin's departure from its level, per role; a pin in band with
         # nothing going on just follows its level (the common case, kept cheap).
         sign = 1
@@ -123,7 +124,7 @@ class Intermittent(Detector):
         sensor = int(ST_SENSOR)
         role = ptr8(self._role)
         dev = ptr32(self._dev)
-        nsib = ptr8(self._nsib)
+        siblings = ptr8(self._siblings)
         fast = ptr32(self._fast)
         dev0 = 0
         dev1 = 0
@@ -131,7 +132,7 @@ class Intermittent(Detector):
         for j in range(n):
             fast[j] = 1
             if status[j] & sensor:
-                ep[j] = 0
+                episode[j] = 0
                 up[j] = 0
                 dev[j] = 0
                 continue
@@ -145,7 +146,7 @@ class Intermittent(Detector):
             thr = level >> DIP_SHIFT
             if thr < DIP_MIN_UA:
                 thr = DIP_MIN_UA
-            if nsib[j] and not ep[j] and not up[j] and -thr <= d <= thr:
+            if siblings[j] and not episode[j] and not up[j] and -thr <= d <= thr:
                 ref[j] = level + (d >> 3)  # follow slow changes within the band
             else:
                 fast[j] = 0
@@ -158,17 +159,17 @@ class Intermittent(Detector):
                     sx = (dev1 if role[j] else dev0) - d
                     self._pin(j, s, d, sx, dev0 if role[j] else dev1)
         self._pdev, self._dev = self._dev, self._pdev  # for the next episode's cycle before
-        self._pdev0 = dev0
-        self._pdev1 = dev1
+        self._last_dev_supply = dev0
+        self._last_dev_ground = dev1
 
     def _pin(self, j, s, d, sx, ox):
         ref = self._ref
-        ep = self._ep
+        episode = self._episode
         thr = max(DIP_MIN_UA, ref[j] >> DIP_SHIFT)
         i = s.i_ua[j]
         steady = abs(d - self._pdev[j]) <= 2 * thr  # a new level must hold still
         hi = was_hi = 0
-        if not self._nsib[j]:  # lone pin: has its drop jumped (this cycle or the last)?
+        if not self._siblings[j]:  # lone pin: has its drop jumped (this cycle or the last)?
             drop = s.drop_uv[j]
             was_hi = 1 if self._hi[j] else 0
             hi = 1 if drop > 2 * self._pdrop[j] + DROP_RISE_UV or s.status[j] & ST_CLIPPED else 0
@@ -178,36 +179,38 @@ class Intermittent(Detector):
                 self._pdrop[j] = drop  # it stays up: the drop's new level
         if d < -thr:
             self._up[j] = 0
-            if not ep[j]:
-                ep[j] = 1
+            if not episode[j]:
+                episode[j] = 1
                 self._deficit[j] = -d
                 # The cycle before counts too: the monitors convert on their own phases.
-                p0, p1 = self._pdev0, self._pdev1
-                self._sibex[j] = (p1 if self._role[j] else p0) - self._pdev[j] + sx
+                p0, p1 = self._last_dev_supply, self._last_dev_ground
+                self._siblings_moved[j] = (p1 if self._role[j] else p0) - self._pdev[j] + sx
                 self._other[j] = (p0 if self._role[j] else p1) + ox
                 self._rose[j] = was_hi | hi
-            elif ep[j] >= MAX_EPISODE:
-                ep[j] = LONG  # too long for a dropout: a new level once it holds still
+            elif episode[j] >= MAX_EPISODE:
+                episode[j] = LONG  # too long for a dropout: a new level once it holds still
                 if steady:
-                    ep[j] = 0
+                    episode[j] = 0
                     ref[j] = i
             else:
-                ep[j] += 1
+                episode[j] += 1
                 self._deficit[j] -= d
-                self._sibex[j] += sx
+                self._siblings_moved[j] += sx
                 self._other[j] += ox
                 self._rose[j] |= hi
             return
-        if ep[j]:  # back up: to its level, and nothing else moved like a load change?
-            if ep[j] < LONG and d <= thr:
-                if self._nsib[j]:
+        if episode[j]:  # back up: to its level, and nothing else moved like a load change?
+            if episode[j] < LONG and d <= thr:
+                if self._siblings[j]:
                     loss = self._deficit[j]
                     other = self._other[j] + ox
-                    if (self._sibex[j] + sx) * HELD_DIV >= -loss and abs(other) * HELD_DIV <= loss:
+                    if (self._siblings_moved[j] + sx) * HELD_DIV >= -loss and abs(
+                        other
+                    ) * HELD_DIV <= loss:
                         self._dropout(j)
                 elif self._rose[j] | hi:
                     self._dropout(j)
-            ep[j] = 0
+            episode[j] = 0
         if d > thr:
             self._up[j] = min(LONG, self._up[j] + 1)
             if self._up[j] > MAX_EPISODE and steady:
@@ -221,38 +224,43 @@ class Intermittent(Detector):
 
     def _dropout(self, j):
         self._count[j] += 1
-        self._bk[j * WINDOW_S + self._b] += 1
+        self._per_second[j * WINDOW_S + self._bucket] += 1
         self._hit[j] = 1
         self._quiet[j] = 0
 
     def _tick(self):
         """One monitored second has passed: the window slides."""
-        b = self._b = (self._b + 1) % WINDOW_S
+        b = self._bucket = (self._bucket + 1) % WINDOW_S
         for j in range(self.n):
-            self._bk[j * WINDOW_S + b] = 0
+            self._per_second[j * WINDOW_S + b] = 0
             if self._quiet[j] < QUIET_S:
                 self._quiet[j] += 1
 
     # -- every report -----------------------------------------------------------
     def report(self, ctx):
         for j in range(self.n):
-            self._active[j] = 1 if self._hit[j] or self._ep[j] else 0
+            self._active[j] = 1 if self._hit[j] or self._episode[j] else 0
             self._hit[j] = 0
             if not self._raised[j] and self.window_count(j) >= RAISE_COUNT:
                 self._raised[j] = 1
                 rate = ("rate_per_s", Fixed(self.rate_mhz(j), 3))
-                ctx.event("intermittent", [j], "warn", [rate, ("count", self._count[j])])
+                ctx.event(
+                    protocol.EV_INTERMITTENT,
+                    [j],
+                    protocol.SEV_WARN,
+                    [rate, ("count", self._count[j])],
+                )
             elif self._raised[j] and self._quiet[j] >= QUIET_S:
                 self._raised[j] = 0
-                fields = [("was", "intermittent"), ("count", self._count[j])]
-                ctx.event("cleared", [j], "info", fields)
+                fields = [("was", protocol.EV_INTERMITTENT), ("count", self._count[j])]
+                ctx.event(protocol.EV_CLEARED, [j], protocol.SEV_INFO, fields)
 
     # -- queries ----------------------------------------------------------------
     def window_count(self, j):
-        bk = self._bk
+        per_second = self._per_second
         total = 0
         for k in range(j * WINDOW_S, (j + 1) * WINDOW_S):  # no slice: nothing allocated
-            total += bk[k]
+            total += per_second[k]
         return total
 
     def rate_mhz(self, j):
@@ -276,5 +284,5 @@ class Intermittent(Detector):
     def clear(self, ctx):
         for j in range(self.n):
             self._count[j] = 0
-        for k in range(len(self._bk)):
-            self._bk[k] = 0
+        for k in range(len(self._per_second)):
+            self._per_second[k] = 0

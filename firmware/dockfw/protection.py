@@ -43,6 +43,7 @@ from array import array
 
 from micropython import const
 
+from dockfw import protocol
 from dockfw.board import KELVIN
 from dockfw.detect import FAULT, OK, WARN, Detector
 from dockfw.viper import native, ptr8, ptr32, viper
@@ -74,6 +75,13 @@ _CUT_CURRENT = const(1)
 _CUT_HEAT = const(2)
 _CUT_BLIND = const(3)  # heat that cannot be measured, current over the blind limit
 _CUT_UNBOUNDED = const(4)  # a current that nothing bounds
+# The bus as last reported; ordered: a higher state is worse.
+_BUS_UP = const(0)
+_BUS_DOWN = const(1)
+_BUS_HELD_LOW = const(2)  # SDA still low after a recovery's nine clocks
+FAULT_PENALTY = const(70)  # score points a protection fault takes off (30 left at most)
+WARN_PENALTY = const(15)
+HEAT_WARN_PCT = const(60)  # a contact's heat warns from this share of its limit
 _JUMP_MIN_MA = const(50)  # a half read's jump beyond any moved share: above the noise
 
 
@@ -128,7 +136,7 @@ class Protection(Detector):
         chips = n + len(board.sense)
         self.sensor_bad = array("b", [0] * chips)  # 0 ok, 1 silent, 2 stuck, as reported
         self._restores = array("i", [0] * chips)
-        self._bus = 0  # the bus as last reported: 0 up, 1 down, 2 SDA held low
+        self._bus = _BUS_UP  # the bus as last reported
         self._recoveries = 0  # the sampler's bus recoveries, as last reported
 
     # -- every cycle ------------------------------------------------------------
@@ -473,7 +481,7 @@ class Protection(Detector):
                 silent.append(s.chips[k].addr)
         if cut == _CUT_CURRENT:
             self.total_over = self.max_total_ma < total < _BIG
-            kind = "overcurrent"
+            kind = protocol.EV_OVERCURRENT
             fields = [("total_ma", total), ("max_total_ma", self.max_total_ma)]
         elif cut == _CUT_UNBOUNDED:
             kind = "cannot bound current"
@@ -483,7 +491,7 @@ class Protection(Detector):
             kind = "cannot bound contact heat"
             fields = [("monitors", silent), ("i_ma", i_ma), ("limit_ma", self.blind_ma)]
         else:
-            kind = "overheat"
+            kind = protocol.EV_OVERHEAT
             fields = [("p_mw", p_mw), ("limit_mw", self.contact_mw_limit)]
         self.tripped = True
         # The retry counts from the trip; the next check adds the time since the last.
@@ -498,10 +506,12 @@ class Protection(Detector):
         tail = [("latched", self.latched)]
         if cut >= _CUT_BLIND:
             # Nothing was measured over a limit: the cut itself says why.
-            ctx.event("charge_off", pins, "fault", [("reason", kind)] + fields + tail)
+            ctx.event(
+                protocol.EV_CHARGE_OFF, pins, protocol.SEV_FAULT, [("reason", kind)] + fields + tail
+            )
             return
-        ctx.event(kind, pins, "fault", fields + [("estimated", est)] + tail)
-        ctx.event("charge_off", [], "fault", [("reason", kind)])
+        ctx.event(kind, pins, protocol.SEV_FAULT, fields + [("estimated", est)] + tail)
+        ctx.event(protocol.EV_CHARGE_OFF, [], protocol.SEV_FAULT, [("reason", kind)])
 
     def _expire(self, now):
         # Run at every check: no stamp here ever ages past the window and a check,
@@ -564,7 +574,7 @@ class Protection(Detector):
         if ctx.charging or not self.may_charge(ctx):
             return
         ctx.set_charging(True)
-        ctx.event("charge_on", [], "info", [("reason", reason)])
+        ctx.event(protocol.EV_CHARGE_ON, [], protocol.SEV_INFO, [("reason", reason)])
 
     def _dock_temperature(self, ctx):
         t = ctx.temp_mc()
@@ -573,36 +583,53 @@ class Protection(Detector):
         if not self.overheat_dock and t > self.temp_limit_mc:
             self.overheat_dock = True
             ctx.event(
-                "overheat",
+                protocol.EV_OVERHEAT,
                 [],
-                "fault",
+                protocol.SEV_FAULT,
                 [("temp_c", t // 1000), ("limit_c", self.temp_limit_mc // 1000)],
             )
             if ctx.charging:
                 ctx.set_charging(False)
-                ctx.event("charge_off", [], "fault", [("reason", "dock temperature")])
+                ctx.event(
+                    protocol.EV_CHARGE_OFF, [], protocol.SEV_FAULT, [("reason", "dock temperature")]
+                )
         elif self.overheat_dock and t < self.temp_limit_mc - TEMP_HYSTERESIS_MC:
             self.overheat_dock = False
-            ctx.event("cleared", [], "info", [("was", "overheat"), ("temp_c", t // 1000)])
+            ctx.event(
+                protocol.EV_CLEARED,
+                [],
+                protocol.SEV_INFO,
+                [("was", protocol.EV_OVERHEAT), ("temp_c", t // 1000)],
+            )
             self._charge_on_if_safe(ctx, "dock cooled down")
 
     def _sensors(self, ctx):
         s = ctx.sampler
         board = ctx.board
-        bus = 0 if s.bus_ok else (2 if s.sda_held else 1)
+        bus = _BUS_UP if s.bus_ok else (_BUS_HELD_LOW if s.sda_held else _BUS_DOWN)
         if bus != self._bus or s.bus_recoveries != self._recoveries:
             # One event for the whole bus, not one per monitor.
             every = self._pins_of(board, -1)
             mode = "bus timeout" if s.bus_timeout else "all silent"
-            if bus == 2:
+            if bus == _BUS_HELD_LOW:
                 mode = "bus held low"  # the recovery's nine clocks did not free SDA
             fields = [("monitor", None), ("mode", mode), ("tries", s.bus_tries)]
-            if bus > self._bus:  # down, or found held low by a recovery that failed
-                ctx.event("sensor_fault", every, "fault", fields)
+            if bus > self._bus:  # down, or found held low by a recovery that failed (ordered)
+                ctx.event(protocol.EV_SENSOR_FAULT, every, protocol.SEV_FAULT, fields)
             elif not bus and self._bus:
-                ctx.event("cleared", every, "info", [("was", "sensor_fault")] + fields)
+                ctx.event(
+                    protocol.EV_CLEARED,
+                    every,
+                    protocol.SEV_INFO,
+                    [("was", protocol.EV_SENSOR_FAULT)] + fields,
+                )
             elif not bus:  # down and recovered between two checks
-                ctx.event("sensor_fault", every, "warn", fields + [("restored", True)])
+                ctx.event(
+                    protocol.EV_SENSOR_FAULT,
+                    every,
+                    protocol.SEV_WARN,
+                    fields + [("restored", True)],
+                )
             self._bus = bus
             self._recoveries = s.bus_recoveries
         if not s.bus_ok:
@@ -615,14 +642,23 @@ class Protection(Detector):
                 if state:
                     mode = "stuck" if state > 1 else "no answer"
                     fields = [("monitor", chip.addr), ("mode", mode)]
-                    ctx.event("sensor_fault", self._pins_of(board, k), "fault", fields)
+                    ctx.event(
+                        protocol.EV_SENSOR_FAULT,
+                        self._pins_of(board, k),
+                        protocol.SEV_FAULT,
+                        fields,
+                    )
                 else:
-                    fields = [("was", "sensor_fault"), ("monitor", chip.addr)]
-                    ctx.event("cleared", self._pins_of(board, k), "info", fields)
+                    fields = [("was", protocol.EV_SENSOR_FAULT), ("monitor", chip.addr)]
+                    ctx.event(
+                        protocol.EV_CLEARED, self._pins_of(board, k), protocol.SEV_INFO, fields
+                    )
             if chip.restores != self._restores[k]:
                 self._restores[k] = chip.restores
                 fields = [("monitor", chip.addr), ("mode", "reset"), ("restored", True)]
-                ctx.event("sensor_fault", self._pins_of(board, k), "warn", fields)
+                ctx.event(
+                    protocol.EV_SENSOR_FAULT, self._pins_of(board, k), protocol.SEV_WARN, fields
+                )
 
     def _pins_of(self, board, k):
         """The pins a monitor serves (k: its chip index; -1: the whole bus)."""
@@ -663,13 +699,13 @@ class Protection(Detector):
     def level(self, j):
         if self.over[j] or self.hot[j] or (self.tripped and self.total_over) or self.overheat_dock:
             return FAULT
-        if self.p_mw[j] > self.contact_mw_limit * 3 // 5 and self.heat_known(j):
+        if self.p_mw[j] > self.contact_mw_limit * HEAT_WARN_PCT // 100 and self.heat_known(j):
             return WARN
         return OK
 
     def penalty(self, j):
         lvl = self.level(j)
-        return 70 if lvl == FAULT else (15 if lvl == WARN else 0)
+        return FAULT_PENALTY if lvl == FAULT else (WARN_PENALTY if lvl == WARN else 0)
 
     def clear(self, ctx):
         self.latched = False

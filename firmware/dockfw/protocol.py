@@ -20,28 +20,49 @@ TYPES = (HELLO, SAMPLE, HEALTH, EVENT, ACK, ERROR, LOG)
 
 ENVELOPE = ("v", "type", "seq", "boot", "t_ms")
 
+# Event kinds: detectors raise them by these names (tests/test_detector_contract.py).
+EV_DOCKED = "docked"
+EV_UNDOCKED = "undocked"
+EV_MISALIGNMENT = "misalignment"
+EV_INTERMITTENT = "intermittent"
+EV_OXIDATION = "oxidation"
+EV_WEAR = "wear"
+EV_OVERCURRENT = "overcurrent"
+EV_OVERHEAT = "overheat"
+EV_SENSOR_FAULT = "sensor_fault"
+EV_CHARGE_OFF = "charge_off"
+EV_CHARGE_ON = "charge_on"
+EV_CLEANED = "cleaned"
+EV_CLEARED = "cleared"
+EV_FIRMWARE_ERROR = "firmware_error"
+EV_STORAGE = "storage"
+EV_STATE_SAVED = "state_saved"
+EV_HEAP_COLLECTED = "heap_collected"
 EVENT_KINDS = (
-    "docked",
-    "undocked",
-    "misalignment",
-    "intermittent",
-    "oxidation",
-    "wear",
-    "overcurrent",
-    "overheat",
-    "sensor_fault",
-    "charge_off",
-    "charge_on",
-    "cleaned",
-    "cleared",
-    "firmware_error",
-    "storage",
-    "state_saved",
-    "heap_collected",
+    EV_DOCKED,
+    EV_UNDOCKED,
+    EV_MISALIGNMENT,
+    EV_INTERMITTENT,
+    EV_OXIDATION,
+    EV_WEAR,
+    EV_OVERCURRENT,
+    EV_OVERHEAT,
+    EV_SENSOR_FAULT,
+    EV_CHARGE_OFF,
+    EV_CHARGE_ON,
+    EV_CLEANED,
+    EV_CLEARED,
+    EV_FIRMWARE_ERROR,
+    EV_STORAGE,
+    EV_STATE_SAVED,
+    EV_HEAP_COLLECTED,
 )
 # Why a ``state_saved`` event's save was made (its ``why``).
 SAVE_REASONS = ("undocked", "docked", "settings")
-SEVERITIES = ("info", "warn", "fault")
+SEV_INFO = "info"
+SEV_WARN = "warn"
+SEV_FAULT = "fault"
+SEVERITIES = (SEV_INFO, SEV_WARN, SEV_FAULT)
 PIN_STATES = ("ok", "warn", "fault", "open", "unknown")
 # hello's reset_cause: the hardware's reason, or the firmware's own note of why it reset.
 RESET_CAUSES = ("power_on", "watchdog", "reboot", "crash", "soft", "other")

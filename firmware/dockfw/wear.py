@@ -14,6 +14,7 @@ from array import array
 
 from micropython import const
 
+from dockfw import protocol
 from dockfw.detect import FAULT, OK, WARN, Detector
 from dockfw.store import INT, OBJ, need
 
@@ -67,9 +68,9 @@ class Wear(Detector):
             self.raised[j] = lvl
             changed = True
             ctx.event(
-                "wear",
+                protocol.EV_WEAR,
                 [j],
-                "fault" if lvl == FAULT else "warn",
+                protocol.SEV_FAULT if lvl == FAULT else protocol.SEV_WARN,
                 [("cycles", cycles[j]), ("rated_cycles", self.rated[j]), ("used_pct", self.pct[j])],
             )
         # Saved when the device leaves: a flash write stalls sampling, never while a
