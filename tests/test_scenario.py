@@ -1,4 +1,4 @@
-"""Scenario files (CONTRACTS section 4): every example loads, every malformed input is
+"""Scenario files (README, "Scenario files"): every example loads, every malformed input is
 refused with the file, the place and the field in the message."""
 
 import copy
@@ -277,7 +277,7 @@ def test_bad_event_names_file_event_and_field(tmp_path, bad):
     assert text in msg, msg
 
 
-def test_the_brief_example_message(tmp_path):
+def test_a_refusal_names_the_file_the_event_the_field_and_the_bound(tmp_path):
     obj = base()
     obj["events"] += [
         {"t": 10, "type": "realign"},

@@ -1,4 +1,4 @@
-"""``make bench``: every benchmark, one table, ``build/bench.json`` (CONTRACTS section 5).
+"""``make bench``: every benchmark, one table, ``build/bench.json`` (README, "Figures").
 
 Each entry of ``PARTS`` is ``(name, function)``; the function returns
 ``{metric: number}`` (a ``None`` value: not measurable this time, the key is dropped)

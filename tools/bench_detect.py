@@ -23,8 +23,9 @@ Scoring (``score``), per scenario, all times in simulated milliseconds:
   ``overheat`` (pins named) is explained when the circuit's truth shows that contact
   above 60 % of the firmware's I²R limit half a second before the event (real heat,
   e.g. a misaligned contact carrying current), whatever was injected.
-* Goals (CONTRACTS / issue 3): misalignment latency <= 1000 ms; intermittent latency
-  <= 5000 ms at rates >= 2/s (slower rates: detection only); overcurrent: ``charge_off``
+* Goals (README, "Measured: the detection benchmark"): misalignment latency <= 1000 ms;
+  intermittent latency <= 5000 ms at rates >= 2/s (slower rates: detection only);
+  overcurrent: ``charge_off``
   within 2 sampling periods of onset; oxidation: flagged before the contact has risen
   10 mOhm above its first baseline. The rise is the circuit's oxidation term at the
   event above its value in the first baseline: ``mohm_per_day`` x days since the mean

@@ -417,7 +417,7 @@ def _sd(xs):
 
 
 def figures(years=40, seeds=100, sigma=2.0, n_jobs=2, out=print):
-    """``make bench``'s keys (CONTRACTS section 5)."""
+    """``make bench``'s keys (README, "Figures")."""
     swing, tsig = DEFAULT_TEMP_SWING_C, DEFAULT_TEMP_SESSION_SIGMA_C
     fa = false_alarms(years, sigma, swing, tsig, n_jobs, out=out)
     rise = detection(seeds, sigma, swing, tsig, 30.0, n_jobs, out=out)

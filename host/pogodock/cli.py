@@ -559,20 +559,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [UsageError, BoardError]
-    try:
-        from pogodock.sim.scenario import ScenarioError
-
-        errors.append(ScenarioError)
-    except ImportError:
-        pass
     from pogodock.dockcmd import DockError
     from pogodock.plot import PlotError
     from pogodock.ports import PortError
     from pogodock.replay import RecordingError
+    from pogodock.sim.scenario import ScenarioError
 
-    errors += [PortError, RecordingError, PlotError, DockError]
-    return tuple(errors)
+    return (UsageError, BoardError, ScenarioError, PortError, RecordingError, PlotError, DockError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Scenario files (CONTRACTS section 4): read, validate everything, hold the result.
+"""Scenario files (README, "Scenario files"): read, validate everything, hold the result.
 
 ``load(path, boards_dir)`` or ``parse(obj, source, boards_dir)`` returns a
 ``Scenario``; any problem raises ``ScenarioError`` whose message names the file,
