@@ -9,37 +9,11 @@ from dockfw import sessionstat
 from dockfw.detect import FAULT, OK, WARN
 from dockfw.drift import CAP, LEARN_MIN, Drift
 from dockfw.store import MemoryStore
-from mp.fakectx import CLEAN
+from mp.fakectx import CLEAN, PINS
+from mp.fakectx import SessionCtx as Ctx
 from pogodock.sim.dock import SimDock
 
-PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
 DAY = 86400
-
-
-# -- a small context: sessions fed straight in ---------------------------------------
-class _Pin:
-    def __init__(self, name, index):
-        self.name = name
-        self.index = index
-        self.rated_cycles = 10000
-
-
-class _Board:
-    def __init__(self, names):
-        self.pins = [_Pin(n, i) for i, n in enumerate(names)]
-
-
-class Ctx:
-    def __init__(self, store=None):
-        self.board = _Board(PINS)
-        self.store = store or MemoryStore()
-        self.events = []
-
-    def event(self, kind, pins, severity, fields=()):
-        self.events.append((kind, [PINS[j] for j in pins], severity, dict(fields)))
-
-    def of(self, kind):
-        return [e for e in self.events if e[0] == kind]
 
 
 def feed(d, ctx, values, t):

@@ -1,41 +1,15 @@
 """Mating-cycle wear (dockfw.wear): unit tests with a small context, then the simulator."""
 
-from array import array
-
 import simrig
 from dockfw.detect import FAULT, OK, WARN
 from dockfw.store import MemoryStore
 from dockfw.wear import Wear
-
-PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
-
-
-class _Pin:
-    def __init__(self, name, index, rated):
-        self.name = name
-        self.index = index
-        self.rated_cycles = rated
+from mp.fakectx import PINS, SessionCtx
 
 
-class _Board:
-    def __init__(self, rated):
-        self.pins = [_Pin(n, i, rated[i]) for i, n in enumerate(PINS)]
-
-
-class _Docking:
-    def __init__(self, cycles):
-        self.cycles = array("i", cycles)
-
-
-class Ctx:
+class Ctx(SessionCtx):
     def __init__(self, cycles, rated=(10000, 10000, 10000, 10000), store=None):
-        self.board = _Board(rated)
-        self.docking = _Docking(cycles)
-        self.store = store or MemoryStore()
-        self.events = []
-
-    def event(self, kind, pins, severity, fields=()):
-        self.events.append((kind, [PINS[j] for j in pins], severity, dict(fields)))
+        super().__init__(store, cycles, rated)
 
     def dock(self, wear):
         """What the App does at a docking: docking counts, then wear looks."""

@@ -6,6 +6,7 @@ from array import array
 
 from dockfw.board import load
 from dockfw.sampler import ST_LOW_CURRENT, UNKNOWN
+from dockfw.store import MemoryStore
 from pogodock.sim.clock import SimClock
 
 
@@ -129,3 +130,41 @@ class NoVerdicts:
 
 
 CLEAN = NoVerdicts()
+
+
+PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
+
+
+class _Pin:
+    def __init__(self, name, index, rated):
+        self.name = name
+        self.index = index
+        self.rated_cycles = rated
+
+
+class _Board:
+    def __init__(self, rated):
+        self.pins = [_Pin(n, i, rated[i]) for i, n in enumerate(PINS)]
+
+
+class _Counts:
+    def __init__(self, cycles):
+        self.cycles = array("i", cycles)
+
+
+class SessionCtx:
+    """The context of the detectors that judge whole sessions (drift, wear), fed by
+    hand: four pins (``PINS``), a store, the docking's mating cycles; events in
+    ``events`` as (kind, pin names, severity, fields as a dict)."""
+
+    def __init__(self, store=None, cycles=(0, 0, 0, 0), rated=(10000, 10000, 10000, 10000)):
+        self.board = _Board(rated)
+        self.store = store or MemoryStore()
+        self.docking = _Counts(cycles)
+        self.events = []
+
+    def event(self, kind, pins, severity, fields=()):
+        self.events.append((kind, [PINS[j] for j in pins], severity, dict(fields)))
+
+    def of(self, kind):
+        return [e for e in self.events if e[0] == kind]

@@ -8,40 +8,9 @@ from dockfw.sessionstat import SessionStats, median_in_place
 from dockfw.store import MemoryStore
 from dockfw.wear import Wear
 from fakectx import CLEAN
+from fakectx import SessionCtx as Ctx
 
-PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
 DAY = 86400
-
-
-class _Pin:
-    def __init__(self, name, index):
-        self.name = name
-        self.index = index
-        self.rated_cycles = 10000
-
-
-class _Board:
-    def __init__(self):
-        self.pins = [_Pin(n, i) for i, n in enumerate(PINS)]
-
-
-class _Docking:
-    def __init__(self):
-        self.cycles = array("i", [0, 0, 0, 0])
-
-
-class Ctx:
-    def __init__(self, store=None):
-        self.board = _Board()
-        self.store = store or MemoryStore()
-        self.docking = _Docking()
-        self.events = []
-
-    def event(self, kind, pins, severity, fields=()):
-        self.events.append((kind, [PINS[j] for j in pins], severity, fields))
-
-    def of(self, kind):
-        return [e for e in self.events if e[0] == kind]
 
 
 class Noise:
@@ -76,13 +45,6 @@ def series(d, ctx, days, rate=0, seed=1, first=0):
     return found
 
 
-def _field(ev, name):
-    for k, v in ev[3]:
-        if k == name:
-            return v
-    raise KeyError(name)
-
-
 def test_median_selection_matches_sorting():
     noise = Noise(7)
     for n in (1, 2, 5, 64, 255):
@@ -114,7 +76,7 @@ def test_a_2_5_mohm_per_day_drift_from_the_first_session_is_flagged_within_days(
     assert series(d, ctx, 12, rate=2500) in (3, 4)
     ev = ctx.of("oxidation")[0]
     assert ev[1] == ["GND1"] and ev[2] == "warn"
-    assert abs(_field(ev, "drift_mohm_per_day").value - 2500) < 600
+    assert abs(ev[3]["drift_mohm_per_day"].value - 2500) < 600
     assert d.level(1) == FAULT and d.level(0) == OK
     assert all(e[1] == ["GND1"] for e in ctx.of("oxidation"))
 
