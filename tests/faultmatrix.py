@@ -145,9 +145,7 @@ def scenario(case: Case) -> dict:
         if until is not None and case.mode != "reset":
             ev["until"] = until
         events.append(ev)
-    events.append(
-        {"t": over_at, "type": "overload", "ma": over, "until": over_at + OVERLOAD_S}
-    )
+    events.append({"t": over_at, "type": "overload", "ma": over, "until": over_at + OVERLOAD_S})
     events.append({"t": bad, "type": "misalign", "pins": [target], "extra_mohm": EXTRA_MOHM})
     if sib is not None:
         events.append({"t": bad, "type": "misalign", "pins": [sib], "open": True})

@@ -55,8 +55,13 @@ def test_no_false_tilt_on_trickle_steps_pulses_or_a_taper(name):
 
 def test_under_the_role_s_minimum_current_sharing_judges_nothing():
     # 30 mA split over two pins: the monitors' zeros are a tenth of it.
-    r = run(scn([{"t": 4, "type": "misalign", "pins": ["GND2"], "extra_mohm": 200}],
-                load=[[0, 0], [2, 2 * al.SHARE_MIN_MA - 50]], duration=7))
+    r = run(
+        scn(
+            [{"t": 4, "type": "misalign", "pins": ["GND2"], "extra_mohm": 200}],
+            load=[[0, 0], [2, 2 * al.SHARE_MIN_MA - 50]],
+            duration=7,
+        )
+    )
     assert not misalignments(r)
 
 

@@ -116,7 +116,7 @@ def test_an_overload_during_a_collection_is_cut_there_and_told_after(collecting)
         if told:
             # Cut by a cycle from the interrupt: the switch opened then, the events
             # went out when the collection ended, stamped with the cut's time.
-            (end_ms, cut_ms), = told
+            ((end_ms, cut_ms),) = told
             deferred += 1
             assert off[0] == cut_ms < end_ms <= cut_ms + STALL_US // 1000, (off, told)
             assert evs[0]["t_ms"] <= cut_ms + 1, (evs[0], told)

@@ -51,9 +51,9 @@ def test_package_json_lists_exactly_the_manifests_files_at_its_version():
         assert (FIRMWARE / url).resolve() == FIRMWARE / target
     assert package["deps"] == []
     assert package["version"] == manifest.version == FIRMWARE_VERSION
-    assert firmware_manifest.PACKAGE_JSON.read_text() == firmware_manifest.package_json(
-        manifest
-    ), "package.json is out of date: python tools/firmware_manifest.py --write-package-json"
+    assert firmware_manifest.PACKAGE_JSON.read_text() == firmware_manifest.package_json(manifest), (
+        "package.json is out of date: python tools/firmware_manifest.py --write-package-json"
+    )
 
 
 def test_frozen_the_manifest_brings_the_ports_own_modules():

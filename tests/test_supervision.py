@@ -94,9 +94,7 @@ def test_a_command_handler_error_is_caught_by_the_loop(monkeypatch):
     # Charging off at the error and still off at the end (less than 5 s later) ...
     assert r.switch[-1][1] is False and 3000 <= r.switch[-1][0] <= 3010 and not r.dock.charging
     # ... and the line that was waiting is answered once the loop reads it again.
-    assert [(a["type"], a["id"]) for a in r.lines if a["type"] in ("ack", "error")] == [
-        ("ack", 1)
-    ]
+    assert [(a["type"], a["id"]) for a in r.lines if a["type"] in ("ack", "error")] == [("ack", 1)]
 
 
 def test_charging_waits_for_a_good_cycle_after_boot(monkeypatch):

@@ -77,7 +77,9 @@ def image(tmp_path_factory) -> Path:
     import flash as flash_tool  # tools/flash.py: what make flash copies
 
     return flash_tool.build_image(
-        "pico-dock-4", tmp_path_factory.mktemp("image") / "img", "host"  # the vboard's arch
+        "pico-dock-4",
+        tmp_path_factory.mktemp("image") / "img",
+        "host",  # the vboard's arch
     )
 
 
