@@ -17,6 +17,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from support.procs import terminate
 
 
 def mosquitto_binary() -> str:
@@ -78,13 +79,7 @@ class Broker:
         raise AssertionError("mosquitto did not listen on %d" % self.port)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 5)
         self.proc = None
 
     @property

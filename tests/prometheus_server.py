@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mqtt_broker import free_port
+from support.procs import terminate
 
 SCRAPE_INTERVAL_S = 1
 
@@ -84,13 +85,7 @@ class PrometheusServer:
         raise AssertionError("prometheus was not ready on %d within %g s" % (self.port, timeout))
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 10)
         self.proc = None
 
     @property
