@@ -8,12 +8,11 @@ The uid goes in on the way out (``_Tagged``), so the printer is the single dock'
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO, cast
 
 from pogodock.fleet import TaggedQueue
 from pogodock.fleetmodel import short_names
-from pogodock.headless import HeadlessPrinter
+from pogodock.headless import HeadlessPrinter, print_live
 from pogodock.records import Record
 
 
@@ -67,21 +66,5 @@ class FleetPrinter:
 def run(queue: TaggedQueue, printer: FleetPrinter, duration: float | None = None) -> int:
     """Print what ``queue`` receives until ``duration`` s have passed or Ctrl-C (the
     loop of ``headless.run_live``, over (dock, record) pairs)."""
-    end = None if duration is None else time.monotonic() + duration
-    out = printer.out
-    try:
-        while end is None or time.monotonic() < end:
-            batch = queue.drain()
-            for key, rec in batch:
-                printer.handle(key, rec)
-            printer.tick(time.time())
-            out.flush()
-            if not batch:
-                time.sleep(0.05)
-    except KeyboardInterrupt:
-        pass
-    for key, rec in queue.drain():
-        printer.handle(key, rec)
-    printer.summary(time.time())
-    out.flush()
+    print_live(queue.drain, lambda item: printer.handle(*item), printer, duration)
     return 0

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable
-from typing import TextIO
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO, TypeVar
 
 from pogodock.model import DockModel
 from pogodock.reader import Reader, RecordQueue
 from pogodock.records import Record, iso_utc
+
+T = TypeVar("T")
 
 DEMO_OVER = "the demo is over: its scenario has ended"
 _PER_DAY = ("_per_day=", "days_to_clean=")
@@ -65,18 +67,36 @@ def run_live(
 ) -> int:
     """Print what ``queue`` receives until ``duration`` s have passed or Ctrl-C; with
     ``demo``, also once the port is gone: the demo's virtual dock ends with its scenario."""
-    end = None if duration is None else time.monotonic() + duration
-    out = printer.out
     link = printer.model.link
 
     def over() -> bool:  # nothing after the port's end matters: no "is it plugged in?"
         return demo and link.connected is False
 
+    print_live(queue.drain, printer.handle, printer, duration, over)
+    if over():
+        printer.out.write("%s %s\n" % (iso_utc(time.time()), DEMO_OVER))
+        printer.out.flush()
+    return 0
+
+
+def print_live(
+    drain: Callable[[], Sequence[T]],
+    handle: Callable[[T], None],
+    printer: Any,
+    duration: float | None,
+    over: Callable[[], bool] = lambda: False,
+) -> None:
+    """The live loop of the headless printers (one dock's, the fleet's): ``handle``
+    what ``drain()`` returns, ``printer.tick`` the periodic summaries, until
+    ``duration`` s have passed, Ctrl-C or ``over()``; then what is still queued
+    (unless over) and ``printer.summary``."""
+    end = None if duration is None else time.monotonic() + duration
+    out = printer.out
     try:
         while (end is None or time.monotonic() < end) and not over():
-            batch = queue.drain()
-            for rec in batch:
-                printer.handle(rec)
+            batch = drain()
+            for item in batch:
+                handle(item)
                 if over():
                     break
             printer.tick(time.time())
@@ -86,13 +106,10 @@ def run_live(
     except KeyboardInterrupt:
         pass
     if not over():
-        for rec in queue.drain():
-            printer.handle(rec)
+        for item in drain():
+            handle(item)
     printer.summary(time.time())
-    if over():
-        out.write("%s %s\n" % (iso_utc(time.time()), DEMO_OVER))
     out.flush()
-    return 0
 
 
 def run_records(records: Iterable[Record], printer: HeadlessPrinter) -> int:
