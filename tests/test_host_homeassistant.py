@@ -223,3 +223,15 @@ def test_a_broker_restarted_without_persistence_gets_the_configs_again(tmp_path,
         publisher.close()
         watch.close()
         broker.stop()
+
+
+def test_every_pin_sensor_reads_a_field_mqtt_publishes_in_the_unit_the_dock_sends():
+    """A sensor on a key the per-pin payload lacks would read unknown forever."""
+    from pogodock import pinfields
+
+    published = {f.key: f for f in pinfields.PUBLISHED}
+    for _obj, _name, key, unit, _cls, _extra in ha.PIN_SENSORS:
+        assert key in published, key
+        # Home Assistant spells days "d"; every other unit is the protocol's own.
+        if unit is not None and published[key].unit != "days":
+            assert unit == published[key].unit, (key, unit)
