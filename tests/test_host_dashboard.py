@@ -14,6 +14,17 @@ from pogodock.records import LOST, REBOOT, LinkEvent, Record, parse_line
 from rich.text import Text
 from textual.widgets import DataTable, RichLog, Sparkline, Static
 
+# The pin table's columns only the health line fills.
+HEALTH_COLUMNS = (
+    "r_baseline_mohm",
+    "drift_mohm_per_day",
+    "days_to_clean",
+    "intermittent_count",
+    "cycles",
+    "state",
+    "score",
+)
+
 
 def dev(kind: str, seq: int, fields: list, boot: str = "b1") -> Record:
     return parse_line(
@@ -85,15 +96,7 @@ async def test_dashboard_shows_pins_sparklines_events_and_link_health():
         assert cell(table, "VBUS1", "r_mohm") == "35.00"
         assert cell(table, "VBUS1", "i_ma") == "1500"
         # Not sent by the firmware yet: dashes.
-        for col in (
-            "r_baseline_mohm",
-            "drift_mohm_per_day",
-            "days_to_clean",
-            "intermittent_count",
-            "cycles",
-            "state",
-            "score",
-        ):
+        for col in HEALTH_COLUMNS:
             assert cell(table, "GND1", col) == "—"
         spark = app.query_one("#spark-VBUS1", Sparkline)
         assert spark.data is not None and max(spark.data) == 480.0  # the one-report spike survives
@@ -145,19 +148,16 @@ async def test_health_lines_fill_the_table():
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
         table = app.query_one("#pins", DataTable)
-        assert [
-            cell(table, "VBUS1", c)
-            for c in (
-                "r_mohm",
-                "r_baseline_mohm",
-                "drift_mohm_per_day",
-                "days_to_clean",
-                "intermittent_count",
-                "cycles",
-                "state",
-                "score",
-            )
-        ] == ["52.00", "35.00", "1.250", "6", "3", "1234", "warn", "71"]
+        assert [cell(table, "VBUS1", c) for c in ("r_mohm", *HEALTH_COLUMNS)] == [
+            "52.00",
+            "35.00",
+            "1.250",
+            "6",
+            "3",
+            "1234",
+            "warn",
+            "71",
+        ]
         assert "charging yes" in str(app.query_one("#status", Static).render())
 
 

@@ -114,9 +114,12 @@ GAUGES = tuple(f for f in FIELDS if f.metric and not f.counter)
 COUNTERS = tuple(f for f in FIELDS if f.metric and f.counter)
 
 
+_BY_LINE = {line: tuple(f for f in FIELDS if line in f.lines) for line in S + H}
+
+
 def of_line(line: str) -> tuple[PinField, ...]:
     """The fields a ``line`` (``protocol.SAMPLE`` or ``HEALTH``) carries per pin."""
-    return tuple(f for f in FIELDS if line in f.lines)
+    return _BY_LINE[line]
 
 
 def read(field: PinField, v: Any) -> Any:
