@@ -440,7 +440,7 @@ def test_settings_resolution_whole_numbers_and_the_rule():
             app, {"idle_hz": 0.5, "bogus": 1, "contact_mw_limit": 100, "sample_hz": 100}
         )
         assert sorted(k for k, _ in refused) == ["bogus", "contact_mw_limit", "idle_hz"]
-        assert S.values(app)["sample_hz"] == 100 and app.sample_mhz == 100000
+        assert S.values(app)["sample_hz"] == 100 and app.sample_millihz == 100000
         assert S.apply(app, [1, 2]) == [(None, "settings must be an object")]
     finally:
         S.apply(app, {"min_current_ma": 10})

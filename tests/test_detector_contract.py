@@ -54,7 +54,7 @@ CONTEXT = (
     "store",
     "clock",
     "charging",
-    "sample_mhz",
+    "sample_millihz",
     "interruptible",
     "crash_hold",
     "event",

@@ -202,7 +202,7 @@ def test_rate_event_penalty_clear_and_quiet():
     assert ctx.events[0][0] == "intermittent" and ctx.events[0][1] == ["VBUS1"]
     assert det.penalty(v1) == im.PENALTY_MAX  # 10/s
     det.clear(ctx)
-    assert det.count(v1) == 0 and det.rate_mhz(v1) == 0
+    assert det.count(v1) == 0 and det.rate_millihz(v1) == 0
     for k in range(2200):  # 11 s quiet
         ctx.step()
         if k % 40 == 39:

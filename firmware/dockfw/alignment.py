@@ -83,9 +83,9 @@ class Alignment(Detector):
         self._role = array("b", [p.role != SUPPLY for p in pins])
         self._nsib = array("b", [sum(1 for q in pins if q.role == p.role) - 1 for p in pins])
         self._min_ua = ctx.board.min_current_ma * 1000
-        hz_m = ctx.sample_mhz
-        self._onset = max(MIN_CYCLES, ONSET_MS * hz_m // 1000000)
-        self._clear = max(MIN_CYCLES, CLEAR_MS * hz_m // 1000000)
+        millihz = ctx.sample_millihz
+        self._onset = max(MIN_CYCLES, ONSET_MS * millihz // 1000000)
+        self._clear = max(MIN_CYCLES, CLEAR_MS * millihz // 1000000)
         self.base = array("i", [UNKNOWN] * n)  # µΩ, learned per pin, kept across sessions
         self._lim = array("i", [_BIG] * n)  # per-cycle limit, refreshed per report
         self._r = array("i", [UNKNOWN] * n)  # the report's resistances, µΩ

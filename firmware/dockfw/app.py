@@ -132,7 +132,7 @@ _C_SAVE = const(9)
 SAVE_DOCKED_S = 3600
 
 
-def _mhz(hz):
+def _millihz(hz):
     return int(hz * 1000 + 0.5)
 
 
@@ -146,11 +146,11 @@ class App:
         self.board = board
         self.clock = hal.clock
         self.store = hal.store
-        self.sample_mhz = _mhz(sample_hz if sample_hz is not None else board.sample_hz)
-        self.idle_mhz = _mhz(idle_hz if idle_hz is not None else board.idle_hz)
-        self.report_mhz = _mhz(report_hz if report_hz is not None else board.report_hz)
+        self.sample_millihz = _millihz(sample_hz if sample_hz is not None else board.sample_hz)
+        self.idle_millihz = _millihz(idle_hz if idle_hz is not None else board.idle_hz)
+        self.report_millihz = _millihz(report_hz if report_hz is not None else board.report_hz)
         self.sampler = Sampler(
-            board, hal.i2c, 1000000000 // self.sample_mhz, getattr(hal, "recover_bus", None)
+            board, hal.i2c, 1000000000 // self.sample_millihz, getattr(hal, "recover_bus", None)
         )
         # The cycles since the last report add into ``window``; at each report it is
         # closed and becomes ``report`` (what detectors' report() and the lines read),
@@ -374,9 +374,9 @@ class App:
             ("reset_cause", self.reset_cause),
             ("last_error", self.last_error),
             ("watchdog_ms", self.hal.watchdog_ms),
-            ("sample_hz", Fixed(self.sample_mhz, 3)),
-            ("idle_hz", Fixed(self.idle_mhz, 3)),
-            ("report_hz", Fixed(self.report_mhz, 3)),
+            ("sample_hz", Fixed(self.sample_millihz, 3)),
+            ("idle_hz", Fixed(self.idle_millihz, 3)),
+            ("report_hz", Fixed(self.report_millihz, 3)),
             ("pins", pins),
             ("sense", [s.name for s in self.board.sense]),
         ]
@@ -490,7 +490,7 @@ class App:
             self._check_phase = _C_BEGIN
         if (
             self.window.full()
-            or self.clock.ticks_diff(now, self._last_report_ms) * self.report_mhz >= 1000000
+            or self.clock.ticks_diff(now, self._last_report_ms) * self.report_millihz >= 1000000
         ):
             self._last_report_ms = now
             while self._report_step():
@@ -659,7 +659,7 @@ class App:
 
     def period_us(self):
         fast = self.sampler.docked or self.docking.present
-        return 1000000000 // (self.sample_mhz if fast else self.idle_mhz)
+        return 1000000000 // (self.sample_millihz if fast else self.idle_millihz)
 
     def run(self):
         try:
@@ -873,7 +873,7 @@ class App:
         now = clock.ticks_ms()
         if clock.ticks_diff(now, self._cycle_done_ms) > self.period_us() // 1000 + _LATE_MS:
             return
-        if clock.ticks_diff(now, self._report_done_ms) > 1000000 // self.report_mhz + _LATE_MS:
+        if clock.ticks_diff(now, self._report_done_ms) > 1000000 // self.report_millihz + _LATE_MS:
             return
         self.hal.feed()
 

@@ -23,7 +23,7 @@ The context (``ctx``, the ``App``) offers, and a detector uses no more:
 ``store``            the flash store: ``load(name, version, check)``, ``save(...)``.
 ``clock``            ``ticks_ms``/``ticks_us``/``ticks_diff``/``ticks_add``.
 ``charging``         True while the charge switch is on.
-``sample_mhz``       the sampling rate in millihertz (an int: 200 Hz is 200000).
+``sample_millihz``     the sampling rate in millihertz (an int: 200 Hz is 200000).
 ``interruptible``    True while this may run from the HAL's timer interrupt: then
                      nothing may be allocated (protection opens the switch and tells
                      the cut later).

@@ -243,7 +243,7 @@ class Intermittent(Detector):
             self._hit[j] = 0
             if not self._raised[j] and self.window_count(j) >= RAISE_COUNT:
                 self._raised[j] = 1
-                rate = ("rate_per_s", Fixed(self.rate_mhz(j), 3))
+                rate = ("rate_per_s", Fixed(self.rate_millihz(j), 3))
                 ctx.event(
                     protocol.EV_INTERMITTENT,
                     [j],
@@ -263,7 +263,7 @@ class Intermittent(Detector):
             total += per_second[k]
         return total
 
-    def rate_mhz(self, j):
+    def rate_millihz(self, j):
         """Dropouts of pin ``j`` per 1000 s over the sliding window."""
         return self.window_count(j) * 1000 // WINDOW_S
 
@@ -279,7 +279,9 @@ class Intermittent(Detector):
         return WARN if self._raised[j] else OK
 
     def penalty(self, j):
-        return min(PENALTY_MAX, PENALTY_BASE + self.rate_mhz(j) // 100) if self._raised[j] else 0
+        if not self._raised[j]:
+            return 0
+        return min(PENALTY_MAX, PENALTY_BASE + self.rate_millihz(j) // 100)
 
     def clear(self, ctx):
         for j in range(self.n):

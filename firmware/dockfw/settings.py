@@ -24,9 +24,9 @@ NAMES = sorted(SETTINGS)
 # Rates are kept there in thousandths (0.001 Hz resolution), the temperature in m°C;
 # the other settings are whole numbers as they are.
 _WHERE = {
-    "sample_hz": ("", "sample_mhz"),
-    "idle_hz": ("", "idle_mhz"),
-    "report_hz": ("", "report_mhz"),
+    "sample_hz": ("", "sample_millihz"),
+    "idle_hz": ("", "idle_millihz"),
+    "report_hz": ("", "report_millihz"),
     "min_current_ma": ("sampler", "min_ma"),
     "max_total_ma": ("protection", "max_total_ma"),
     "contact_mw_limit": ("protection", "contact_mw_limit"),

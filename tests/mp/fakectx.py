@@ -52,7 +52,7 @@ class FakeCtx:
         n = len(self.board.pins)
         self.n = n
         self.clock = SimClock()
-        self.sample_mhz = sample_hz * 1000
+        self.sample_millihz = sample_hz * 1000
         self.period_us = 1000000 // sample_hz
         self.docking = _Docking()
         self.report = _Report(n)
