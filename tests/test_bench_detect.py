@@ -1,4 +1,4 @@
-"""The detection benchmark's scoring (tools/bench_detect.py) on synthetic events and
+"""The detection benchmark's scoring (tools/detectbench/) on synthetic events and
 faults, no simulation; and every benchmark scenario file loads."""
 
 import json
@@ -12,7 +12,9 @@ from pogodock.sim.circuit import Circuit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-import bench_detect as B  # noqa: E402
+import benchfile  # noqa: E402
+from detectbench import results, scenarios  # noqa: E402
+from detectbench import scoring as B  # noqa: E402
 
 BENCH_FILES = sorted((ROOT / "tests" / "bench_scenarios").glob("*.json"))
 BOARDS = str(ROOT / "boards")
@@ -191,12 +193,12 @@ def test_percentile_nearest_rank():
 
 
 def _suite(runs):
-    return B.score_runs(runs)
+    return results.score_runs(runs)
 
 
 def test_figures_count_and_leave_slow_faults_out_of_the_percentile():
     day = B.DAY_MS
-    run = B.ScenarioRun("x", "x.json", "pico-dock-4", PERIOD, 100 * day)
+    run = scenarios.ScenarioRun("x", "x.json", "pico-dock-4", PERIOD, 100 * day)
     run.faults = [
         F("misalignment", ["VBUS1"], 10000, 20000),
         F("intermittent", ["GND1"], 30000, 40000, details={"rate_hz": 4}),
@@ -211,9 +213,9 @@ def test_figures_count_and_leave_slow_faults_out_of_the_percentile():
         E(60000, "wear", ["GND2"]),
         E(70000, "misalignment", ["VBUS2"]),  # false alarm
     ]
-    crashed = B.ScenarioRun("y", "y.json", error="Traceback ...")
+    crashed = scenarios.ScenarioRun("y", "y.json", error="Traceback ...")
     crashed.faults = [F("overheat", [], 1000, 2000)]
-    figs = B.figures(_suite([run, crashed]))
+    figs = results.figures(_suite([run, crashed]))
     assert figs["detect_scenarios"] == 2
     assert figs["detect_faults"] == 6
     assert figs["detect_missed"] == 2  # the sensor fault, the crashed scenario's
@@ -227,7 +229,7 @@ def test_figures_count_and_leave_slow_faults_out_of_the_percentile():
 
 
 def test_report_prints_tables():
-    run = B.ScenarioRun("x", "x.json", "pico-dock-4", PERIOD, 60000)
+    run = scenarios.ScenarioRun("x", "x.json", "pico-dock-4", PERIOD, 60000)
     run.faults = [F("overcurrent", [], 40000, 45000, label="t=40s overload 4000 mA")]
     run.events = [
         E(40007, "overcurrent", [], "fault"),
@@ -235,7 +237,7 @@ def test_report_prints_tables():
         E(50000, "intermittent", ["VBUS1"]),
     ]
     out = []
-    B.report(_suite([run]), out.append)
+    results.report(_suite([run]), out.append)
     text = "\n".join(out)
     assert "== overcurrent (protection.py): 1 faults, 0 missed" in text
     assert "charge_off <= 2 periods (1.40 = 7 ms)" in text
@@ -245,13 +247,13 @@ def test_report_prints_tables():
 def test_merge_json_keeps_other_keys(tmp_path):
     path = tmp_path / "bench.json"
     path.write_text(json.dumps({"fw_alloc_bytes_per_cycle": 0, "detect_latency_ms_p95": 5}))
-    B.merge_json(path, {"detect_missed": 1, "detect_latency_ms_p95": None})
+    benchfile.merge_json(path, {"detect_missed": 1, "detect_latency_ms_p95": None})
     assert json.loads(path.read_text()) == {"fw_alloc_bytes_per_cycle": 0, "detect_missed": 1}
 
 
 def test_wear_marks_from_a_scenario():
     scn = S.load(str(ROOT / "tests" / "bench_scenarios" / "wear.json"), BOARDS)
-    marks = {(f.pins, f.severity, f.at_boot): f.onset_ms for f in B.wear_faults(scn)}
+    marks = {(f.pins, f.severity, f.at_boot): f.onset_ms for f in scenarios.wear_faults(scn)}
     # VBUS1 7990 -> 8000 at the 10th dock; GND2 9990 is past 80 % at boot, 100 % at the 10th.
     tenth = [ev["t"] for ev in scn.events if ev["type"] == "dock"][9] * 1000.0
     assert marks == {
@@ -271,9 +273,9 @@ def test_bench_scenario_loads(path):
 def test_suite_covers_every_detector():
     kinds = {}
     quiet = []
-    for path in B.scenario_paths():
+    for path in scenarios.scenario_paths():
         scn = S.load(str(path), BOARDS)
-        faults = B.sim_faults(scn, Circuit(scn)) + B.wear_faults(scn)
+        faults = scenarios.sim_faults(scn, Circuit(scn)) + scenarios.wear_faults(scn)
         for f in faults:
             kinds[f.kind] = kinds.get(f.kind, 0) + 1
         if not faults:
@@ -282,3 +284,24 @@ def test_suite_covers_every_detector():
     assert set(kinds) == set(B.KINDS)
     assert all(n >= 2 for n in kinds.values()), kinds
     assert len(quiet) >= 4, quiet
+
+
+def test_a_seed_sweep_runs_each_scenario_at_its_own_seed_and_others(tmp_path):
+    path = tmp_path / "short.json"
+    path.write_text(
+        json.dumps(
+            {
+                "board": "pico-dock-4",
+                "seed": 41,
+                "duration_s": 1.5,
+                "load": [[0, 0], [0.2, 1200]],
+                "events": [{"t": 0.2, "type": "dock"}],
+            }
+        )
+    )
+    runs = scenarios.run_all([path], jobs=1, seeds=3)
+    assert [r.error for r in runs] == [None, None, None]
+    assert [r.name for r in runs] == ["ex/short", "ex/short@1", "ex/short@2"]
+    assert runs[0].seed == 41
+    assert len({r.seed for r in runs}) == 3
+    assert all(r.cycles > 200 for r in runs)

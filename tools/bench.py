@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import bench_detect  # noqa: E402
+import benchfile  # noqa: E402
+from detectbench.results import figures, table  # noqa: E402
 
 Figures = dict[str, float | None]
 
@@ -28,7 +30,7 @@ Figures = dict[str, float | None]
 def detection_figures() -> Figures:
     """The detection suite (tools/bench_detect.py): its tables, then its figures."""
     suite = bench_detect.run_suite()
-    return dict(bench_detect.figures(suite))
+    return dict(figures(suite))
 
 
 def drift_figures() -> Figures:
@@ -132,7 +134,7 @@ def _value_text(v: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Run every benchmark; write build/bench.json.")
-    ap.add_argument("--out", default=str(bench_detect.BENCH_JSON), help="metrics file")
+    ap.add_argument("--out", default=str(benchfile.BENCH_JSON), help="metrics file")
     ap.add_argument(
         "--only",
         action="append",
@@ -161,10 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in got.items():
             figs[k] = v
             part_of[k] = name
-    data = bench_detect.merge_json(Path(args.out), figs)
+    data = benchfile.merge_json(Path(args.out), figs)
     rows = [(k, _value_text(v), unit(k), part_of[k]) for k, v in figs.items()]
     print("")
-    print(bench_detect.table(rows, ("metric", "value", "unit", "part")))
+    print(table(rows, ("metric", "value", "unit", "part")))
     print("")
     print(
         "%d metrics in %s (%d keys in all)"

@@ -1,0 +1,1 @@
+"""The detection benchmark behind ``tools/bench_detect.py`` (see its docstring)."""
