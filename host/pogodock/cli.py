@@ -33,7 +33,7 @@ def _say(text: str) -> None:
 
 
 def _open_recorder(path: str):
-    from pogodock.recorder import Recorder
+    from pogodock.recordings.recorder import Recorder
 
     try:
         return Recorder(path, say=_say)
@@ -70,12 +70,12 @@ def _cmd_sim(args: argparse.Namespace) -> int:
                 "--record works without --pty; to record a dock served on a pty, run "
                 "pogodock monitor --port PATH --record FILE"
             )
-        from pogodock import pty_serve
+        from pogodock.virtual import pty_serve
 
         return pty_serve.serve(
             args.scenario, fast=args.fast, speed=args.speed, boot_seed=args.boot_seed
         )
-    from pogodock import simrun
+    from pogodock.virtual import simrun
 
     recorder = _open_recorder(args.record) if args.record else None
     try:
@@ -92,7 +92,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 
 
 def _cmd_ports(args: argparse.Namespace) -> int:
-    from pogodock import ports
+    from pogodock.link import ports
 
     found = ports.list_all()
     if args.json:
@@ -123,7 +123,7 @@ def _cmd_ports(args: argparse.Namespace) -> int:
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    from pogodock.reader import Reader
+    from pogodock.link.reader import Reader
 
     if args.ha_discovery is not None and not args.mqtt:
         raise UsageError("--ha-discovery needs --mqtt URL: it publishes to that broker")
@@ -148,12 +148,12 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         queue = reader.subscribe_queue()
         reader.start(wait=args.wait)
         if headless:
-            from pogodock import headless as hl
+            from pogodock.views import headless as hl
 
             sigterm_as_interrupt()
             printer = hl.HeadlessPrinter(sys.stdout, every=args.every, demo=args.demo)
             return hl.run_live(reader, queue, printer, duration=args.duration, demo=args.demo)
-        from pogodock import dashboard
+        from pogodock.views import dashboard
 
         exporters = [x.state for x in (recorder, publisher, exporter) if x is not None]
         return dashboard.run(dashboard.LiveSource(reader, queue, exporters, demo=args.demo))
@@ -170,9 +170,9 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 def _monitor_fleet(args: argparse.Namespace, paths: list[str], headless: bool) -> int:
     """Several docks: a reader per port (``fleet.Fleet``), each dock keyed by its uid; in
     a terminal the overview of ``fleetview``, else a headless line per event."""
-    from pogodock import fleetprint
-    from pogodock.fleet import DockRouter, Fleet, TaggedQueue
-    from pogodock.mqtt import MqttTarget
+    from pogodock.exporters.mqtt import MqttTarget
+    from pogodock.link.fleet import DockRouter, Fleet, TaggedQueue
+    from pogodock.views import fleetprint
 
     if args.mqtt:
         try:
@@ -212,7 +212,7 @@ def _monitor_fleet(args: argparse.Namespace, paths: list[str], headless: bool) -
         if args.all and not fleet.readers:
             _say("no dock attached yet; looking again every %g s" % fleet.rescan_s)
         if not headless:
-            from pogodock import fleetview
+            from pogodock.views import fleetview
 
             exporters = [x.state for x in (recordings, exporter) if x is not None]
             if args.mqtt:
@@ -238,7 +238,7 @@ def _monitor_fleet(args: argparse.Namespace, paths: list[str], headless: bool) -
 
 
 def _open_recordings(folder: str):
-    from pogodock.recorder import DockRecordings
+    from pogodock.recordings.recorder import DockRecordings
 
     try:
         return DockRecordings(folder, say=_say)
@@ -250,8 +250,8 @@ def _open_recordings(folder: str):
 
 
 def _start_mqtt(url: str, headless: bool, ha_prefix: str | None, quiet: bool = False):
-    from pogodock import homeassistant
-    from pogodock.mqtt import MqttPublisher, MqttTarget
+    from pogodock.exporters import homeassistant
+    from pogodock.exporters.mqtt import MqttPublisher, MqttTarget
 
     discovery = None
     try:
@@ -277,7 +277,7 @@ def _start_mqtt(url: str, headless: bool, ha_prefix: str | None, quiet: bool = F
 
 
 def _start_prometheus(address: str):
-    from pogodock.prometheus import PrometheusExporter, parse_address
+    from pogodock.exporters.prometheus import PrometheusExporter, parse_address
 
     try:
         host, port = parse_address(address)
@@ -303,7 +303,7 @@ def _note(recording, console_fate: str = "") -> None:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from pogodock import replay
+    from pogodock.recordings import replay
 
     recording = replay.load(args.file)
     _note(recording)
@@ -311,10 +311,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         print(replay.summary(recording))
         return 0
     if args.headless or not sys.stdout.isatty():
-        from pogodock import headless as hl
+        from pogodock.views import headless as hl
 
         return hl.run_records(recording.records, hl.HeadlessPrinter(sys.stdout, every=args.every))
-    from pogodock import dashboard
+    from pogodock.views import dashboard
 
     return dashboard.run(
         dashboard.PlaybackSource(recording.records, "pogodock replay %s" % args.file)
@@ -322,7 +322,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from pogodock import export, replay
+    from pogodock.recordings import export, replay
 
     recording = replay.load(args.file)
     if not export.exportable(recording.records):
@@ -342,7 +342,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from pogodock import plot, replay
+    from pogodock.recordings import plot, replay
 
     out = plot.output_path(args.out)
     recording = replay.load(args.file)
@@ -496,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(func=_cmd_sim)
 
-    from pogodock import vboard  # its parser sets its own func; the supervisor loads on use
+    from pogodock.virtual import vboard  # its parser sets its own func; the supervisor loads on use
 
     vboard.add_parser(sub)
     dockcmd.add_parsers(sub)
@@ -560,9 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from pogodock.dockcmd import DockError
-    from pogodock.plot import PlotError
-    from pogodock.ports import PortError
-    from pogodock.replay import RecordingError
+    from pogodock.link.ports import PortError
+    from pogodock.recordings.plot import PlotError
+    from pogodock.recordings.replay import RecordingError
     from pogodock.sim.scenario import ScenarioError
 
     return (UsageError, BoardError, ScenarioError, PortError, RecordingError, PlotError, DockError)

@@ -25,7 +25,7 @@ from dockfw import protocol
 from pogodock import __version__
 
 if TYPE_CHECKING:  # loaded when a command runs: the parsers are built for every command
-    from pogodock.reader import Reader
+    from pogodock.link.reader import Reader
     from pogodock.records import Ack, Record
 
 TIMEOUT_S = 5.0
@@ -41,8 +41,8 @@ class DockError(Exception):
 
 @contextmanager
 def _dock(port: str | None, timeout: float) -> Iterator[Reader]:
-    from pogodock import ports
-    from pogodock.reader import Reader
+    from pogodock.link import ports
+    from pogodock.link.reader import Reader
 
     if port is None:
         # The reader would take the first that answers; a setting must not go to a dock
@@ -227,7 +227,7 @@ def _pin(p: Any) -> str:
 
 def version(port: str | None, timeout: float = VERSION_TIMEOUT_S) -> int:
     """The host's version; the firmware's too when a dock says hello within ``timeout``."""
-    from pogodock.ports import PortError
+    from pogodock.link.ports import PortError
 
     print("pogodock %s (host)" % __version__, flush=True)
     try:

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pogodock import paths
     from pogodock.sim.scenario import ScenarioError
-    from pogodock.vboard.server import VboardError, serve
+    from pogodock.virtual.vboard.server import VboardError, serve
 
     try:
         return serve(paths.scenario(args.scenario), args.flash)
