@@ -650,7 +650,8 @@ def test_an_interpreter_that_cannot_boot_is_one_sentence(tmp_path, monkeypatch, 
     reason, not with what closing the board twice would say (EBADF), and leak nothing."""
     import io
 
-    from pogodock.virtual.vboard import run, server
+    from pogodock.commands.vboard import run
+    from pogodock.virtual.vboard import server
 
     monkeypatch.setattr(
         server, "Interpreter", lambda: DyingInterpreter("UnicodeError: weird", program)
