@@ -6,7 +6,7 @@ import json
 import pytest
 from host_fakedock import wait_for
 from mp.lineinbox import LineInbox
-from pogodock.reader import Reader
+from pogodock.link.reader import Reader
 from pogodock.records import Ack, Error
 from simrig import Run, load_scenario
 

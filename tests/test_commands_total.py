@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from mp.hostile import ANY, corpus
 from mp.lineinbox import LineInbox
 from pogodock.sim.dock import SimDock
-from pogodock.simrun import FdInbox
+from pogodock.virtual.simrun import FdInbox
 from simrig import Run, load_scenario
 from support.jsongen import EXAMPLES, commands
 from support.strictref import reference

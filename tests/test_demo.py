@@ -13,9 +13,9 @@ from dash_screen import screen_lines
 from dockfw import protocol
 from dockfw.protocol import Fixed
 from host_fakedock import FakeDock, wait_for
-from pogodock.dashboard import Dashboard, LiveSource
-from pogodock.headless import DEMO_OVER, HeadlessPrinter
-from pogodock.reader import Reader
+from pogodock.link.reader import Reader
+from pogodock.views.dashboard import Dashboard, LiveSource
+from pogodock.views.headless import DEMO_OVER, HeadlessPrinter
 from textual.widgets import RichLog, Static
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from pogodock import export, replay
-from pogodock.reader import MAX_LINE_BYTES, Reader
-from pogodock.recorder import Recorder
+from pogodock.link.reader import MAX_LINE_BYTES, Reader
+from pogodock.recordings import export, replay
+from pogodock.recordings.recorder import Recorder
 from pogodock.records import (
     LOST,
     NOT_RECORDED,
@@ -368,7 +368,7 @@ def test_a_line_too_long_is_cut_once_and_the_next_line_still_reads():
 
 
 def test_the_dashboard_shows_a_failing_recording_on_its_link_line():
-    from pogodock.dashboard import LiveSource
+    from pogodock.views.dashboard import LiveSource
 
     recorder = Recorder("/dev/full")
     reader = Reader("/never/opened")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from dockfw.app import FIRMWARE_VERSION
-from pogodock import ports
+from pogodock.link import ports
 from support.cli import run_cli, start_cli
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,9 +8,9 @@ import pytest
 from dockfw import protocol
 from dockfw.protocol import Fixed, Obj
 from host_fakedock import FakeDock, wait_for
-from pogodock.dashboard import Dashboard, LiveSource, RecordsSource
-from pogodock.reader import Reader
+from pogodock.link.reader import Reader
 from pogodock.records import LOST, REBOOT, LinkEvent, Record, parse_line
+from pogodock.views.dashboard import Dashboard, LiveSource, RecordsSource
 from rich.text import Text
 from textual.widgets import DataTable, RichLog, Sparkline, Static
 

@@ -11,10 +11,10 @@ import pytest
 from dash_screen import screen_lines
 from dockfw import protocol
 from dockfw.protocol import Obj
-from pogodock.dashboard import Dashboard, RecordsSource, Source
-from pogodock.headless import HeadlessPrinter
-from pogodock.reader import Pending
+from pogodock.link.reader import Pending
 from pogodock.records import Record
+from pogodock.views.dashboard import Dashboard, RecordsSource, Source
+from pogodock.views.headless import HeadlessPrinter
 from test_host_dashboard import cell, dev, log_text
 from test_host_playback import PINS, STATES, health
 from textual.widgets import DataTable, RichLog

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from dockfw.app import FIRMWARE_VERSION
-from pogodock import __version__, ports
+from pogodock import __version__
+from pogodock.link import ports
 from support.cli import run_cli, start_cli
 from support.procs import interrupt
 

@@ -21,11 +21,12 @@ from types import SimpleNamespace
 import pytest
 from host_fakedock import FakeDock, wait_for
 from mqtt_broker import Broker, Watcher
-from pogodock import fleet, ports, replay
-from pogodock.fleet import DockRouter, Fleet, TaggedQueue
-from pogodock.fleetprint import FleetPrinter
+from pogodock.link import fleet, ports
+from pogodock.link.fleet import DockRouter, Fleet, TaggedQueue
+from pogodock.recordings import replay
 from pogodock.records import DOCK_CHANGED, REBOOT, Hello, LinkEvent
 from pogodock.sim.wiring import unique_id
+from pogodock.views.fleetprint import FleetPrinter
 from support.cli import run_cli, start_cli
 from support.procs import interrupt
 

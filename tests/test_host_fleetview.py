@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from pogodock.fleet import TaggedQueue
-from pogodock.fleetmodel import FleetModel, short_names
-from pogodock.fleetview import FleetApp, FleetOverview
+from pogodock.link.fleet import TaggedQueue
 from pogodock.records import DISCONNECTED, Decoder, LinkEvent, Record
+from pogodock.views.fleetmodel import FleetModel, short_names
+from pogodock.views.fleetview import FleetApp, FleetOverview
 from rich.text import Text
 from textual.widgets import DataTable, RichLog, Static
 

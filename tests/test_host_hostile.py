@@ -21,11 +21,11 @@ from pathlib import Path
 from dockfw.protocol import TYPES
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from pogodock import cli, export, plot, replay
-from pogodock.headless import HeadlessPrinter, run_records
+from pogodock import cli
+from pogodock.link.reader import MAX_LINE_BYTES, Reader
 from pogodock.model import DockModel, describe
-from pogodock.reader import MAX_LINE_BYTES, Reader
-from pogodock.recorder import Recorder
+from pogodock.recordings import export, plot, replay
+from pogodock.recordings.recorder import Recorder
 from pogodock.records import (
     MAX_ENVELOPE_INT,
     MAX_LINE_CHARS,
@@ -36,6 +36,7 @@ from pogodock.records import (
     Record,
     parse_line,
 )
+from pogodock.views.headless import HeadlessPrinter, run_records
 from support.jsongen import EXAMPLES, lines, scalars, texts, values
 
 PROPERTY = settings(
@@ -302,7 +303,7 @@ HOSTILE_FOR_THE_SCREEN = [
 def test_the_dashboard_shows_hostile_lines_without_falling_over():
     import asyncio
 
-    from pogodock.dashboard import Dashboard, RecordsSource
+    from pogodock.views.dashboard import Dashboard, RecordsSource
 
     recs = [parse_line(raw, 1767225600.0 + k) for k, raw in enumerate(HOSTILE_FOR_THE_SCREEN)]
 

@@ -11,8 +11,8 @@ from dockfw import protocol
 from dockfw.protocol import Fixed, Obj
 from host_fakedock import FakeDock, wait_for
 from mqtt_broker import Broker, Watcher, free_port
-from pogodock.mqtt import MqttPublisher, MqttTarget
-from pogodock.reader import Reader
+from pogodock.exporters.mqtt import MqttPublisher, MqttTarget
+from pogodock.link.reader import Reader
 from support.cli import start_cli
 from support.procs import interrupt
 

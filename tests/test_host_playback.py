@@ -7,9 +7,9 @@ import pytest
 from dash_screen import screen_lines
 from dockfw import protocol
 from dockfw.protocol import Fixed, Obj
-from pogodock.dashboard import Dashboard, PlaybackSource
-from pogodock.playback import MAX_WAIT_S, Player
+from pogodock.recordings.playback import MAX_WAIT_S, Player
 from pogodock.records import Record
+from pogodock.views.dashboard import Dashboard, PlaybackSource
 from test_host_dashboard import cell, dev, log_text, records, sample
 from textual.widgets import DataTable, RichLog, Static
 
@@ -211,7 +211,7 @@ async def test_going_back_folds_on_from_the_nearest_mark_to_the_same_screen(monk
 
 def test_marks_before_the_first_one_start_afresh():
     from pogodock.model import DockModel
-    from pogodock.playback import Marks
+    from pogodock.recordings.playback import Marks
 
     marks = Marks(10, tail=5)
     assert marks.every == 2000

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from dockfw.protocol import EVENT_KINDS, SEVERITIES
 from mqtt_broker import free_port
-from pogodock.prometheus import PrometheusExporter
+from pogodock.exporters.prometheus import PrometheusExporter
 from pogodock.records import CONNECTED, DISCONNECTED, Decoder, LinkEvent
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families

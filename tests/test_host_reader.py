@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from host_fakedock import FakeDock, wait_for
-from pogodock import ports
-from pogodock.reader import Reader
+from pogodock.link import ports
+from pogodock.link.reader import Reader
 from pogodock.records import (
     CONFIRMED,
     CONNECTED,

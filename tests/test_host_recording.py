@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from host_fakedock import FakeDock, wait_for
-from pogodock import export, plot, replay, simrun
+from pogodock.link.reader import Reader
 from pogodock.paths import SCENARIOS_DIR
-from pogodock.reader import Reader
-from pogodock.recorder import Recorder
+from pogodock.recordings import export, plot, replay
+from pogodock.recordings.recorder import Recorder
 from pogodock.records import (
     LOST,
     REBOOT,
@@ -23,6 +23,7 @@ from pogodock.records import (
     Sample,
     parse_iso,
 )
+from pogodock.virtual import simrun
 from support.cli import run_cli
 
 

@@ -1,11 +1,12 @@
 """Typed records: the fast path agrees with dockfw.protocol.decode, console text never crashes."""
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from dockfw import protocol
 from dockfw.protocol import Fixed, Obj
-from pogodock import bench_host
 from pogodock.model import DockModel, bucket_max
 from pogodock.records import (
     DOCK_CHANGED,
@@ -27,6 +28,11 @@ from pogodock.records import (
     parse_iso,
     parse_line,
 )
+
+# The host benchmark is a tool; its corpus is what these tests parse.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+
+import bench_host
 
 
 def line(kind, seq=0, boot="b1", t_ms=0, fields=()):

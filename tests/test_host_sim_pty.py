@@ -10,7 +10,7 @@ from pathlib import Path
 
 import serial
 from host_fakedock import wait_for
-from pogodock.reader import Reader
+from pogodock.link.reader import Reader
 from pogodock.records import Ack, Error, Hello, Record, Sample
 from support.cli import run_cli, start_cli
 from support.procs import interrupt

@@ -69,7 +69,7 @@ def test_the_rules_read_only_metrics_the_exporter_defines():
     """Names cross-checked against the exporter's own; test_grafana_dashboard checks them
     against a real Prometheus scrape as well."""
     from pogodock import pinfields
-    from pogodock import prometheus as exporter_module
+    from pogodock.exporters import prometheus as exporter_module
 
     # The per-pin metrics are named in the pin field table.
     source = Path(exporter_module.__file__).read_text() + Path(pinfields.__file__).read_text()

@@ -23,10 +23,10 @@ import pytest
 import serial
 from dockfw.app import FIRMWARE_VERSION
 from host_fakedock import wait_for
-from pogodock.reader import Reader
+from pogodock.link.reader import Reader
 from pogodock.records import Ack, Hello, Record, Sample
-from pogodock.vboard.gate import INTERRUPT_GRACE_S, InputGate
-from pogodock.vboard.server import RESET_DARK_S
+from pogodock.virtual.vboard.gate import INTERRUPT_GRACE_S, InputGate
+from pogodock.virtual.vboard.server import RESET_DARK_S
 from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -561,7 +561,7 @@ def test_a_cut_during_a_write_leaves_the_old_state_whole_and_part_of_the_new(
         pins={"VBUS1": {"cycles": 40}},
     )
     from pogodock.sim.scenario import load
-    from pogodock.vboard.server import _seed_mating_cycles
+    from pogodock.virtual.vboard.server import _seed_mating_cycles
 
     _seed_mating_cycles(flash, load(path, str(ROOT / "boards")))  # as the vboard will
     state = flash / "state"
@@ -650,7 +650,8 @@ def test_an_interpreter_that_cannot_boot_is_one_sentence(tmp_path, monkeypatch, 
     reason, not with what closing the board twice would say (EBADF), and leak nothing."""
     import io
 
-    from pogodock.vboard import run, server
+    from pogodock.commands.vboard import run
+    from pogodock.virtual.vboard import server
 
     monkeypatch.setattr(
         server, "Interpreter", lambda: DyingInterpreter("UnicodeError: weird", program)

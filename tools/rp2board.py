@@ -51,7 +51,7 @@ FS_BYTES = 0x200000 - 0xA0000
 FS_BLOCK = 4096
 
 # The RP2040's temperature sensor (datasheet 4.9.5): V = 0.706 - (T - 27) * 0.001721 at
-# 12 bits against 3.3 V (as host/pogodock/vboard/mp/vb_hardware.py reads it).
+# 12 bits against 3.3 V (as host/pogodock/virtual/vboard/mp/vb_hardware.py reads it).
 _ADC_VREF_UV = 3300000
 _TSENSE_27C_UV = 706000
 _TSENSE_UV_PER_C = 1721

@@ -3,7 +3,7 @@
 A row says what the key holds (kind, unit, meaning) and where it goes: the dashboard's
 pin table (``column``), the MQTT per-pin payload (``published``) and the Prometheus
 metrics (``metric``). ``model.PinView`` keeps the latest value of each; the dashboard,
-the fleet view, ``mqtt.py`` and ``prometheus.py`` derive their lists from here, and
+the fleet view and the MQTT and Prometheus exporters derive their lists from here, and
 ``tests/test_protocol_doc.py`` holds this table and docs/protocol.md's per-pin tables to
 the same keys and types. A new pin field: its row here, its row in docs/protocol.md.
 """

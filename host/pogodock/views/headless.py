@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO, TypeVar
 
+from pogodock.link.reader import Reader, RecordQueue
 from pogodock.model import DockModel
-from pogodock.reader import Reader, RecordQueue
 from pogodock.records import Record, iso_utc
 
 T = TypeVar("T")

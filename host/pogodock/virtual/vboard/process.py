@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 
-from pogodock.vboard.interp import Interpreter
+from pogodock.virtual.vboard.interp import Interpreter
 
 
 def _end_with_supervisor() -> None:

@@ -23,9 +23,9 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from pogodock import ports
-from pogodock import reader as reader_mod
-from pogodock.reader import Reader
+from pogodock.link import ports
+from pogodock.link import reader as reader_mod
+from pogodock.link.reader import Reader
 from pogodock.records import (
     CONNECTED,
     DOCK_CHANGED,

@@ -29,8 +29,8 @@ CHUNK = 4096
 
 
 def _sim_lines(scenario: str) -> list[bytes]:
-    from pogodock import simrun
     from pogodock.paths import SCENARIOS_DIR
+    from pogodock.virtual import simrun
 
     out: list[bytes] = []
     app = simrun.build(str(SCENARIOS_DIR / scenario), out.append, None, True)
@@ -99,7 +99,7 @@ class _Counter:
 
 
 def _run(data: bytes, decode_bodies: bool, rounds: int) -> float:
-    from pogodock.reader import Reader
+    from pogodock.link.reader import Reader
 
     chunks = [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
     n_lines = data.count(b"\n")

@@ -18,10 +18,10 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
 from pogodock import pinfields
-from pogodock.fleet import TaggedQueue
-from pogodock.fleetmodel import RANK, FleetModel, short_names
+from pogodock.link.fleet import TaggedQueue
 from pogodock.model import DASH, fmt, pin_cell, yes_no
 from pogodock.pinfields import STATE
+from pogodock.views.fleetmodel import RANK, FleetModel, short_names
 
 STYLES = {
     "ok": "green",
@@ -184,7 +184,7 @@ class FleetApp(App[int]):
 def run(queue: TaggedQueue, exporters: Sequence[Callable[[], str]] = ()) -> int:
     import sys
 
-    from pogodock.dashboard import exit_on_hangup
+    from pogodock.views.dashboard import exit_on_hangup
 
     if sys.stdin.isatty():
         exit_on_hangup(sys.stdin.fileno())

@@ -5,7 +5,7 @@ The dashboard never touches the port: it drains records from a ``Source``
 into a ``DockModel`` and shows it. Commands go through the source, i.e. the
 reader core, which writes them on its own thread and matches the replies.
 
-In a replay the source is a ``Player`` (playback.py): its keys move it, and
+In a replay the source is a ``Player`` (recordings/playback.py): its keys move it, and
 going back folds again from the nearest of its marks; dock commands are neither
 offered nor sent there. ``c`` and ``f`` act on a second press within a few
 seconds: one stray key must not release a latched cut-off or stop a charge.
@@ -32,14 +32,14 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
 from pogodock import pinfields
-from pogodock.headless import DEMO_OVER, demo_line
+from pogodock.link.reader import Pending, Reader, RecordQueue
 from pogodock.model import DockModel, fmt, pin_cell, yes_no
 from pogodock.pinfields import STATE
-from pogodock.playback import Marks, Player
-from pogodock.reader import Pending, Reader, RecordQueue
+from pogodock.recordings.playback import Marks, Player
 from pogodock.records import PORT_ERROR, ConsoleText, LinkEvent, Record, iso_utc
-from pogodock.sparks import PinSparks
-from pogodock.terminal import exit_on_hangup
+from pogodock.views.headless import DEMO_OVER, demo_line
+from pogodock.views.sparks import PinSparks
+from pogodock.views.terminal import exit_on_hangup
 
 STATE_STYLES = {
     "ok": "bold green",

@@ -25,7 +25,7 @@ import time
 import tty
 from typing import TextIO
 
-from pogodock import simrun
+from pogodock.virtual import simrun
 
 LINGER_S = 1.0
 

@@ -50,10 +50,10 @@ from pogodock.interrupts import sigterm_as_interrupt
 from pogodock.paths import BOARDS_DIR
 from pogodock.sim import scenario as scenario_mod
 from pogodock.sim.power import WriteCuts, power_cuts
-from pogodock.vboard.gate import InputGate
-from pogodock.vboard.interp import Interpreter, InterpreterError
-from pogodock.vboard.port import PtyPort
-from pogodock.vboard.process import Board, StdinPipe
+from pogodock.virtual.vboard.gate import InputGate
+from pogodock.virtual.vboard.interp import Interpreter, InterpreterError
+from pogodock.virtual.vboard.port import PtyPort
+from pogodock.virtual.vboard.process import Board, StdinPipe
 
 PWRON_RESET = 1  # machine.PWRON_RESET on the rp2 port
 WDT_RESET = 3  # machine.WDT_RESET: what machine.reset() leaves behind there

@@ -10,10 +10,10 @@ from __future__ import annotations
 import sys
 from typing import TextIO, cast
 
-from pogodock.fleet import TaggedQueue
-from pogodock.fleetmodel import short_names
-from pogodock.headless import HeadlessPrinter, print_live
+from pogodock.link.fleet import TaggedQueue
 from pogodock.records import Record
+from pogodock.views.fleetmodel import short_names
+from pogodock.views.headless import HeadlessPrinter, print_live
 
 
 class _Tagged:

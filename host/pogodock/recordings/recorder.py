@@ -14,7 +14,7 @@ first, then one of:
   not be written (a full disk); replay does not count their lines as lost on the link.
 
 Recordings written before the ``dock`` form stored every protocol line as
-``"line"``; both read back the same (``pogodock.replay``). Lost lines and
+``"line"``; both read back the same (``pogodock.recordings.replay``). Lost lines and
 reboots are not stored: replay finds them again from ``seq`` and ``boot``.
 
 Following several docks (``monitor --all``), ``--record DIR`` keeps one such

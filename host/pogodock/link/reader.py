@@ -32,7 +32,7 @@ from typing import Any
 import serial
 from dockfw import protocol
 
-from pogodock import ports
+from pogodock.link import ports
 from pogodock.records import (
     CONFIRMED,
     CONNECTED,

@@ -2,7 +2,7 @@
 
 ``load(path)`` reads, line by line and in any mix:
 
-- recordings (``pogodock.recorder``): the ``dock`` form with the device line
+- recordings (``pogodock.recordings.recorder``): the ``dock`` form with the device line
   inline, and the older form with every protocol line as a ``line`` string;
 - raw captures of the dock's own output (``cat /dev/ttyACM0 > log``,
   ``pogodock sim ... > raw.jsonl``): protocol lines, console text, and lines cut

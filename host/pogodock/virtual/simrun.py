@@ -19,7 +19,7 @@ from pogodock.sim import scenario as scenario_mod
 from pogodock.sim.dock import SimDock
 
 if TYPE_CHECKING:
-    from pogodock.recorder import Recorder
+    from pogodock.recordings.recorder import Recorder
 
 
 class FdInbox:
@@ -149,7 +149,7 @@ def run_stdio(
     stream = out if out is not None else sys.stdout.buffer
     splitter = None
     if recorder is not None:
-        from pogodock.reader import LineSplitter
+        from pogodock.link.reader import LineSplitter
         from pogodock.records import Decoder
 
         splitter = LineSplitter(Decoder(recorder).line, recorder)

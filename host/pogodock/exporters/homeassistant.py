@@ -16,7 +16,7 @@ from typing import Any
 from dockfw.protocol import PIN_STATES
 
 from pogodock import __version__
-from pogodock.mqtt import OFFLINE, ONLINE
+from pogodock.exporters.mqtt import OFFLINE, ONLINE
 from pogodock.records import Hello
 
 DEFAULT_PREFIX = "homeassistant"
