@@ -19,13 +19,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from docksim.wiring import unique_id
 from host_fakedock import FakeDock, wait_for
 from mqtt_broker import Broker, Watcher
 from pogodock import fleet, ports, replay
 from pogodock.fleet import DockRouter, Fleet, TaggedQueue
 from pogodock.fleetprint import FleetPrinter
 from pogodock.records import DOCK_CHANGED, REBOOT, Hello, LinkEvent
-from pogodock.sim.wiring import unique_id
 from support.cli import run_cli, start_cli
 from support.procs import interrupt
 

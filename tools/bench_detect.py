@@ -203,7 +203,7 @@ def explains(f: Fault, ev: Event) -> bool:
 
 def contact_heat_limit_mw() -> float:
     try:
-        import pogodock  # noqa: F401  (the micropython shim)
+        import docksim  # noqa: F401  (makes dockfw importable: micropython stand-in)
         from dockfw.protection import CONTACT_MW_LIMIT
 
         return float(CONTACT_MW_LIMIT)
@@ -470,10 +470,10 @@ def run_scenario(path: str) -> ScenarioRun:
     run = ScenarioRun(scenario_name(p), str(p))
     t0 = time.process_time()
     try:
-        import pogodock  # noqa: F401
+        import docksim  # noqa: F401  (makes dockfw importable: micropython stand-in)
         from dockfw import protocol
-        from pogodock.sim import scenario as scenario_mod
-        from pogodock.sim.dock import SimDock
+        from docksim import scenario as scenario_mod
+        from docksim.dock import SimDock
 
         scn = scenario_mod.load(str(p), str(BOARDS))
         board = scn.board

@@ -45,14 +45,15 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for sub in ("firmware", "host"):
+for sub in ("firmware", "sim"):
     if str(ROOT / sub) not in sys.path:
         sys.path.insert(0, str(ROOT / sub))
 
+import docksim  # noqa: E402, F401  (makes dockfw importable: micropython stand-in)
 from dockfw import drift as drift_mod  # noqa: E402
 from dockfw.store import MemoryStore  # noqa: E402
-from pogodock.sim.circuit import TEMPCO_PER_C, seat_offset_mohm, session_temp_c  # noqa: E402
-from pogodock.sim.scenario import (  # noqa: E402
+from docksim.circuit import TEMPCO_PER_C, seat_offset_mohm, session_temp_c  # noqa: E402
+from docksim.scenario import (  # noqa: E402
     DEFAULT_TEMP_SESSION_SIGMA_C,
     DEFAULT_TEMP_SWING_C,
     default_r_mohm,
@@ -346,8 +347,8 @@ def verify_scenario(seed, days, sigma, swing, temp_sigma):
 
 def _verify_job(args):
     seed, days, sigma, swing, temp_sigma = args
-    from pogodock.sim import scenario as scenario_mod
-    from pogodock.sim.dock import SimDock
+    from docksim import scenario as scenario_mod
+    from docksim.dock import SimDock
 
     obj, model, times, loads = verify_scenario(seed, days, sigma, swing, temp_sigma)
     scn = scenario_mod.parse(obj, "bench_drift", str(ROOT / "boards"))

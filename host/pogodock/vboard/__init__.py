@@ -32,9 +32,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from dockfw.board import BoardError
+    from docksim.scenario import ScenarioError
 
     from pogodock import paths
-    from pogodock.sim.scenario import ScenarioError
     from pogodock.vboard.server import VboardError, serve
 
     try:

@@ -53,7 +53,7 @@ def _cooked_print():
 
 def _forget_own_modules():
     for name in list(sys.modules):
-        if name.split(".")[0] in ("pogodock", "dockfw") or name.startswith("vb_"):
+        if name.split(".")[0] in ("docksim", "dockfw") or name.startswith("vb_"):
             del sys.modules[name]
 
 
@@ -62,7 +62,7 @@ class _WriteCuts:
     scenario's power cuts falls in it, said to the supervisor either way."""
 
     def __init__(self, scenario, pending, console, clock):
-        from pogodock.sim.power import WriteCuts, cut_length, decode_pending
+        from docksim.power import WriteCuts, cut_length, decode_pending
 
         self._cuts = WriteCuts(scenario, decode_pending(pending))
         self._falling = None  # the cut that falls in the write under way
@@ -100,7 +100,7 @@ def main():
     cuts = os.getenv(POWER_CUTS_ENV) or "-"
     import vb_machine
     import vb_micropython
-    from pogodock.sim.scenario import load
+    from docksim.scenario import load
     from vb_console import Console, Unplugged
     from vb_flash import FlashVfs
     from vb_hardware import Hardware

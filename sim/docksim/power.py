@@ -11,7 +11,7 @@ whatever would have followed (the store's rename of ``x.tmp`` over ``x.json``) n
 happens.
 """
 
-from pogodock.sim.rand import mix
+from docksim.rand import mix
 
 _FRACTION_SALT = 0xC075
 
@@ -130,7 +130,7 @@ class PowerSupply:
 
     def __init__(self, dock):
         # Here, not at the top: the virtual board uses this module without the firmware.
-        from pogodock.sim.flash import FlashStore, MemFlash, earlier_life
+        from docksim.flash import FlashStore, MemFlash, earlier_life
 
         self.dock = dock
         scenario = dock.scenario

@@ -81,7 +81,7 @@ import math
 
 from dockfw import board as board_mod
 
-from pogodock.sim.rand import mix
+from docksim.rand import mix
 
 DEFAULT_AMBIENT_C = 25.0
 DEFAULT_SEATING_SIGMA_MOHM = 2.0  # the field's upper end (circuit.py)

@@ -6,7 +6,7 @@ same chips, the same unique id and the same faults in both. Runs under CPython a
 MicroPython.
 """
 
-from pogodock.sim.rand import mix
+from docksim.rand import mix
 
 _M64 = 0xFFFFFFFFFFFFFFFF
 

@@ -75,7 +75,7 @@ import math
 
 from dockfw.board import KELVIN, SUPPLY
 
-from pogodock.sim.rand import mix
+from docksim.rand import mix
 
 TEMPCO_PER_C = 0.0039  # copper
 REF_C = 25.0
