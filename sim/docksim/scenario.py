@@ -13,7 +13,7 @@ increasing t; no load before the first step), ``pins`` (``{name: {r_mohm, cycles
 ``events``, and the project's extras ``ambient_c`` (default 25), ``temp_swing_c`` (the
 daily cycle's amplitude, default 10), ``temp_session_sigma_c`` (default 2),
 ``seating_sigma_mohm`` (session-to-session seating variation per pin, default 2; see
-circuit.py for all three) and ``description`` are optional.
+sessions.py for all three) and ``description`` are optional.
 
 Every event has ``t`` (seconds >= 0, at most ``duration_s``), ``type`` and an optional
 ``note``. Per type (``[]`` = optional):
@@ -84,7 +84,7 @@ from dockfw import board as board_mod
 from docksim.rand import mix
 
 DEFAULT_AMBIENT_C = 25.0
-DEFAULT_SEATING_SIGMA_MOHM = 2.0  # the field's upper end (circuit.py)
+DEFAULT_SEATING_SIGMA_MOHM = 2.0  # the field's upper end (sessions.py)
 DEFAULT_TEMP_SWING_C = 10.0
 DEFAULT_TEMP_SESSION_SIGMA_C = 2.0
 DEFAULT_R_MOHM_LO = 30.0
@@ -611,7 +611,7 @@ def _merge_profiles(plain, profiles):
     """The file's ``load`` steps with each profile's interval [t, until) replaced by the
     profile's steps; at ``until`` the plain step then in effect comes back (0 mA if
     none has started). One pass in time order, no sort: MicroPython's list.sort is slow
-    on nearly sorted lists (circuit.py, _sorted_actions)."""
+    on nearly sorted lists (actions.py, _sorted_actions)."""
     out = []
     j = 0
     cur = 0.0
