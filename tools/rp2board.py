@@ -173,12 +173,12 @@ class SimulatedDock:
         t = int(t_ns) // 1000
         self.now_us = self.clock.now_us = t
         faults = self._faults
-        if faults and faults[0][0] <= t:
+        if faults and faults[0].t_us <= t:
             from docksim.wiring import apply_fault
 
-            while faults and faults[0][0] <= t:
-                _, addr, mode = faults.pop(0)
-                apply_fault(self.chips[addr], mode)
+            while faults and faults[0].t_us <= t:
+                action = faults.pop(0)
+                apply_fault(self.chips[action.addr], action.mode)
         return t
 
     def _counting(self, t):

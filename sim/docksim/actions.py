@@ -1,12 +1,17 @@
 """The circuit's timeline of actions: the scenario's load steps and events, and the charge
 switch, in the order the circuit applies them.
 
-An action is ``(t_us, order, index, kind, arg)``: ``order`` puts simultaneous actions
-in sequence (ends first, then load steps, then the file's events, then the switch),
-``index`` is the load step's, the event's or the switch's own number, ``kind`` the
-event's type (or ``load``, ``<type>_end``, ``rail``) and ``arg`` the event's dict, the
-load in mA or the rail's new state. Runs under CPython and MicroPython.
+Runs under CPython and MicroPython (a namedtuple takes a tuple's memory there, where an
+object of a class would take about twice it: a load profile gives thousands of steps).
 """
+
+from collections import namedtuple
+
+# ``order`` puts simultaneous actions in sequence (ends first, then load steps, then the
+# file's events, then the switch); ``index`` is the load step's, the event's or the
+# switch's own number; ``kind`` the event's type, or ``load``, ``<type>_end``, ``rail``;
+# ``payload`` the event's dict, the load step's mA or the switch's new state.
+Action = namedtuple("Action", ("t_us", "order", "index", "kind", "payload"))
 
 _ORD_END = 0
 _ORD_LOAD = 1
@@ -20,11 +25,11 @@ def us(seconds):
 
 def _before(x, y):
     """Action ``x`` comes before ``y``: by time, then kind order, then index."""
-    if x[0] != y[0]:
-        return x[0] < y[0]
-    if x[1] != y[1]:
-        return x[1] < y[1]
-    return x[2] < y[2]
+    if x.t_us != y.t_us:
+        return x.t_us < y.t_us
+    if x.order != y.order:
+        return x.order < y.order
+    return x.index < y.index
 
 
 def _sorted_actions(acts):
@@ -58,15 +63,15 @@ def scenario_actions(sc):
     """The scenario's load steps and circuit events (an event with ``until`` gives an
     ``_end`` action too), in timeline order."""
     acts = []
-    for i, step in enumerate(sc.load):
-        acts.append((us(step[0]), _ORD_LOAD, i, "load", float(step[1])))
+    for i, (t_s, ma) in enumerate(sc.load):
+        acts.append(Action(us(t_s), _ORD_LOAD, i, "load", float(ma)))
     for k, ev in enumerate(sc.events):
         kind = ev["type"]
         if kind == "sensor_fault":
             continue  # the chips' business (dock.py), not the circuit's
         if kind in ("intermittent", "overload") and "until" in ev:
-            acts.append((us(ev["until"]), _ORD_END, k, kind + "_end", ev))
-        acts.append((us(ev["t"]), _ORD_EVENT, k, kind, ev))
+            acts.append(Action(us(ev["until"]), _ORD_END, k, kind + "_end", ev))
+        acts.append(Action(us(ev["t"]), _ORD_EVENT, k, kind, ev))
     return _sorted_actions(acts)
 
 
@@ -74,14 +79,14 @@ def rail_on_at(acts, t_us):
     """Whether the charge switch is on at ``t_us`` (on from boot)."""
     last = True
     for a in acts:
-        if a[3] == "rail" and a[0] <= t_us:
-            last = a[4]
+        if a.kind == "rail" and a.t_us <= t_us:
+            last = a.payload
     return last
 
 
 def insert_rail(acts, on, t_us, number):
     """Insert the switch's ``number``-th change (to ``on`` at ``t_us``) in its place."""
-    new = (int(t_us), _ORD_RAIL, number, "rail", on)
+    new = Action(int(t_us), _ORD_RAIL, number, "rail", on)
     k = len(acts)
     while k and _before(new, acts[k - 1]):  # a switch is nearly always the latest
         k -= 1

@@ -193,9 +193,9 @@ class SimDock:
 
     def _apply_due(self):
         now = self.clock.now_us
-        while self._actions and self._actions[0][0] <= now:
-            _, addr, mode = self._actions.pop(0)
-            apply_fault(self.chips[addr], mode)
+        while self._actions and self._actions[0].t_us <= now:
+            action = self._actions.pop(0)
+            apply_fault(self.chips[action.addr], action.mode)
 
     def _dead(self):
         # Firmware that caught the PowerCut and went on finds a dock without power.

@@ -7,11 +7,15 @@ the start when asked for an earlier one), and the last few are kept. Runs under
 CPython and MicroPython.
 """
 
+from collections import namedtuple
+
 from docksim.actions import insert_rail, rail_on_at, scenario_actions, us
 from docksim.dropouts import Dropouts
 from docksim.sessions import REF_C, TEMPCO_PER_C, seated_mohm, session_temp_c
 
 BIG = 1 << 62
+
+_Overload = namedtuple("_Overload", ("index", "ma"))  # index: the overload event's
 
 
 def _bisect_right(a, x):
@@ -53,7 +57,7 @@ class _Replay:
         self.docked = False
         self.session = -1
         self.load = 0.0
-        self.overloads = []  # [action id, ma], in start order
+        self.overloads = []  # _Overload, in start order
         self.temp_c = ambient_c
         self.heat = False  # a heat event set temp_c: the session cycle no longer does
         self.rail_on = True
@@ -85,8 +89,8 @@ class Timeline:
     def _rebuild(self):
         cps = [-BIG]
         for a in self.actions:
-            if a[0] != cps[-1]:
-                cps.append(a[0])
+            if a.t_us != cps[-1]:
+                cps.append(a.t_us)
         self._cp = cps
         self._rp = _Replay(self._n, self._ambient)
         self._rp_seg = -1
@@ -103,7 +107,10 @@ class Timeline:
         return True
 
     def _apply(self, rp, act):
-        t, _, k, kind, ev = act
+        t = act.t_us
+        k = act.index
+        kind = act.kind
+        ev = act.payload
         n = self._n
         if kind == "load":
             rp.load = ev
@@ -152,9 +159,9 @@ class Timeline:
         elif kind == "intermittent_end":
             rp.drops = [d for d in rp.drops if d is not self._drop_gens.get(k)]
         elif kind == "overload":
-            rp.overloads.append([k, float(ev["ma"])])
+            rp.overloads.append(_Overload(k, float(ev["ma"])))
         elif kind == "overload_end":
-            rp.overloads = [o for o in rp.overloads if o[0] != k]
+            rp.overloads = [o for o in rp.overloads if o.index != k]
         elif kind == "heat":
             rp.temp_c = float(ev["temp_c"])
             rp.heat = True
@@ -177,7 +184,7 @@ class Timeline:
         rp = self._rp
         acts = self.actions
         t = cp[i]
-        while rp.pos < len(acts) and acts[rp.pos][0] <= t:
+        while rp.pos < len(acts) and acts[rp.pos].t_us <= t:
             self._apply(rp, acts[rp.pos])
             rp.pos += 1
         self._rp_seg = i
@@ -186,7 +193,7 @@ class Timeline:
         seg.b = cp[i + 1] if i + 1 < len(cp) else BIG
         seg.docked = rp.docked
         seg.session = rp.session
-        seg.demand = rp.overloads[-1][1] if rp.overloads else rp.load
+        seg.demand = rp.overloads[-1].ma if rp.overloads else rp.load
         seg.temp_c = rp.temp_c
         seg.tf = 1.0 + TEMPCO_PER_C * (seg.temp_c - REF_C)
         seg.rail_on = rp.rail_on
@@ -235,9 +242,9 @@ class Timeline:
         """How many dockings there were up to ``t_us``."""
         docks = 0
         for a in self.actions:
-            if a[0] > t_us:
+            if a.t_us > t_us:
                 break
-            if a[3] == "dock":
+            if a.kind == "dock":
                 docks += 1
         return docks
 
@@ -245,10 +252,10 @@ class Timeline:
         """Every dropout interval of pin ``j``'s intermittent events in the window."""
         out = []
         for a in self.actions:
-            if a[3] == "intermittent" and self._index[a[4]["pin"]] == j:
-                if a[2] not in self._drop_gens:
+            if a.kind == "intermittent" and self._index[a.payload["pin"]] == j:
+                if a.index not in self._drop_gens:
                     self._apply(_Replay(self._n, self._ambient), a)
-                out.extend(self._drop_gens[a[2]].opens_between(t0_us, t1_us))
+                out.extend(self._drop_gens[a.index].opens_between(t0_us, t1_us))
         out.sort()
         return out
 
@@ -258,10 +265,10 @@ class Timeline:
         out = []
         start = None
         for a in self.actions:
-            if a[3] == "dock":
-                start = a[0]
-            elif a[3] == "undock" and start is not None:
-                out.append((start, a[0]))
+            if a.kind == "dock":
+                start = a.t_us
+            elif a.kind == "undock" and start is not None:
+                out.append((start, a.t_us))
                 start = None
         if start is not None:
             out.append((start, max(self._end_us, start)))

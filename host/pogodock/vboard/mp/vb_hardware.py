@@ -56,9 +56,9 @@ class _FaultSchedule:
 
     def apply_due(self, now_us):
         actions = self._actions
-        while actions and actions[0][0] <= now_us:
-            _, addr, mode = actions.pop(0)
-            apply_fault(self._chips[addr], mode)
+        while actions and actions[0].t_us <= now_us:
+            action = actions.pop(0)
+            apply_fault(self._chips[action.addr], action.mode)
 
 
 class _WiredChip:

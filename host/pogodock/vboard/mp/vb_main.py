@@ -80,11 +80,11 @@ class _WriteCuts:
         due = self._cuts.at_write(self._clock.now_us)
         if due is None:
             return None
-        if due[1] is None:
-            self._console.write_let_through(due[0].index)
+        if not due.falls:
+            self._console.write_let_through(due.cut.index)
             return None
-        self._falling = due[0]
-        return self._length(self._scenario, due[0], size)
+        self._falling = due.cut
+        return self._length(self._scenario, due.cut, size)
 
     def fail(self, path, landed, size):
         """The power fails now (after ``landed`` bytes of the write); never returns."""
