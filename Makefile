@@ -42,7 +42,7 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 lint: setup
-	$(BIN)/ruff check firmware host tests tools
+	$(BIN)/ruff check firmware sim host tests tools
 	$(BIN)/python tools/compile_firmware.py --check
 	$(BIN)/pyright -p tools/pyright-firmware.json
 	$(BIN)/pyright -p pyrightconfig.json

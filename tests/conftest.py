@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pogodock  # noqa: F401  (installs the micropython shim the firmware imports)
+import docksim  # noqa: F401  (makes dockfw importable: micropython stand-in)
 import pytest
 
 if TYPE_CHECKING:

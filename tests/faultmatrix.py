@@ -25,11 +25,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import docksim  # noqa: F401  (makes dockfw importable: micropython stand-in)
 from dockfw import protection as pr
 from dockfw import protocol
 from dockfw.app import CHECK_MS
-from pogodock.sim import scenario as scenario_mod
-from pogodock.sim.dock import SimDock
+from docksim import scenario as scenario_mod
+from docksim.dock import SimDock
 from simrig import BOARDS
 
 MODES = ("nak", "stuck", "reset")

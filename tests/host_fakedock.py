@@ -17,7 +17,6 @@ import tty
 from pathlib import Path
 from typing import Any
 
-import pogodock  # noqa: F401
 from dockfw import protocol
 from dockfw.protocol import Fixed, Obj
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pogodock  # noqa: F401
+import docksim  # noqa: F401  (makes dockfw importable: micropython stand-in)
 from dockfw import docking, protocol
 from dockfw.store import MemoryStore
-from pogodock.sim import scenario as scenario_mod
-from pogodock.sim.dock import SimDock
+from docksim import scenario as scenario_mod
+from docksim.dock import SimDock
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARDS = str(ROOT / "boards")

@@ -9,9 +9,9 @@ and calibrations, in both directions.
 import pytest
 from adafruit_ina219 import INA219 as AdafruitINA219
 from dockfw.ina219 import INA219
-from pogodock.sim.clock import SimClock
-from pogodock.sim.i2cbus import SimI2C
-from pogodock.sim.ina219_model import INA219Model
+from docksim.clock import SimClock
+from docksim.i2cbus import SimI2C
+from docksim.ina219_model import INA219Model
 from support.busio_adapter import BusioAdapter
 from support.dcsource import Source
 

@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from pogodock.sim import scenario as scenario_mod
-from pogodock.sim.circuit import Circuit, session_temp_c
+from docksim import scenario as scenario_mod
+from docksim.circuit import Circuit
+from docksim.sessions import session_temp_c
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))

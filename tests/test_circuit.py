@@ -5,8 +5,8 @@ import time
 from pathlib import Path
 
 import pytest
-from pogodock.sim import scenario as S
-from pogodock.sim.circuit import Circuit
+from docksim import scenario as S
+from docksim.circuit import Circuit
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARDS = str(ROOT / "boards")

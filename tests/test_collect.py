@@ -16,7 +16,7 @@ import itertools
 import pytest
 from dockfw import app as app_mod
 from dockfw import protection as pr
-from pogodock.sim.dock import SimDock
+from docksim.dock import SimDock
 from simrig import load_scenario
 from test_protection import PERIOD_MS, CmdRun, prot, scn
 

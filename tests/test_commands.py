@@ -156,7 +156,7 @@ def test_reboot_restarts_the_firmware_with_a_new_boot_id():
 
 
 def test_a_host_that_does_not_read_costs_lines_not_samples():
-    from pogodock.sim.dock import SimDock
+    from docksim.dock import SimDock
 
     scn = load_scenario("misalign", duration_s=12)
     taken = []

@@ -10,8 +10,8 @@ from dockfw import protocol
 from dockfw import settings as S
 from dockfw.app import App
 from dockfw.commands import Commands
+from docksim.dock import SimDock
 from mp.lineinbox import LineInbox
-from pogodock.sim.dock import SimDock
 from test_commands_total import answers, dock_scenario, run_host
 
 

@@ -15,11 +15,11 @@ from dockfw.app import App
 from dockfw.commands import _ANSWER_BYTES
 from dockfw.drift import Drift
 from dockfw.strictjson import JSONError, parse
+from docksim.dock import SimDock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mp.hostile import ANY, corpus
 from mp.lineinbox import LineInbox
-from pogodock.sim.dock import SimDock
 from pogodock.virtual.simrun import FdInbox
 from simrig import Run, load_scenario
 from support.jsongen import EXAMPLES, commands

@@ -9,9 +9,9 @@ from dockfw import sessionstat
 from dockfw.detect import FAULT, OK, WARN
 from dockfw.drift import CAP, LEARN_MIN, Drift
 from dockfw.store import MemoryStore
+from docksim.dock import SimDock
 from mp.fakectx import CLEAN, PINS
 from mp.fakectx import SessionCtx as Ctx
-from pogodock.sim.dock import SimDock
 
 DAY = 86400
 

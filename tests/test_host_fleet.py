@@ -19,13 +19,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from docksim.wiring import unique_id
 from host_fakedock import FakeDock, wait_for
 from mqtt_broker import Broker, Watcher
 from pogodock.link import fleet, ports
 from pogodock.link.fleet import DockRouter, Fleet, TaggedQueue
 from pogodock.recordings import replay
 from pogodock.records import DOCK_CHANGED, REBOOT, Hello, LinkEvent
-from pogodock.sim.wiring import unique_id
 from pogodock.views.fleetprint import FleetPrinter
 from support.cli import run_cli, start_cli
 from support.procs import interrupt

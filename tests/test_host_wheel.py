@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # What the wheel is built from (pyproject.toml names README.md as the long description).
-SOURCES = ["pyproject.toml", "README.md", "host", "firmware", "boards", "scenarios"]
+SOURCES = ["pyproject.toml", "README.md", "host", "sim", "firmware", "boards", "scenarios"]
 
 
 def _env() -> dict[str, str]:

@@ -1,8 +1,8 @@
 import errno
 
 import pytest
-from pogodock.sim.clock import SimClock
-from pogodock.sim.i2cbus import SimI2C
+from docksim.clock import SimClock
+from docksim.i2cbus import SimI2C
 
 
 class Echo:

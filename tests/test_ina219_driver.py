@@ -3,9 +3,9 @@
 import pytest
 from dockfw import ina219
 from dockfw.ina219 import INA219, INA219Error
-from pogodock.sim.clock import SimClock
-from pogodock.sim.i2cbus import SimI2C
-from pogodock.sim.ina219_model import POR_CONFIG, INA219Model
+from docksim.clock import SimClock
+from docksim.i2cbus import SimI2C
+from docksim.ina219_model import POR_CONFIG, INA219Model
 from support.dcsource import Source
 
 

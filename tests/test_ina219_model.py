@@ -5,9 +5,9 @@ import math
 import adafruit_ina219
 import pytest
 from adafruit_ina219 import INA219, Mode
-from pogodock.sim.clock import SimClock
-from pogodock.sim.i2cbus import SimI2C
-from pogodock.sim.ina219_model import POR_CONFIG, INA219Model, adc_timing
+from docksim.clock import SimClock
+from docksim.i2cbus import SimI2C
+from docksim.ina219_model import POR_CONFIG, INA219Model, adc_timing
 from support.busio_adapter import BusioAdapter
 from support.dcsource import Source
 

@@ -12,7 +12,7 @@ seconds from each fault, as the board samples.
 from dockfw import protection as pr
 from dockfw import protocol
 from dockfw.app import App
-from pogodock.sim.dock import SimDock
+from docksim.dock import SimDock
 from simrig import Run, load_scenario
 from test_protection import prot
 

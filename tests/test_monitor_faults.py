@@ -8,10 +8,10 @@ from dockfw import protection as pr
 from dockfw import protocol
 from dockfw.app import CHECK_MS, App
 from dockfw.ina219 import bus_timeout_us
+from docksim.dock import SimDock
+from docksim.i2cbus import SimI2C
+from docksim.ina219_model import INA219Model
 from faultmatrix import EXTRA_MOHM, Case, cases, run_case
-from pogodock.sim.dock import SimDock
-from pogodock.sim.i2cbus import SimI2C
-from pogodock.sim.ina219_model import INA219Model
 from simrig import Run, load_scenario
 from test_protection import flowing, go, kinds, prot, scn, switch_follows_events
 
@@ -122,7 +122,7 @@ def test_heat_temperature_and_monitors_are_judged_whatever_the_report_rate():
 
 
 def test_a_held_bus_times_out_every_transaction_until_clocked_free():
-    from pogodock.sim.clock import SimClock
+    from docksim.clock import SimClock
 
     clock = SimClock()
     assert SimI2C(400000, clock).timeout_us == 50000  # rp2's default
@@ -148,7 +148,7 @@ def test_a_held_bus_times_out_every_transaction_until_clocked_free():
 
 
 def test_bus_fault_events_are_validated():
-    from pogodock.sim import scenario as scenario_mod
+    from docksim import scenario as scenario_mod
     from simrig import BOARDS
 
     def parse(ev):

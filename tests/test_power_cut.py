@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from pogodock.sim import scenario as S
-from pogodock.sim.flash import FlashStore, MemFlash, earlier_life
-from pogodock.sim.power import PowerCut
+from docksim import scenario as S
+from docksim.flash import FlashStore, MemFlash, earlier_life
+from docksim.power import PowerCut
 from simrig import Run
 
 ROOT = Path(__file__).resolve().parents[1]

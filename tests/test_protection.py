@@ -10,9 +10,9 @@ from dockfw import protection as pr
 from dockfw import protocol
 from dockfw.app import CHECK_MS
 from dockfw.health import BLIND_SCORE_CAP
+from docksim import scenario as scenario_mod
+from docksim.dock import COMMAND_COST_US, SimDock
 from mp.lineinbox import LineInbox
-from pogodock.sim import scenario as scenario_mod
-from pogodock.sim.dock import COMMAND_COST_US, SimDock
 from simrig import ROOT, Run, load_scenario
 
 PERIOD_MS = 5  # 200 Hz docked

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from pogodock.sim import scenario as S
+from docksim import scenario as S
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.json"))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from dockfw.commands import _SHARE
-from pogodock.sim.dock import COMMAND_COST_US, SimDock
+from docksim.dock import COMMAND_COST_US, SimDock
 from simrig import ROOT, Run, load_scenario
 
 

@@ -1,5 +1,5 @@
 from dockfw.uptime import Uptime
-from pogodock.sim.clock import SimClock
+from docksim.clock import SimClock
 
 
 def test_ticks_wrap_at_2_to_the_30():

@@ -560,7 +560,7 @@ def test_a_cut_during_a_write_leaves_the_old_state_whole_and_part_of_the_new(
         events=[{"t": 0.3, "type": "dock"}, {"t": 1.5, "type": "undock"}, cut],
         pins={"VBUS1": {"cycles": 40}},
     )
-    from pogodock.sim.scenario import load
+    from docksim.scenario import load
     from pogodock.virtual.vboard.server import _seed_mating_cycles
 
     _seed_mating_cycles(flash, load(path, str(ROOT / "boards")))  # as the vboard will

@@ -51,7 +51,6 @@ def tilt_figures() -> Figures:
 
 def host_figures() -> Figures:
     """The host's protocol parser: lines per second into records, and fully decoded."""
-    import pogodock  # noqa: F401
     from bench_host import decoded_lines_per_s, lines_per_s
 
     return {

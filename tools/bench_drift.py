@@ -7,10 +7,10 @@ this tool builds each session's statistic the way the pipeline does and hands it
 ``Drift.session`` / ``Drift.save`` exactly as ``Drift.undocked`` does:
 
 * the contact at 25 °C: the pin's base resistance (``scenario.default_r_mohm``), the
-  seating offset of that docking (``circuit.seat_offset_mohm``, clipped as the
+  seating offset of that docking (``sessions.seat_offset_mohm``, clipped as the
   simulator clips it) and the oxidation term; the same functions and draws as the
   full simulator for the same seed;
-* at the session's temperature (``circuit.session_temp_c``: the daily cycle plus a
+* at the session's temperature (``sessions.session_temp_c``: the daily cycle plus a
   per-session draw), times copper's tempco, and back to 25 °C with the firmware's
   integer correction (the dock's sensor reads the temperature the contact has);
 * the measurement: a pin's contact drop is the difference of two monitors' shunt
@@ -45,18 +45,19 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for sub in ("firmware", "host"):
+for sub in ("firmware", "sim"):
     if str(ROOT / sub) not in sys.path:
         sys.path.insert(0, str(ROOT / sub))
 
+import docksim  # noqa: E402, F401  (makes dockfw importable: micropython stand-in)
 from dockfw import drift as drift_mod  # noqa: E402
 from dockfw.store import MemoryStore  # noqa: E402
-from pogodock.sim.circuit import TEMPCO_PER_C, seat_offset_mohm, session_temp_c  # noqa: E402
-from pogodock.sim.scenario import (  # noqa: E402
+from docksim.scenario import (  # noqa: E402
     DEFAULT_TEMP_SESSION_SIGMA_C,
     DEFAULT_TEMP_SWING_C,
     default_r_mohm,
 )
+from docksim.sessions import TEMPCO_PER_C, seat_offset_mohm, session_temp_c  # noqa: E402
 
 DAY = 86400
 PINS = ("VBUS1", "GND1", "GND2", "VBUS2")  # pico-dock-4
@@ -346,8 +347,8 @@ def verify_scenario(seed, days, sigma, swing, temp_sigma):
 
 def _verify_job(args):
     seed, days, sigma, swing, temp_sigma = args
-    from pogodock.sim import scenario as scenario_mod
-    from pogodock.sim.dock import SimDock
+    from docksim import scenario as scenario_mod
+    from docksim.dock import SimDock
 
     obj, model, times, loads = verify_scenario(seed, days, sigma, swing, temp_sigma)
     scn = scenario_mod.parse(obj, "bench_drift", str(ROOT / "boards"))

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 import time
 
-import pogodock  # noqa: F401
 from pogodock.records import Record
 
 DEFAULT_SCENARIO = "misalign.json"

@@ -7,7 +7,7 @@ import gc
 import os
 import sys
 
-for p in ("tests/mp", "host", "firmware"):
+for p in ("tests/mp", "sim", "firmware"):
     if p not in sys.path:
         sys.path.append(p)
 

@@ -113,6 +113,7 @@ def truth(scenario: dict, cuts: list[dict], boot_s: float = 0.0) -> dict:
     moment, so a cut that falls then, or before, takes it with it. This is an estimate
     from the firmware's timing, not a replay of it: compare ``each`` with the
     firmware's own ``docked`` events where they differ."""
+    import docksim  # noqa: F401  (makes dockfw importable: micropython stand-in)
     from dockfw.docking import ARRIVE_MS, LEAVE_MS
 
     board = json.loads((ROOT / "boards" / ("%s.json" % scenario["board"])).read_text())
@@ -203,10 +204,10 @@ def outcome(where: str, scenario: dict, cuts: list[dict], boots: list[dict], fil
 
 def run_sim(scenario: dict) -> dict:
     """Play the scenario in the simulator (simulated time, as fast as it goes)."""
-    import pogodock  # noqa: F401  (the micropython shim the firmware imports)
+    import docksim  # noqa: F401  (makes dockfw importable: micropython stand-in)
     from dockfw import protocol
-    from pogodock.sim import scenario as scenario_mod
-    from pogodock.sim.dock import SimDock
+    from docksim import scenario as scenario_mod
+    from docksim.dock import SimDock
 
     scn = scenario_mod.parse(scenario, "powercuts", BOARDS)
     boots: list[dict] = []

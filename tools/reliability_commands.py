@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tools"))
 
-import pogodock  # noqa: E402, F401  (the micropython shim, before dockfw)
+import docksim  # noqa: E402, F401  (makes dockfw importable: micropython stand-in)
 from dockfw import protocol  # noqa: E402
 from dockfw.strictjson import JSONError, parse  # noqa: E402
 from mp.hostile import corpus  # noqa: E402
@@ -108,7 +108,7 @@ def generated(seed: int, n: int):
 
 def fuzz(seed: int, n: int) -> dict:
     from dockfw.app import App
-    from pogodock.sim.dock import SimDock
+    from docksim.dock import SimDock
     from simrig import load_scenario
 
     raw: list[bytes] = []

@@ -34,7 +34,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import pogodock  # noqa: E402,F401  (the micropython shim)
 from faultmatrix import NONE, Case, Result, cases, run_case  # noqa: E402
 
 BOARDS = ("pico-dock-4", "feather-kelvin-2")
@@ -45,8 +44,8 @@ def _bus_case(args: tuple[str, int]) -> tuple[str, int, bool, int]:
     held: (mode, seed, overload flowed longer than 3 cycles, false cuts)."""
     mode, seed = args
     from dockfw import protocol
-    from pogodock.sim import scenario as scenario_mod
-    from pogodock.sim.dock import SimDock
+    from docksim import scenario as scenario_mod
+    from docksim.dock import SimDock
     from simrig import BOARDS as BOARDS_DIR
 
     events = [

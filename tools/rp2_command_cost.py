@@ -15,7 +15,7 @@ longest single step: what a cycle could wait for; timed with automatic collectio
 since a collection inside a step is the heap's cost, which the App takes right after a
 cycle), ``<kind>_steps`` and ``<kind>_heap_bytes`` (per line); and
 ``<kind>_handle_us`` (``Commands.handle`` alone, the line already read). The simulator's
-per-line cost (``pogodock.sim.dock.COMMAND_COST_US``) comes from ``get_key_us``.
+per-line cost (``docksim.dock.COMMAND_COST_US``) comes from ``get_key_us``.
 """
 
 import gc

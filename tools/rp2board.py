@@ -134,9 +134,9 @@ class SimulatedDock:
     the record of what happened on the bus and the charge pin."""
 
     def __init__(self, scenario, gap_after_us=2000000):
-        from pogodock.sim.circuit import Circuit
-        from pogodock.sim.ina219_model import INA219Model
-        from pogodock.sim.wiring import fault_actions, monitors
+        from docksim.circuit import Circuit
+        from docksim.ina219_model import INA219Model
+        from docksim.wiring import fault_actions, monitors
 
         for ev in scenario.events:
             if ev["type"] in _UNSUPPORTED:
@@ -173,12 +173,12 @@ class SimulatedDock:
         t = int(t_ns) // 1000
         self.now_us = self.clock.now_us = t
         faults = self._faults
-        if faults and faults[0][0] <= t:
-            from pogodock.sim.wiring import apply_fault
+        if faults and faults[0].t_us <= t:
+            from docksim.wiring import apply_fault
 
-            while faults and faults[0][0] <= t:
-                _, addr, mode = faults.pop(0)
-                apply_fault(self.chips[addr], mode)
+            while faults and faults[0].t_us <= t:
+                action = faults.pop(0)
+                apply_fault(self.chips[action.addr], action.mode)
         return t
 
     def _counting(self, t):
@@ -292,7 +292,7 @@ class Rp2Board:
     ``start()`` (or ``with``), until ``duration_s`` of emulated time or ``stop()``."""
 
     def __init__(self, scenario, until_s=None, wire=True, gap_after_s=2.0, boards_dir=None):
-        from pogodock.sim import scenario as scenario_mod
+        from docksim import scenario as scenario_mod
 
         if isinstance(scenario, (str, Path)):
             bdir = str(boards_dir or ROOT / "boards")

@@ -12,7 +12,7 @@ import gc
 import json
 import sys
 
-from pogodock.sim.dock import SimDock
+from docksim.dock import SimDock
 from simload import load_scenario
 
 FAST_US = 5000  # the board's rate with a device docked

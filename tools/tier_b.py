@@ -22,8 +22,6 @@ import compile_firmware  # noqa: E402
 
 OUT = ROOT / "build" / "mpy"
 HEAP = os.environ.get("MPY_HEAP", "256k")
-# The simulator modules that run beside the firmware (the rest of host/ is CPython only).
-SIM_SOURCES = ["pogodock/__init__.py", "pogodock/sim"]
 
 
 def compile_tree(src_root: Path, entries: list[str]) -> None:
@@ -46,7 +44,7 @@ def build_mpy() -> None:
 
     shutil.rmtree(OUT, ignore_errors=True)
     compile_tree(ROOT / "firmware", ["dockfw"])
-    compile_tree(ROOT / "host", SIM_SOURCES)
+    compile_tree(ROOT / "sim", ["docksim"])
     # The tests too: compiling a source file at import takes heap of its own, and the
     # fragments it leaves can deny the firmware a buffer of a few kB later.
     compile_tree(ROOT / "tests", ["mp"])

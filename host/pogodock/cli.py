@@ -75,18 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from docksim.scenario import ScenarioError
+
     from pogodock.link.dockcmd import DockError
     from pogodock.link.ports import PortError
     from pogodock.recordings.plot import PlotError
     from pogodock.recordings.replay import RecordingError
-    from pogodock.sim.scenario import ScenarioError
 
     return (UsageError, BoardError, ScenarioError, PortError, RecordingError, PlotError, DockError)
 
 
 def main(argv: list[str] | None = None) -> int:
-    import pogodock  # noqa: F401  (micropython shim for the firmware modules)
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

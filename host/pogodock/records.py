@@ -36,8 +36,6 @@ from typing import Any, TypedDict
 from dockfw import protocol
 from dockfw.protocol import ENVELOPE, TYPES, VERSION, ProtocolError
 
-import pogodock  # noqa: F401  (micropython shim before dockfw loads)
-
 _scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 # The longest line the dock writes is a hello of a few KB; anything near this is noise.

@@ -7,7 +7,7 @@ from array import array
 from dockfw.board import load
 from dockfw.sampler import ST_LOW_CURRENT, UNKNOWN
 from dockfw.store import MemoryStore
-from pogodock.sim.clock import SimClock
+from docksim.clock import SimClock
 
 
 class _Docking:

@@ -5,7 +5,7 @@ import gc
 
 from dockfw.board import load
 from dockfw.store import MemoryStore
-from pogodock.sim.clock import SimClock
+from docksim.clock import SimClock
 
 
 class FrozenBus:

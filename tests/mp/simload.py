@@ -14,15 +14,15 @@ def load_scenario(obj_or_path, boards="boards", **overrides):
     else:
         obj = obj_or_path
     obj.update(overrides)
-    from pogodock.sim import scenario
+    from docksim import scenario
 
     sc = scenario.parse(obj, "mp-scenario", boards)
     del scenario
-    sys.modules.pop("pogodock.sim.scenario", None)
-    import pogodock.sim
+    sys.modules.pop("docksim.scenario", None)
+    import docksim
 
     try:
-        delattr(pogodock.sim, "scenario")
+        delattr(docksim, "scenario")
     except AttributeError:
         pass
     gc.collect()

@@ -1,6 +1,6 @@
 # Tier B: the scenario loader and the circuit under the real MicroPython interpreter.
-from pogodock.sim import scenario as S
-from pogodock.sim.circuit import Circuit
+from docksim import scenario as S
+from docksim.circuit import Circuit
 
 # tools/mptest.py runs from the repository root.
 BOARDS = "boards"

@@ -1,12 +1,12 @@
 # Tier B: sampling through the App's garbage collections, under the real MicroPython
 # interpreter, the heap locked around each cycle as the RP2040's hard timer interrupt
 # finds it during a collection (SimDock.collect): a cycle that allocates fails there.
-# preload: dockfw.app, pogodock.sim.dock
+# preload: dockfw.app, docksim.dock
 import gc
 import json
 
 from dockfw import app as app_mod
-from pogodock.sim.dock import COLLECT_COST_US, SimDock
+from docksim.dock import COLLECT_COST_US, SimDock
 from simload import load_scenario
 
 PERIOD_MS = 5

@@ -1,7 +1,7 @@
 # Tier B: firmware core modules under the real MicroPython interpreter.
 from dockfw import board, protocol
 from dockfw.uptime import Uptime
-from pogodock.sim.clock import SimClock
+from docksim.clock import SimClock
 
 
 def test_fixed_point_and_envelope():

@@ -1,5 +1,5 @@
 # Tier B: the alignment and intermittent detectors under the real MicroPython
-# preload: dockfw.app, pogodock.sim.dock
+# preload: dockfw.app, docksim.dock
 # interpreter: their per-cycle path allocates nothing (dips, dropouts, load steps,
 # open and raised pins included), and on the simulated dock they raise the right
 # events. Scenario lines are checked as they stream: a run's decoded lines would
@@ -140,7 +140,7 @@ def _events(obj):
     # Only the event lines are decoded and kept.
     from dockfw import protocol
     from dockfw.app import App
-    from pogodock.sim.dock import SimDock
+    from docksim.dock import SimDock
     from simload import load_scenario
 
     kept = []

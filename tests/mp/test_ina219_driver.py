@@ -1,12 +1,12 @@
 # dockfw.ina219 under the real MicroPython interpreter (test tier B): plain test_*
 # functions, bare asserts. Run from the repo root:
-#   MICROPYPATH=firmware:host:tests/mp .venv/bin/micropython -X heapsize=192k tools/mptest.py
+#   MICROPYPATH=firmware:sim:tests/mp .venv/bin/micropython -X heapsize=192k tools/mptest.py
 import gc
 
 from dockfw.ina219 import FOR_DRIVER, INA219, INA219Error, ShuntBank
-from pogodock.sim.clock import SimClock
-from pogodock.sim.i2cbus import SimI2C
-from pogodock.sim.ina219_model import INA219Model
+from docksim.clock import SimClock
+from docksim.i2cbus import SimI2C
+from docksim.ina219_model import INA219Model
 
 _N = 100
 

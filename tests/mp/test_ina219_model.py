@@ -1,9 +1,9 @@
 # Tier B: the simulated I2C bus and INA219 model under the real MicroPython interpreter.
 import errno
 
-from pogodock.sim.clock import SimClock
-from pogodock.sim.i2cbus import SimI2C
-from pogodock.sim.ina219_model import INA219Model
+from docksim.clock import SimClock
+from docksim.i2cbus import SimI2C
+from docksim.ina219_model import INA219Model
 
 ADDR = 0x40
 

@@ -1,7 +1,7 @@
 # Tier B: power cuts in the simulator under the real MicroPython interpreter (the
 # simulator's power and flash modules run there too).
-# preload: dockfw.app, pogodock.sim.dock, pogodock.sim.power
-from pogodock.sim.dock import SimDock
+# preload: dockfw.app, docksim.dock, docksim.power
+from docksim.dock import SimDock
 from simload import load_scenario
 
 

@@ -1,5 +1,5 @@
 # Tier B: protection and docking on the simulated dock under the real MicroPython
-# preload: dockfw.app, pogodock.sim.dock
+# preload: dockfw.app, docksim.dock
 # interpreter: faults.json squeezed into 18 s (nak, reset, overload, heat) and a docking
 # story, checked as the lines stream: events are kept as small tuples, sample lines
 # are read from their first bytes and dropped (a run's decoded lines would not fit
@@ -90,7 +90,7 @@ class _Stream:
 
 def _run(obj, check):
     from dockfw.app import App
-    from pogodock.sim.dock import SimDock
+    from docksim.dock import SimDock
     from simload import load_scenario
 
     out = _Stream(check)

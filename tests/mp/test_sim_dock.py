@@ -1,12 +1,12 @@
 # Tier B: the firmware App on the simulated dock, all under the real MicroPython interpreter.
-# preload: dockfw.app, pogodock.sim.dock
+# preload: dockfw.app, docksim.dock
 # Lines are checked as they arrive: a whole run's decoded lines would not fit the
 # 192k heap beside the simulator.
 import json
 
 from dockfw import protocol
 from dockfw.app import App
-from pogodock.sim.dock import SimDock
+from docksim.dock import SimDock
 from simload import load_scenario
 
 

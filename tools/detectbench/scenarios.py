@@ -178,10 +178,10 @@ def run_scenario(path: str, seed_step: int = 0) -> ScenarioRun:
     run = ScenarioRun(run_name(p, seed_step), str(p))
     t0 = time.process_time()
     try:
-        import pogodock  # noqa: F401
+        import docksim  # noqa: F401  (makes dockfw importable: micropython stand-in)
         from dockfw import protocol
-        from pogodock.sim import scenario as scenario_mod
-        from pogodock.sim.dock import SimDock
+        from docksim import scenario as scenario_mod
+        from docksim.dock import SimDock
 
         obj = json.loads(p.read_text())
         if seed_step and isinstance(obj, dict) and isinstance(obj.get("seed"), int):

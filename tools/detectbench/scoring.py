@@ -162,7 +162,7 @@ def explains(f: Fault, ev: Event) -> bool:
 
 def contact_heat_limit_mw() -> float:
     try:
-        import pogodock  # noqa: F401  (the micropython shim)
+        import docksim  # noqa: F401  (makes dockfw importable: micropython stand-in)
         from dockfw.protection import CONTACT_MW_LIMIT
 
         return float(CONTACT_MW_LIMIT)

@@ -30,9 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dockfw.board import BoardError
+    from docksim.scenario import ScenarioError
 
     from pogodock import paths
-    from pogodock.sim.scenario import ScenarioError
     from pogodock.virtual.vboard.server import VboardError, serve
 
     try:

@@ -10,13 +10,13 @@ import sys
 import time
 from typing import TYPE_CHECKING, BinaryIO
 
+import docksim  # noqa: F401  (makes dockfw importable: micropython stand-in)
 from dockfw.app import App
 from dockfw.protocol import MAX_COMMAND_BYTES
+from docksim import scenario as scenario_mod
+from docksim.dock import SimDock
 
-import pogodock  # noqa: F401  (installs the micropython shim before dockfw loads)
 from pogodock.paths import BOARDS_DIR
-from pogodock.sim import scenario as scenario_mod
-from pogodock.sim.dock import SimDock
 
 if TYPE_CHECKING:
     from pogodock.recordings.recorder import Recorder

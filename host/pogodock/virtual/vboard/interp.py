@@ -1,7 +1,7 @@
 """The MicroPython interpreter a virtual board runs on: its modules and its command line.
 
 The board's own modules (``mp/vb_*.py``) and the simulator parts they use
-(``pogodock.sim``, ``dockfw.board``) are compiled once per vboard with ``mpy-cross``
+(``docksim``, ``dockfw.board``) are compiled once per vboard with ``mpy-cross``
 into a private folder that becomes the interpreter's ``MICROPYPATH``: a reset starts
 a fresh interpreter, and bytecode loads faster than source compiles. Their source
 names start with ``vboard:`` so that tracebacks can leave those frames out, as a board
@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 
 import dockfw
-
-import pogodock
+import docksim
 
 MP_SIDE = Path(__file__).resolve().with_name("mp")
 SOURCE_PREFIX = "vboard:"
@@ -52,11 +51,10 @@ class Interpreter:
 
     def _sources(self) -> list[tuple[Path, str]]:
         """(file, name in the interpreter's path) for every module the board imports."""
-        host = Path(pogodock.__file__).resolve().parent
+        sim = Path(docksim.__file__).resolve().parent
         firmware = Path(dockfw.__file__).resolve().parent
         out = [(p, p.name) for p in sorted(MP_SIDE.glob("vb_*.py"))]
-        out.append((host / "__init__.py", "pogodock/__init__.py"))
-        out += [(p, "pogodock/sim/" + p.name) for p in sorted((host / "sim").glob("*.py"))]
+        out += [(p, "docksim/" + p.name) for p in sorted(sim.glob("*.py"))]
         out += [(firmware / n, "dockfw/" + n) for n in ("__init__.py", "board.py")]
         return out
 

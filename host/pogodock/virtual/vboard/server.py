@@ -22,7 +22,7 @@ stdout are pipes to this process, which relays them to the pseudo-terminal
   it passes the interpreter is killed wherever it is (a tight loop, a blocking read)
   and the board boots as after a hard reset, with ``reset_cause()`` ``WDT_RESET``.
   A hard reset stops the watchdog, as on the RP2040;
-* power cuts (the scenario's ``power_cut`` events, ``pogodock.sim.power``): a timed
+* power cuts (the scenario's ``power_cut`` events, ``docksim.power``): a timed
   one at its scenario time, one during a flash write when the interpreter's flash
   layer reports it (``P...;``, once part of the write has landed). The interpreter
   is killed wherever it is, nothing is said and what the host sends is thrown away
@@ -46,10 +46,11 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from docksim import scenario as scenario_mod
+from docksim.power import WriteCuts, power_cuts
+
 from pogodock.interrupts import sigterm_as_interrupt
 from pogodock.paths import BOARDS_DIR
-from pogodock.sim import scenario as scenario_mod
-from pogodock.sim.power import WriteCuts, power_cuts
 from pogodock.virtual.vboard.gate import InputGate
 from pogodock.virtual.vboard.interp import Interpreter, InterpreterError
 from pogodock.virtual.vboard.port import PtyPort
@@ -384,7 +385,7 @@ def _seed_mating_cycles(flash: Path, scenario) -> None:
     """The scenario's per-pin ``cycles`` are what an earlier life of the dock counted: put
     them where the firmware keeps them (``sim.flash.earlier_life``, as ``pogodock sim``
     does) unless the flash has its own state there already."""
-    from pogodock.sim.flash import earlier_life
+    from docksim.flash import earlier_life
 
     files = earlier_life(scenario)
     for path in files:

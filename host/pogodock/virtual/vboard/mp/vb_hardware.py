@@ -1,7 +1,7 @@
 """The virtual board's hardware: the scenario's dock circuit and INA219s, in real time.
 
 Runs inside the vboard's MicroPython interpreter. The simulator's parts (``Circuit``,
-``INA219Model``, ``SimI2C``) are wired as ``pogodock.sim.dock.SimDock`` wires them, with
+``INA219Model``, ``SimI2C``) are wired as ``docksim.dock.SimDock`` wires them, with
 two differences that come from running on a real clock instead of a simulated one:
 
 * ``RealTimeClock`` stands in for ``SimClock``: ``now_us`` is the time since the board's
@@ -18,10 +18,10 @@ two differences that come from running on a real clock instead of a simulated on
 
 import time
 
-from pogodock.sim.circuit import Circuit
-from pogodock.sim.i2cbus import SimI2C
-from pogodock.sim.ina219_model import INA219Model
-from pogodock.sim.wiring import apply_fault, fault_actions, monitors, unique_id
+from docksim.circuit import Circuit
+from docksim.i2cbus import SimI2C
+from docksim.ina219_model import INA219Model
+from docksim.wiring import apply_fault, fault_actions, monitors, unique_id
 
 # The RP2040's temperature sensor (datasheet 4.9.5): V = 0.706 - (T - 27) * 0.001721,
 # read by a 12-bit ADC against 3.3 V; read_u16 scales the 12 bits up as the rp2 port does.
@@ -56,9 +56,9 @@ class _FaultSchedule:
 
     def apply_due(self, now_us):
         actions = self._actions
-        while actions and actions[0][0] <= now_us:
-            _, addr, mode = actions.pop(0)
-            apply_fault(self._chips[addr], mode)
+        while actions and actions[0].t_us <= now_us:
+            action = actions.pop(0)
+            apply_fault(self._chips[action.addr], action.mode)
 
 
 class _WiredChip:

@@ -20,7 +20,7 @@ interrupt. Not there: ``PWM``, ``UART``, ``SPI``, the other registers.
 import time
 
 import micropython
-from pogodock.sim.i2cbus import SimI2C
+from docksim.i2cbus import SimI2C
 
 PWRON_RESET = 1
 WDT_RESET = 3

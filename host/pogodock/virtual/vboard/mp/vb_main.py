@@ -53,7 +53,7 @@ def _cooked_print():
 
 def _forget_own_modules():
     for name in list(sys.modules):
-        if name.split(".")[0] in ("pogodock", "dockfw") or name.startswith("vb_"):
+        if name.split(".")[0] in ("docksim", "dockfw") or name.startswith("vb_"):
             del sys.modules[name]
 
 
@@ -62,7 +62,7 @@ class _WriteCuts:
     scenario's power cuts falls in it, said to the supervisor either way."""
 
     def __init__(self, scenario, pending, console, clock):
-        from pogodock.sim.power import WriteCuts, cut_length, decode_pending
+        from docksim.power import WriteCuts, cut_length, decode_pending
 
         self._cuts = WriteCuts(scenario, decode_pending(pending))
         self._falling = None  # the cut that falls in the write under way
@@ -80,11 +80,11 @@ class _WriteCuts:
         due = self._cuts.at_write(self._clock.now_us)
         if due is None:
             return None
-        if due[1] is None:
-            self._console.write_let_through(due[0].index)
+        if not due.falls:
+            self._console.write_let_through(due.cut.index)
             return None
-        self._falling = due[0]
-        return self._length(self._scenario, due[0], size)
+        self._falling = due.cut
+        return self._length(self._scenario, due.cut, size)
 
     def fail(self, path, landed, size):
         """The power fails now (after ``landed`` bytes of the write); never returns."""
@@ -100,7 +100,7 @@ def main():
     cuts = os.getenv(POWER_CUTS_ENV) or "-"
     import vb_machine
     import vb_micropython
-    from pogodock.sim.scenario import load
+    from docksim.scenario import load
     from vb_console import Console, Unplugged
     from vb_flash import FlashVfs
     from vb_hardware import Hardware

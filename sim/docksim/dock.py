@@ -22,11 +22,11 @@ from dockfw.docking import STATE as DOCKING_STATE
 from dockfw.ina219 import bus_timeout_us
 from dockfw.store import MemoryStore
 
-from pogodock.sim.circuit import Circuit
-from pogodock.sim.clock import SimClock
-from pogodock.sim.i2cbus import SimI2C, hardware_begin, hardware_end, heap_lock, heap_unlock
-from pogodock.sim.ina219_model import INA219Model
-from pogodock.sim.wiring import apply_fault, fault_actions, monitors, unique_id
+from docksim.circuit import Circuit
+from docksim.clock import SimClock
+from docksim.i2cbus import SimI2C, hardware_begin, hardware_end, heap_lock, heap_unlock
+from docksim.ina219_model import INA219Model
+from docksim.wiring import apply_fault, fault_actions, monitors, unique_id
 
 # Simulated time one host command line costs the firmware: what the RP2040 spends reading
 # the line byte by byte, parsing it, acting and writing the answer. Measured on the
@@ -95,7 +95,7 @@ class SimDock:
         # the mating cycles an earlier life of the dock had already counted.
         for ev in scenario.events:
             if ev["type"] == "power_cut":
-                from pogodock.sim.power import PowerSupply
+                from docksim.power import PowerSupply
 
                 self.power = PowerSupply(self)
                 self.flash = self.power.flash
@@ -193,14 +193,14 @@ class SimDock:
 
     def _apply_due(self):
         now = self.clock.now_us
-        while self._actions and self._actions[0][0] <= now:
-            _, addr, mode = self._actions.pop(0)
-            apply_fault(self.chips[addr], mode)
+        while self._actions and self._actions[0].t_us <= now:
+            action = self._actions.pop(0)
+            apply_fault(self.chips[action.addr], action.mode)
 
     def _dead(self):
         # Firmware that caught the PowerCut and went on finds a dock without power.
         if not self.powered:
-            from pogodock.sim.power import PowerCut
+            from docksim.power import PowerCut
 
             raise PowerCut()
 

@@ -11,9 +11,15 @@ whatever would have followed (the store's rename of ``x.tmp`` over ``x.json``) n
 happens.
 """
 
-from pogodock.sim.rand import mix
+from collections import namedtuple
+
+from docksim.rand import mix
 
 _FRACTION_SALT = 0xC075
+
+# What ``WriteCuts.at_write`` finds: the ``Cut`` due, and whether the power fails in this
+# write (False: the write goes through, one less for the cut to let pass).
+CutAtWrite = namedtuple("CutAtWrite", ("cut", "falls"))
 
 
 class PowerCut(BaseException):
@@ -77,9 +83,9 @@ class WriteCuts:
         self.pending = pending
 
     def at_write(self, now_us):
-        """A write is committed now: ``None`` (it goes through, touching no cut),
-        ``(cut, None)`` (it goes through, one less for ``cut`` to let pass) or
-        ``(cut, True)``: the power fails in it."""
+        """A write is committed now: ``None`` (it goes through, touching no cut) or a
+        ``CutAtWrite``: ``falls`` False (it goes through, one less for ``cut`` to let
+        pass) or True (the power fails in it)."""
         due = None
         for k in self.pending:
             cut = self.cuts[k]
@@ -89,9 +95,9 @@ class WriteCuts:
             return None
         if self.pending[due.index] > 0:
             self.pending[due.index] -= 1
-            return (due, None)
+            return CutAtWrite(due, False)
         del self.pending[due.index]
-        return (due, True)
+        return CutAtWrite(due, True)
 
     def encode(self):
         """``pending`` as one command-line word: ``"3:0,5:2"``, or ``"-"``."""
@@ -130,7 +136,7 @@ class PowerSupply:
 
     def __init__(self, dock):
         # Here, not at the top: the virtual board uses this module without the firmware.
-        from pogodock.sim.flash import FlashStore, MemFlash, earlier_life
+        from docksim.flash import FlashStore, MemFlash, earlier_life
 
         self.dock = dock
         scenario = dock.scenario
@@ -156,10 +162,10 @@ class PowerSupply:
         """``MemFlash``'s question at every write: None, or the bytes that land before
         the power fails in it."""
         due = self._writes.at_write(self.dock.clock.now_us)
-        if due is None or due[1] is None:
+        if due is None or not due.falls:
             return None
-        keep = cut_length(self.dock.scenario, due[0], size)
-        self._off(due[0], path, keep, size)
+        keep = cut_length(self.dock.scenario, due.cut, size)
+        self._off(due.cut, path, keep, size)
         return keep
 
     def _off(self, cut, path, kept, size):

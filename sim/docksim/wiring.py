@@ -6,7 +6,16 @@ same chips, the same unique id and the same faults in both. Runs under CPython a
 MicroPython.
 """
 
-from pogodock.sim.rand import mix
+from collections import namedtuple
+
+from docksim.rand import mix
+
+# ``mode``: a sensor fault, ``"reset"`` (a power-on reset), None (fault cleared) or a
+# ``BusHold``; ``addr``: the monitor it happens to.
+FaultAction = namedtuple("FaultAction", ("t_us", "addr", "mode"))
+# ``hold``: how the bus is held (``stuck_slave``, ``short``; None: let go); ``pulses``:
+# the SCL clocks a stuck slave needs before it lets go.
+BusHold = namedtuple("BusHold", ("hold", "pulses"))
 
 _M64 = 0xFFFFFFFFFFFFFFFF
 
@@ -24,10 +33,8 @@ def unique_id(scenario):
 
 
 def fault_actions(scenario):
-    """The scenario's ``sensor_fault`` and ``bus_fault`` events as ``[(t_us, addr,
-    mode), ...]`` in time order: ``mode`` is a fault, ``"reset"`` (a power-on reset),
-    None (fault cleared) or, for the bus, ``("bus", hold, pulses)`` (``hold`` None: the
-    bus let go). A held bus is modelled on the first monitor: the chip that was cut off
+    """The scenario's ``sensor_fault`` and ``bus_fault`` events as ``FaultAction``s in
+    time order. A held bus is modelled on the first monitor: the chip that was cut off
     mid-byte, or the place of the short."""
     board = scenario.board
     addr_of = {}
@@ -43,24 +50,24 @@ def fault_actions(scenario):
         if ev["type"] == "bus_fault":
             mode = ev["mode"]
             pulses = ev.get("pulses", 1 + mix(scenario.seed, t_us, 0xB05) % 9)
-            actions.append((t_us, first, ("bus", mode, pulses)))
+            actions.append(FaultAction(t_us, first, BusHold(mode, pulses)))
             if until is not None:
-                actions.append((int(until * 1000000), first, ("bus", None, 0)))
+                actions.append(FaultAction(int(until * 1000000), first, BusHold(None, 0)))
             continue
         if ev["type"] != "sensor_fault":
             continue
         addr = addr_of[ev["pin"]]
-        actions.append((t_us, addr, ev["mode"]))
+        actions.append(FaultAction(t_us, addr, ev["mode"]))
         if ev["mode"] != "reset" and until is not None:
-            actions.append((int(until * 1000000), addr, None))
-    actions.sort(key=lambda a: a[0])
+            actions.append(FaultAction(int(until * 1000000), addr, None))
+    actions.sort(key=lambda a: a.t_us)
     return actions
 
 
 def apply_fault(chip, mode):
-    """One action of ``fault_actions`` on its chip."""
-    if isinstance(mode, tuple):
-        chip.hold = 0 if mode[1] is None else (-1 if mode[1] == "short" else mode[2])
+    """One ``FaultAction``'s mode on its chip."""
+    if isinstance(mode, BusHold):
+        chip.hold = 0 if mode.hold is None else (-1 if mode.hold == "short" else mode.pulses)
     elif mode == "reset":
         chip.power_on_reset()
     else:

@@ -68,7 +68,7 @@ the 4 µs register update delay, the internal oscillator's tolerance.
 import errno
 import math
 
-from pogodock.sim.rand import mix
+from docksim.rand import mix
 
 POR_CONFIG = 0x399F
 

@@ -24,7 +24,7 @@ from dockfw.docking import STATE as DOCKING_STATE
 from dockfw.docking import STATE_VERSION as DOCKING_VERSION
 from dockfw.store import BAD_SUFFIX, FileStore, _Store, read_bounded
 
-from pogodock.sim.power import PowerCut
+from docksim.power import PowerCut
 
 _ENOENT = 2
 _EEXIST = 17

@@ -13,7 +13,7 @@ increasing t; no load before the first step), ``pins`` (``{name: {r_mohm, cycles
 ``events``, and the project's extras ``ambient_c`` (default 25), ``temp_swing_c`` (the
 daily cycle's amplitude, default 10), ``temp_session_sigma_c`` (default 2),
 ``seating_sigma_mohm`` (session-to-session seating variation per pin, default 2; see
-circuit.py for all three) and ``description`` are optional.
+sessions.py for all three) and ``description`` are optional.
 
 Every event has ``t`` (seconds >= 0, at most ``duration_s``), ``type`` and an optional
 ``note``. Per type (``[]`` = optional):
@@ -78,13 +78,14 @@ reliance on dict order).
 
 import json
 import math
+from collections import namedtuple
 
 from dockfw import board as board_mod
 
-from pogodock.sim.rand import mix
+from docksim.rand import mix
 
 DEFAULT_AMBIENT_C = 25.0
-DEFAULT_SEATING_SIGMA_MOHM = 2.0  # the field's upper end (circuit.py)
+DEFAULT_SEATING_SIGMA_MOHM = 2.0  # the field's upper end (sessions.py)
 DEFAULT_TEMP_SWING_C = 10.0
 DEFAULT_TEMP_SESSION_SIGMA_C = 2.0
 DEFAULT_R_MOHM_LO = 30.0
@@ -353,7 +354,7 @@ def parse(obj, source="scenario", boards_dir="boards"):
     if obj.get("load_profiles"):
         profiles = _parse_profiles(obj["load_profiles"], sc, source)
         sc.load = _merge_profiles(sc.load, profiles)
-        sc.load_profiles = [p[2] for p in profiles]
+        sc.load_profiles = [p.fields for p in profiles]
     sc.pins = _parse_pins(obj.get("pins", {}), sc, source)
     _parse_events(obj.get("events", []), sc, source)
     return sc
@@ -401,6 +402,11 @@ _PROFILE_COMMON = ("t", "until", "kind", "note")
 DEFAULT_PROFILE_STEP_S = 0.5
 # The circuit's clock is 1 µs; a millisecond keeps a profile's steps well apart on it.
 MIN_PROFILE_STEP_S = 0.001
+# A validated profile: its start, its index in the file, its fields, its load steps.
+_Profile = namedtuple("_Profile", ("t", "index", "fields", "steps"))
+# A validated event: its time, its index in the file, its fields.
+_Event = namedtuple("_Event", ("t", "index", "fields"))
+
 MAX_PROFILE_STEPS = 200000  # per profile and in all: a bad step_s must not eat the heap
 MAX_PROFILE_MA = 1000000
 # The cc_cv taper is cut to end_ma once within this of it: its exponential never gets
@@ -557,7 +563,7 @@ def _profile_steps(p, index, seed):
 
 
 def _parse_profiles(profiles, sc, source):
-    """Validated profiles as ``(t, file index, profile, steps)``, sorted by t; refuses
+    """Validated profiles (``_Profile``), sorted by t; refuses
     overlapping profiles (which of two to follow would be a guess)."""
     checked = []
     total = 0
@@ -585,12 +591,12 @@ def _parse_profiles(profiles, sc, source):
                 "%s: load_profiles[%d] (%s): with the profiles before it, more than %d load "
                 "steps in all" % (source, i, kind, MAX_PROFILE_STEPS)
             )
-        checked.append((v["t"], i, v, steps))
-    checked.sort(key=lambda e: (e[0], e[1]))
+        checked.append(_Profile(v["t"], i, v, steps))
+    checked.sort(key=lambda e: (e.t, e.index))
     for k in range(1, len(checked)):
         prev = checked[k - 1]
         t, i, v, _ = checked[k]
-        if t < prev[2]["until"]:
+        if t < prev.fields["until"]:
             raise ScenarioError(
                 "%s: load_profiles[%d] (%s): field 't': %s falls inside load_profiles[%d] "
                 "(%s..%s); profiles may not overlap"
@@ -599,9 +605,9 @@ def _parse_profiles(profiles, sc, source):
                     i,
                     v["kind"],
                     _fmt(t),
-                    prev[1],
-                    _fmt(prev[0]),
-                    _fmt(prev[2]["until"]),
+                    prev.index,
+                    _fmt(prev.t),
+                    _fmt(prev.fields["until"]),
                 )
             )
     return checked
@@ -611,7 +617,7 @@ def _merge_profiles(plain, profiles):
     """The file's ``load`` steps with each profile's interval [t, until) replaced by the
     profile's steps; at ``until`` the plain step then in effect comes back (0 mA if
     none has started). One pass in time order, no sort: MicroPython's list.sort is slow
-    on nearly sorted lists (circuit.py, _sorted_actions)."""
+    on nearly sorted lists (actions.py, _sorted_actions)."""
     out = []
     j = 0
     cur = 0.0
@@ -625,7 +631,7 @@ def _merge_profiles(plain, profiles):
         while j < len(plain) and plain[j][0] < until:
             cur = plain[j][1]
             j += 1
-        next_t = profiles[n + 1][0] if n + 1 < len(profiles) else None
+        next_t = profiles[n + 1].t if n + 1 < len(profiles) else None
         if next_t != until and not (j < len(plain) and plain[j][0] == until):
             out.append([until, cur])
     out.extend(plain[j:])
@@ -807,24 +813,26 @@ def _parse_events(events, sc, source):
             raise ScenarioError(
                 "%s: events[%d] (%s): field '%s': %s" % (source, i, kind, f.field, f.msg)
             ) from None
-        checked.append((ev["t"], i, ev))
+        checked.append(_Event(ev["t"], i, ev))
     # Not list.sort's stability (MicroPython's is not stable): the file index breaks ties.
-    checked.sort(key=lambda e: (e[0], e[1]))
+    checked.sort(key=lambda e: (e.t, e.index))
     # The story must make sense: dock / undock alternate, misalignment needs a device,
     # a timed power cut needs the power on.
     docked_at = None
-    power_back = None  # (t the power is back, file index of the timed cut)
+    power_back = None  # when the power is back from the latest timed cut
+    cut_index = None  # that cut's index in the file
     for t, i, ev in checked:
         kind = ev["type"]
         try:
             if kind == "power_cut" and "during" not in ev:
-                if power_back is not None and t < power_back[0]:
+                if power_back is not None and t < power_back:
                     raise _Fail(
                         "t",
                         "the power is off then: events[%d] cut it until t=%s"
-                        % (power_back[1], _fmt(power_back[0])),
+                        % (cut_index, _fmt(power_back)),
                     )
-                power_back = (t + ev["off_s"], i)
+                power_back = t + ev["off_s"]
+                cut_index = i
             if kind == "dock":
                 if docked_at is not None:
                     raise _Fail("t", "the device is already docked (since t=%s)" % _fmt(docked_at))
@@ -839,5 +847,5 @@ def _parse_events(events, sc, source):
             raise ScenarioError(
                 "%s: events[%d] (%s): field '%s': %s" % (source, i, kind, f.field, f.msg)
             ) from None
-    sc.events = [dict(e[2]) for e in checked]
-    sc.event_index = [e[1] for e in checked]
+    sc.events = [dict(e.fields) for e in checked]
+    sc.event_index = [e.index for e in checked]
