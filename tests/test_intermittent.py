@@ -4,6 +4,7 @@ simulator's truth, events and their latency, and no dropout where there was none
 import pytest
 from dockfw import intermittent as im
 from dockfw.detect import OK, WARN
+from dockfw.sampler import ST_CLIPPED, ST_LOW_CURRENT
 from mp.fakectx import FakeCtx
 from simrig import run
 from test_alignment import mine, scn
@@ -209,3 +210,41 @@ def test_rate_event_penalty_clear_and_quiet():
             ctx.do_report()
     assert [e[0] for e in ctx.events] == ["intermittent", "cleared"]
     assert det.level(v1) == OK and det.penalty(v1) == 0
+
+
+def test_kelvin_board_counts_a_series_open_on_the_pin_that_opened():
+    """On the Kelvin board one current flows through both pins: either's open dips the
+    other's current and drop too. Each pin's sense monitor converts on its own phase,
+    so it can catch an open in a cycle when the pin's own monitor does not; the drop's
+    way back from that dip is no jump. Cycles as the simulator read a ground pin's
+    3 ms opens 20 ms apart (tests/bench_scenarios/feather-faults.json, third seed)."""
+    ctx = FakeCtx("boards/feather-kelvin-2.json", sample_hz=250)
+    det = im.Intermittent(ctx)
+    ctx.detectors = (det,)
+    s = ctx.s
+    vbus, gnd = ctx.index("VBUS"), ctx.index("GND")
+    clip, low = ST_CLIPPED, ST_LOW_CURRENT
+
+    def cycle(pin, other):
+        """(i µA, drop µV, status) of the opening pin and of its series partner."""
+        for j, (i, drop, st) in ((a, pin), (b, other)):
+            s.i_ua[j], s.drop_uv[j], s.status[j] = i, drop, st
+        ctx.step()
+
+    quiet = [((1_195_000, 45_200, 0), (1_200_000, 40_500, 0))] * 20
+    opens = [  # the partner's sense sees the first open before its current does
+        ((837_000, 45_100, 0), (1_200_000, 20_200, 0)),
+        ((167_000, 320_000, clip), (1_199_000, 13_800, 0)),
+        ((1_194_000, 45_200, 0), (1_199_000, 40_500, 0)),
+        ((1_194_000, 45_200, 0), (1_202_000, 40_500, 0)),
+        ((893_000, 320_000, clip), (1_000, 22_100, low)),
+        ((1_196_000, 320_000, clip), (1_197_000, 40_400, 0)),
+    ]
+    for a, b in ((gnd, vbus), (vbus, gnd)):  # the ground pin opens, then the supply pin
+        det.clear(ctx)
+        for pin, other in quiet:
+            cycle(pin, other)
+        for _ in range(10):
+            for pin, other in opens + quiet:
+                cycle(pin, other)
+        assert det.count(a) == 20 and det.count(b) == 0, (a, det.count(a), det.count(b))

@@ -8,7 +8,13 @@ change moves everything: over the episode and the cycle before (monitors convert
 on their own phases) the device's current, the other role's total, held and the
 same-role siblings did not fall (they took the current, or missed it). What
 outlasts an episode is a new level once it holds still. A pin alone in its role
-(Kelvin board) needs its own contact drop to jump while its current dips.
+(Kelvin board) needs its own contact drop to jump while its current dips: its own
+open puts the rail across the contact, while the other role's open (the current
+flows through both in series) takes its current and its drop with it. The drop's
+level is the drop of two cycles in a row in band that agree: its sense monitor
+converts on its own phase, so it can catch an open (its own or the other pin's)
+in a cycle when the pin monitor does not, and the drop's way back from that dip
+is no jump.
 Counts per pin (``count``, until the host's ``clear``) and per monitored second over
 ``WINDOW_S`` s: ``RAISE_COUNT`` in the window sends ``intermittent``, ``QUIET_S``
 quiet seconds ``cleared``. Only docked, settled and charging; per cycle integers only.
@@ -31,6 +37,8 @@ MAX_EPISODE = const(4)  # cycles: a 10 ms open spans at most 4 conversions; long
 LONG = const(MAX_EPISODE + 1)  # an episode that outlasted MAX_EPISODE: never a dropout
 HELD_DIV = const(4)  # "held": moved by under 1/4 of the deficit (a load change moves it all)
 DROP_RISE_UV = const(10000)  # lone pin: its drop more than doubles +10 mV (contact opening)
+DROP_HELD_UV = const(1000)  # ... and its level: two drops in band within 1/8 + 1 mV
+NOT_HELD = const(-(1 << 29))  # the last cycle was out of band: no drop to agree with
 WINDOW_S = const(4)  # rate window: short enough to raise within 5 s at 2 dropouts/s
 RAISE_COUNT = const(3)  # dropouts in the window (0.75/s): a sound contact shows none
 QUIET_S = const(10)  # monitored seconds without a dropout before 'cleared'
@@ -61,6 +69,7 @@ class Intermittent(Detector):
         self._last_dev_supply = self._last_dev_ground = 0  # ... the last per role
         self._fast = _ints(n)  # pass 1 handled the pin
         self._pdrop = _ints(n)  # µV, the contact drop's level (lone pins)
+        self._ldrop = _ints(n)  # µV, its drop in the last cycle if in band, else NOT_HELD
         self._hi = _ints(n)  # cycles in a row the drop has been up
         self._rose = _ints(n)  # the drop jumped around the episode
         self._hit, self._active = _ints(n), _ints(n)  # a dropout in this window, the last
@@ -94,6 +103,7 @@ class Intermittent(Detector):
             hi = ptr32(self._hi)
             pdev = ptr32(self._pdev)
             pdrop = ptr32(self._pdrop)
+            ldrop = ptr32(self._ldrop)
             drop_uv = ptr32(s.drop_uv)
             for j in range(n):
                 ref[j] = i_ua[j]
@@ -102,6 +112,7 @@ class Intermittent(Detector):
                 hi[j] = 0
                 pdev[j] = 0
                 pdrop[j] = drop_uv[j]
+                ldrop[j] = drop_uv[j]
             self._last_dev_supply = 0
             self._last_dev_ground = 0
             return
@@ -168,9 +179,13 @@ class Intermittent(Detector):
         thr = max(DIP_MIN_UA, ref[j] >> DIP_SHIFT)
         i = s.i_ua[j]
         steady = abs(d - self._pdev[j]) <= 2 * thr  # a new level must hold still
-        hi = was_hi = 0
-        if not self._siblings[j]:  # lone pin: has its drop jumped (this cycle or the last)?
+        hi = was_hi = held = drop = 0
+        lone = not self._siblings[j]
+        if lone:  # has its drop jumped (this cycle or the last)?
             drop = s.drop_uv[j]
+            last = self._ldrop[j]
+            held = abs(drop - last) <= (last >> 3) + DROP_HELD_UV  # never after NOT_HELD
+            self._ldrop[j] = NOT_HELD  # unless this cycle is in band (below)
             was_hi = 1 if self._hi[j] else 0
             hi = 1 if drop > 2 * self._pdrop[j] + DROP_RISE_UV or s.status[j] & ST_CLIPPED else 0
             self._hi[j] = self._hi[j] + 1 if hi else 0
@@ -219,8 +234,10 @@ class Intermittent(Detector):
             return
         self._up[j] = 0
         ref[j] += d >> 3  # follow slow changes within the band
-        if not hi:
-            self._pdrop[j] = s.drop_uv[j]
+        if lone and not hi:
+            self._ldrop[j] = drop
+            if held:  # not a sense window catching an open the pin's missed
+                self._pdrop[j] = drop
 
     def _dropout(self, j):
         self._count[j] += 1
