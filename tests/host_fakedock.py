@@ -35,7 +35,9 @@ class FakeDock:
         self.slave: int | None = None
         self.commands: list[dict[str, Any]] = []
         self.answer = True
-        self._lock = threading.Lock()
+        # Reentrant: emit holds it across its seq and write; the server thread's answers
+        # to info and the test's own lines must not share a seq or skip one.
+        self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -76,13 +78,15 @@ class FakeDock:
                 view = view[n:]
 
     def emit(self, kind: str, fields: list[tuple[str, Any]] | None = None) -> None:
-        self.write(protocol.encode(kind, self.seq, self.boot, self.t_ms, fields or []))
-        self.seq += 1
-        self.t_ms += 200
+        with self._lock:
+            self.write(protocol.encode(kind, self.seq, self.boot, self.t_ms, fields or []))
+            self.seq += 1
+            self.t_ms += 200
 
     def skip(self, n: int) -> None:
         """Lines the dock sent that never arrived."""
-        self.seq += n
+        with self._lock:
+            self.seq += n
 
     def hello(self) -> None:
         pins = [
@@ -127,11 +131,12 @@ class FakeDock:
         self.write(text.encode() + b"\r\n")
 
     def reboot(self, boot: str) -> None:
-        self.boot = boot
-        self.seq = 0
-        self.t_ms = 0
-        self.console("MicroPython v1.24.0 on 2024-10-25; Raspberry Pi Pico with RP2040")
-        self.hello()
+        with self._lock:
+            self.boot = boot
+            self.seq = 0
+            self.t_ms = 0
+            self.console("MicroPython v1.24.0 on 2024-10-25; Raspberry Pi Pico with RP2040")
+            self.hello()
 
     # -- answering commands -----------------------------------------------------
     def _serve(self, master: int) -> None:
