@@ -18,7 +18,7 @@ from pathlib import Path
 from mp.hostile import corpus
 from support.cmdlink import Link, dock_ms, flood, run_corpus
 from support.procs import interrupt
-from test_vboard import vboard
+from support.vboards import vboard
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_HZ = 200  # pico-dock-4's rate with a device docked

@@ -15,8 +15,9 @@ from mqtt_broker import free_port
 from prometheus_server import PrometheusServer
 from support.cli import start_cli
 from support.procs import interrupt
-from test_host_sim_pty import ROOT
-from test_prometheus_rules import RULES, rule_metrics
+from support.promrules import RULES, rule_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DASHBOARD = ROOT / "grafana" / "pogodock-dashboard.json"
 DEMO = str(ROOT / "scenarios" / "demo.json")

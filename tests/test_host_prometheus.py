@@ -22,11 +22,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_server import PrometheusServer, promtool_check_metrics
 from support.cli import start_cli
 from support.procs import interrupt
-from test_host_sim_pty import MISALIGN
 
 PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
 UID_A = "e6614103e7123456"
 UID_B = "e661410300abcdef"
+
+MISALIGN = str(Path(__file__).resolve().parents[1] / "scenarios" / "misalign.json")
 
 
 class Clock:
