@@ -534,8 +534,9 @@ def test_a_timed_power_cut_falls_through_resets_and_the_board_boots_from_power_o
     assert cuts[0].endswith("; off for 3 s")
 
 
-@pytest.fixture(scope="module")
-def firmware_image(tmp_path_factory) -> Path:
+def build_image(tmp_path_factory) -> Path:
+    """The firmware image ``make flash`` copies, built for the vboard (also
+    test_vboard_guarded's)."""
     sys.path.insert(0, str(ROOT / "tools"))
     import flash as flash_tool  # tools/flash.py: what make flash copies
 
@@ -544,6 +545,11 @@ def firmware_image(tmp_path_factory) -> Path:
         tmp_path_factory.mktemp("image") / "img",
         "host",  # the vboard's arch
     )
+
+
+@pytest.fixture(scope="module")
+def firmware_image(tmp_path_factory) -> Path:
+    return build_image(tmp_path_factory)
 
 
 def test_a_cut_during_a_write_leaves_the_old_state_whole_and_part_of_the_new(

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from dockfw.app import WATCHDOG_MS
 from support.cmdlink import Link
-from test_vboard import ROOT, scenario, vboard
+from test_vboard import ROOT, build_image, scenario, vboard
 
 BITE_MARGIN_S = 4.0  # the host's view of a bite and a reboot: pipes, imports, a busy machine
 
@@ -73,14 +73,7 @@ rp2040.main()
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory) -> Path:
-    sys.path.insert(0, str(ROOT / "tools"))
-    import flash as flash_tool  # tools/flash.py: what make flash copies
-
-    return flash_tool.build_image(
-        "pico-dock-4",
-        tmp_path_factory.mktemp("image") / "img",
-        "host",  # the vboard's arch
-    )
+    return build_image(tmp_path_factory)
 
 
 def flashed(tmp_path: Path, image: Path, main: str | None = None) -> Path:
