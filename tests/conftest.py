@@ -71,3 +71,17 @@ def watch(broker: Broker) -> Iterator[Watcher]:
     w = Watcher(broker)
     yield w
     w.close()
+
+
+@pytest.fixture(scope="session")
+def firmware_image(tmp_path_factory) -> Path:
+    """The flashed image for the virtual board (the vboard's arch), built once."""
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
+    import flash as flash_tool  # tools/flash.py: what make flash copies
+
+    return flash_tool.build_image(
+        "pico-dock-4",
+        tmp_path_factory.mktemp("image") / "img",
+        "host",  # the vboard's arch
+    )

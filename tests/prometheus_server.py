@@ -7,6 +7,7 @@ second and keeps its data in the test's temporary directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -14,11 +15,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from mqtt_broker import free_port
-from support.procs import terminate
+from support.cli import start_cli
+from support.procs import interrupt, terminate
 
 SCRAPE_INTERVAL_S = 1
 
@@ -132,3 +135,34 @@ class PrometheusServer:
             body = json.load(e)  # a query that does not parse: 400 with Prometheus's reason
         assert body["status"] == "success", body
         return body["data"]
+
+
+@contextlib.contextmanager
+def scraping_the_monitor(
+    workdir: Path, scenario: str, speed: str
+) -> Iterator[tuple[PrometheusServer, str, subprocess.Popen[str]]]:
+    """A real Prometheus server scraping ``pogodock monitor --prometheus`` that follows
+    ``pogodock sim --pty`` on ``scenario`` at ``speed``: yields (the server, the monitor's
+    HOST:PORT, the sim). The monitor's output goes to ``workdir/monitor.out``; all three
+    are stopped on the way out, and then the monitor must not have printed a traceback."""
+    target = "127.0.0.1:%d" % free_port()
+    prom = PrometheusServer(workdir, [target]).start()
+    sim = mon = None
+    try:
+        sim = start_cli("sim", "--scenario", scenario, "--pty", "--speed", speed)
+        assert sim.stdout is not None
+        path = sim.stdout.readline().strip()
+        with (workdir / "monitor.out").open("w") as out:
+            monitor = ("monitor", "--port", path, "--headless", "--prometheus", target)
+            mon = start_cli(*monitor, stdout=out)
+        assert mon.stderr is not None
+        assert mon.stderr.readline().strip() == "prometheus: serving http://%s/metrics" % target
+        yield prom, target, sim
+    finally:
+        for proc in (mon, sim):
+            if proc is not None:
+                interrupt(proc)
+        prom.stop()
+    assert mon is not None and mon.stderr is not None
+    err = mon.stderr.read()
+    assert "Traceback" not in err, err

@@ -7,7 +7,7 @@ import sys
 import pytest
 from dockfw import alignment as al
 from simrig import ROOT, run
-from test_protection import samples, scn
+from support.protectrig import samples, scn
 
 sys.path.insert(0, str(ROOT / "tools"))
 import bench_tilt

@@ -18,7 +18,7 @@ from dockfw import app as app_mod
 from dockfw import protection as pr
 from docksim.dock import SimDock
 from simrig import load_scenario
-from test_protection import PERIOD_MS, CmdRun, prot, scn
+from support.protectrig import PERIOD_MS, CmdRun, prot, scn
 
 STALL_US = 23000  # the longest collection tier C has seen (a command flood's objects live)
 

@@ -5,23 +5,10 @@ import json
 
 import pytest
 from host_fakedock import wait_for
-from mp.lineinbox import LineInbox
 from pogodock.link.reader import Reader
 from pogodock.records import Ack, Error
-from simrig import Run, load_scenario
-
-
-def run_with(commands, scenario="misalign", **overrides):
-    """The firmware on ``scenario`` with host command lines ``[(t_s, bytes), ...]``."""
-    scn = load_scenario(scenario, **overrides)
-
-    def inbox_for(dock):
-        inbox = LineInbox(dock.clock)
-        for t, line in sorted(commands, key=lambda c: c[0]):
-            inbox.send(t, line + b"\n")
-        return inbox
-
-    return Run(scn, inbox_for=inbox_for)
+from simrig import load_scenario
+from support.cmdrig import cmd, run_with
 
 
 def answers(run):
@@ -30,10 +17,6 @@ def answers(run):
         for rec in run.lines
         if rec["type"] in ("ack", "error") and rec.get("id") is not None
     }
-
-
-def cmd(t, **obj):
-    return (t, json.dumps(obj).encode())
 
 
 def test_every_command_is_acked_with_its_id_and_does_what_it_says():

@@ -18,7 +18,7 @@ from pathlib import Path
 from mp.hostile import corpus
 from support.cmdlink import Link, dock_ms, flood, run_corpus
 from support.procs import interrupt
-from test_vboard import vboard
+from support.vboards import vboard
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_HZ = 200  # pico-dock-4's rate with a device docked
@@ -107,6 +107,21 @@ def check_corpus(link: Link, n: int, seed: int, sim: bool) -> dict:
     return res
 
 
+def print_figures(where: str, fl: dict, res: dict) -> None:
+    """One line of what check_flood and check_corpus measured, for the test's output."""
+    print(
+        "%s: flood %d lines/s sent, %d answered/s, sampling %.0f Hz; corpus %d lines in %.1f s"
+        % (
+            where,
+            fl["send_rate"],
+            fl["answer_rate"],
+            fl["sampling"]["rate_hz"],
+            res["lines"],
+            res["wall_s"],
+        )
+    )
+
+
 def test_sim_pty_through_a_flood_with_an_overload_and_a_hostile_corpus(tmp_path):
     overload_at = 5.0
     proc = subprocess.Popen(
@@ -124,11 +139,7 @@ def test_sim_pty_through_a_flood_with_an_overload_and_a_hostile_corpus(tmp_path)
             res = check_corpus(link, 280, seed=21, sim=True)
         finally:
             link.close()
-        print(
-            "sim --pty: flood %d lines/s sent, %d answered/s, sampling %.0f Hz; corpus %d lines"
-            " in %.1f s" % (fl["send_rate"], fl["answer_rate"], fl["sampling"]["rate_hz"],
-                            res["lines"], res["wall_s"])
-        )  # fmt: skip
+        print_figures("sim --pty", fl, res)
         assert proc.poll() is None
     finally:
         interrupt(proc)
@@ -155,8 +166,4 @@ def test_vboard_firmware_through_a_flood_with_an_overload_and_a_hostile_corpus(t
             res = check_corpus(link, 280, seed=22, sim=False)
         finally:
             link.close()
-        print(
-            "vboard: flood %d lines/s sent, %d answered/s, sampling %.0f Hz; corpus %d lines"
-            " in %.1f s" % (fl["send_rate"], fl["answer_rate"], fl["sampling"]["rate_hz"],
-                            res["lines"], res["wall_s"])
-        )  # fmt: skip
+        print_figures("vboard", fl, res)

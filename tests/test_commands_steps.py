@@ -12,7 +12,8 @@ from dockfw.app import App
 from dockfw.commands import Commands
 from docksim.dock import SimDock
 from mp.lineinbox import LineInbox
-from test_commands_total import answers, dock_scenario, run_host
+from support.cmdrig import answer_lines as answers
+from support.cmdrig import dock_scenario, run_host
 
 
 def settled_app(raw):

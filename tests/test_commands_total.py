@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from mp.hostile import ANY, corpus
 from mp.lineinbox import LineInbox
 from pogodock.virtual.simrun import FdInbox
-from simrig import Run, load_scenario
+from support.cmdrig import answer_lines as answers
+from support.cmdrig import dock_scenario, run_host
 from support.jsongen import EXAMPLES, commands
 from support.strictref import reference
 
@@ -32,42 +33,7 @@ PROPERTY = settings(
 )
 
 
-def dock_scenario(duration, events=(), dock_at=1, ma=1500, **extra):
-    """A device docking at ``dock_at`` s drawing ``ma``, on the reference board at 200/s."""
-    obj = {
-        "board": "pico-dock-4",
-        "seed": 11,
-        "duration_s": duration,
-        "sample_hz": 200,
-        "load": [[0, 0], [dock_at, ma]],
-        "events": [{"t": dock_at, "type": "dock"}, *events],
-    }
-    obj.update(extra)
-    return load_scenario(obj)
 
-
-def run_host(scn, script, cost_us=None):
-    """Run the firmware with ``script``: [(t_s, bytes the host writes)]; ``cost_us``: the
-    simulated time each command line takes the firmware (default: the simulator's, what
-    one costs an RP2040)."""
-    holder = {}
-
-    def inbox_for(dock):
-        if cost_us is not None:
-            dock.command_cost_us = cost_us
-        inbox = LineInbox(dock.clock)
-        for t, data in script:
-            inbox.send(t, data)
-        holder["inbox"] = inbox
-        return inbox
-
-    r = Run(scn, inbox_for=inbox_for)
-    r.inbox = holder["inbox"]
-    return r
-
-
-def answers(r):
-    return [x for x in r.lines if x["type"] in ("ack", "error")]
 
 
 def strict_lines(raw):

@@ -89,7 +89,7 @@ async def test_the_demo_dashboard_marks_per_day_figures_and_says_when_it_is_over
 
 
 def test_headless_demo_lines_mark_per_day_figures():
-    from test_host_dashboard import dev
+    from support.dashrecords import dev
 
     out = io.StringIO()
     printer = HeadlessPrinter(out, demo=True)

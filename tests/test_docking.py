@@ -5,7 +5,7 @@ cycles per docking kept in the store, and the idle sampling rate between session
 import pytest
 from dockfw import docking as dk
 from simrig import counted_cycles, run, stored_cycles
-from test_protection import go
+from support.protectrig import go
 
 PERIOD_MS = 5  # 200 Hz docked
 IDLE_MS = 200  # 5 Hz undocked
@@ -206,7 +206,7 @@ def test_cycles_survive_a_reboot_and_sessions_restart():
 
 
 def test_a_restart_with_the_device_on_the_dock_resumes_its_session_without_a_mating():
-    from test_commands import cmd, run_with
+    from support.cmdrig import cmd, run_with
 
     r = run_with([cmd(8, cmd="reboot", id=1)], duration_s=12)
     docked = [x for x in r.lines if x["type"] == "event" and x["kind"] == "docked"]

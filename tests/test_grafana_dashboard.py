@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mqtt_broker import free_port
-from prometheus_server import PrometheusServer
-from support.cli import start_cli
-from support.procs import interrupt
-from test_host_sim_pty import ROOT
-from test_prometheus_rules import RULES, rule_metrics
+from prometheus_server import scraping_the_monitor
+from support.promrules import RULES, rule_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DASHBOARD = ROOT / "grafana" / "pogodock-dashboard.json"
 DEMO = str(ROOT / "scenarios" / "demo.json")
@@ -88,18 +85,8 @@ def test_every_query_answers_from_a_real_prometheus_scraping_the_monitor(tmp_pat
     dash = load()
     found = queries(dash)
     assert len(found) >= 12, found
-    target = "127.0.0.1:%d" % free_port()
-    prom = PrometheusServer(tmp_path, [target]).start()
-    sim = mon = None
-    try:
-        # The demo at 8x: misaligned at 5 s, GND1's forecast to clean from about 12 s.
-        sim = start_cli("sim", "--scenario", DEMO, "--pty", "--speed", "8")
-        assert sim.stdout is not None
-        path = sim.stdout.readline().strip()
-        monitor = ("monitor", "--port", path, "--headless", "--prometheus", target)
-        mon = start_cli(*monitor, stdout=subprocess.DEVNULL)
-        assert mon.stderr is not None
-        assert mon.stderr.readline().startswith("prometheus: serving")
+    # The demo at 8x: misaligned at 5 s, GND1's forecast to clean from about 12 s.
+    with scraping_the_monitor(tmp_path, DEMO, "8") as (prom, _target, _sim):
         dock = prom.wait_for("pogodock_dock_info", timeout=20)[0]["metric"]["dock"]
         prom.wait_for('pogodock_pin_clean_in_seconds{pin="GND1"}', timeout=60)
         prom.wait_for("pogodock_pin_baseline_resistance_ohms", timeout=5)
@@ -126,11 +113,3 @@ def test_every_query_answers_from_a_real_prometheus_scraping_the_monitor(tmp_pat
         read = {m for _w, e, _i in found for m in re.findall(r"\bpogodock_\w+", e)}
         read |= {metric} | rule_metrics(RULES.read_text())
         assert read <= known, "not exported: %s" % sorted(read - known)
-    finally:
-        for proc in (mon, sim):
-            if proc is not None:
-                interrupt(proc)
-        prom.stop()
-    assert mon is not None and mon.stderr is not None
-    err = mon.stderr.read()
-    assert "Traceback" not in err, err

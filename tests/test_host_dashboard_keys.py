@@ -15,8 +15,7 @@ from pogodock.link.reader import Pending
 from pogodock.records import Record
 from pogodock.views.dashboard import Dashboard, RecordsSource, Source
 from pogodock.views.headless import HeadlessPrinter
-from test_host_dashboard import cell, dev, log_text
-from test_host_playback import PINS, STATES, health
+from support.dashrecords import PINS, STATES, cell, dev, health, log_text
 from textual.widgets import DataTable, RichLog
 
 

@@ -6,15 +6,11 @@ from __future__ import annotations
 import pytest
 from dash_screen import screen_lines
 from dockfw import protocol
-from dockfw.protocol import Fixed, Obj
 from pogodock.recordings.playback import MAX_WAIT_S, Player
 from pogodock.records import Record
 from pogodock.views.dashboard import Dashboard, PlaybackSource
-from test_host_dashboard import cell, dev, log_text, records, sample
+from support.dashrecords import cell, dev, health, log_text, records, sample
 from textual.widgets import DataTable, RichLog, Static
-
-PINS = ("VBUS1", "GND1", "VBUS2", "GND2")
-STATES = {"VBUS1": ("ok", 97), "GND1": ("warn", 64), "VBUS2": ("fault", 30), "GND2": ("ok", 88)}
 
 
 class Clock:
@@ -23,40 +19,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
-
-
-def health(
-    seq: int, temp_c: int | None = 412, drift: int | None = -623000, cycles: int = 12345
-) -> Record:
-    pins = []
-    for name in PINS:
-        state, score = STATES[name]
-        pins.append(
-            (
-                name,
-                Obj(
-                    [
-                        ("state", state),
-                        ("score", score),
-                        ("r_mohm", Fixed(36250, 3)),
-                        ("r_baseline_mohm", Fixed(35000, 3)),
-                        ("drift_mohm_per_day", None if drift is None else Fixed(drift, 3)),
-                        ("days_to_clean", 12),
-                        ("intermittent_count", 3),
-                        ("cycles", cycles),
-                    ]
-                ),
-            )
-        )
-    return dev(
-        protocol.HEALTH,
-        seq,
-        [
-            ("charging", True),
-            ("temp_c", None if temp_c is None else Fixed(temp_c, 1)),
-            ("pins", Obj(pins)),
-        ],
-    )
 
 
 # -- the player alone, on a clock the test turns ----------------------------------------

@@ -79,7 +79,7 @@ def sim_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
         clock[0] += 0.2  # as if received in real time
         reader.feed(data, clock[0])
 
-    simrun.build(str(SCENARIOS_DIR / "misalign.json"), write, None, True).run()
+    simrun.SimRun(str(SCENARIOS_DIR / "misalign.json"), write, None, True).run()
     recorder.close()
     return out
 

@@ -7,7 +7,7 @@ from dockfw.detect import OK, WARN
 from dockfw.sampler import ST_CLIPPED, ST_LOW_CURRENT
 from mp.fakectx import FakeCtx
 from simrig import run
-from test_alignment import mine, scn
+from support.detectrig import mine, scn
 
 
 def dropout_scn(pin="VBUS1", rate=4, ms=3, t0=6, until=26, board="pico-dock-4", **kw):

@@ -14,7 +14,7 @@ from dockfw import protocol
 from dockfw.app import App
 from docksim.dock import SimDock
 from simrig import Run, load_scenario
-from test_protection import prot
+from support.protectrig import prot
 
 DAY = 86400
 DOCK = 10  # s

@@ -13,7 +13,7 @@ from docksim.i2cbus import SimI2C
 from docksim.ina219_model import INA219Model
 from faultmatrix import EXTRA_MOHM, Case, cases, run_case
 from simrig import Run, load_scenario
-from test_protection import flowing, go, kinds, prot, scn, switch_follows_events
+from support.protectrig import flowing, go, kinds, prot, scn, switch_follows_events
 
 PINS = ("VBUS1", "GND1", "GND2", "VBUS2")
 ADDRS = [0x40, 0x41, 0x42, 0x43, 0x44, 0x45]

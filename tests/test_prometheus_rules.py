@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 from prometheus_server import binary
+from support.promrules import RULES, rule_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
-RULES = ROOT / "prometheus" / "pogodock-rules.yml"
 RULE_TESTS = ROOT / "prometheus" / "pogodock-rules.test.yml"
 
 
@@ -25,12 +25,6 @@ def promtool(*args: str, cwd: Path = RULES.parent) -> tuple[int, str]:
 
 def alert_names(text: str) -> list[str]:
     return re.findall(r"^\s*- alert: (\w+)$", text, re.M)
-
-
-def rule_metrics(text: str) -> set[str]:
-    """The metric names the rules' expressions read (the file keeps them on expr lines)."""
-    exprs = re.findall(r"expr: (?:>-\n((?:\s{10}.*\n)+)|(.*)\n)", text)
-    return {m for block in exprs for m in re.findall(r"\b(pogodock_\w+|up)\b", "".join(block))}
 
 
 def test_promtool_checks_the_rules_clean():

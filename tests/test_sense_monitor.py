@@ -6,7 +6,7 @@ back on the blind limit. The whole firmware on SimDock with the monitor failing.
 import pytest
 from dockfw import protection as pr
 from dockfw.health import BLIND_SCORE_CAP
-from test_protection import PERIOD_MS, flowing, go, samples, scn, switch_follows_events
+from support.protectrig import PERIOD_MS, flowing, go, samples, scn, switch_follows_events
 
 GROUND = ("GND1", "GND2")
 SUPPLY = ("VBUS1", "VBUS2")

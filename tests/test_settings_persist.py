@@ -9,9 +9,9 @@ import json
 from dockfw import settings
 from simrig import Run
 from support.cmdlink import Link
-from test_commands_total import answers, dock_scenario, run_host
-from test_vboard import scenario, vboard
-from test_vboard_guarded import flashed, image  # noqa: F401  (a fixture)
+from support.cmdrig import answer_lines as answers
+from support.cmdrig import dock_scenario, run_host
+from support.vboards import flashed, scenario, vboard
 
 SET = [
     (2.0, b'{"id":1,"cmd":"set","key":"max_total_ma","value":2000}\n'),
@@ -77,8 +77,8 @@ def run_defaults() -> dict:
     return config
 
 
-def test_on_the_virtual_board_a_set_limit_survives_a_reboot_command(tmp_path, image):  # noqa: F811
-    with vboard(scenario(tmp_path), flashed(tmp_path, image)) as port:
+def test_on_the_virtual_board_a_set_limit_survives_a_reboot_command(tmp_path, firmware_image):
+    with vboard(scenario(tmp_path), flashed(tmp_path, firmware_image)) as port:
         link = Link(port)
         try:
             ack = link.request(b'{"cmd":"set","key":"max_total_ma","value":1800,"id":"s"}', "s")

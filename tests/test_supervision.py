@@ -14,7 +14,7 @@ from dockfw import commands as commands_mod
 from dockfw import drift as drift_mod
 from dockfw import sampler as sampler_mod
 from dockfw.alignment import Alignment
-from test_protection import go, scn
+from support.protectrig import go, scn
 
 
 def raising(monkeypatch, cls, name, after_ms=0, times=None, error=None):

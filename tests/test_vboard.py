@@ -15,8 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,56 +25,13 @@ from pogodock.link.reader import Reader
 from pogodock.records import Ack, Hello, Record, Sample
 from pogodock.virtual.vboard.gate import INTERRUPT_GRACE_S, InputGate
 from pogodock.virtual.vboard.server import RESET_DARK_S
-from support.procs import interrupt
+from support.vboards import ROOT, scenario, vboard
 
-ROOT = Path(__file__).resolve().parents[1]
 MPREMOTE = str(Path(sys.executable).with_name("mpremote"))
 PINS = ["VBUS1", "GND1", "GND2", "VBUS2"]
 
 
-def scenario(tmp_path: Path, dock_at: float = 0.3, **extra) -> str:
-    obj = {
-        "board": "pico-dock-4",
-        "seed": 3,
-        "duration_s": 600,
-        "load": [[0, 0], [dock_at, 1500]],
-        "events": [{"t": dock_at, "type": "dock"}],
-        **extra,
-    }
-    path = tmp_path / "scenario.json"
-    path.write_text(json.dumps(obj))
-    return str(path)
 
-
-@contextmanager
-def vboard(
-    scenario_path: str, flash: Path | None = None, stderr: list[str] | None = None
-) -> Iterator[str]:
-    """A vboard on its port; its stderr lines are added to ``stderr`` at the end."""
-    args = ["vboard", "--scenario", scenario_path]
-    if flash is not None:
-        args += ["--flash", str(flash)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pogodock.cli", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        path = proc.stdout.readline().strip()
-        assert path.startswith("/dev/pts/"), proc.communicate(timeout=10)
-        yield path
-        assert proc.poll() is None, "the vboard ended by itself"
-    finally:
-        interrupt(proc)
-        _, err = proc.communicate()
-        if stderr is not None:
-            stderr += err.splitlines()
-    assert proc.returncode == 130
-    assert "Traceback" not in err
-    assert "interpreter ended" not in err, err  # no crash and restart on the way
 
 
 def mpremote(port: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -532,18 +487,6 @@ def test_a_timed_power_cut_falls_through_resets_and_the_board_boots_from_power_o
     cuts = [x for x in err if "power cut" in x]
     assert len(cuts) == 1 and cuts[0].startswith("pogodock vboard: power cut 0 at t=4.0")
     assert cuts[0].endswith("; off for 3 s")
-
-
-@pytest.fixture(scope="module")
-def firmware_image(tmp_path_factory) -> Path:
-    sys.path.insert(0, str(ROOT / "tools"))
-    import flash as flash_tool  # tools/flash.py: what make flash copies
-
-    return flash_tool.build_image(
-        "pico-dock-4",
-        tmp_path_factory.mktemp("image") / "img",
-        "host",  # the vboard's arch
-    )
 
 
 def test_a_cut_during_a_write_leaves_the_old_state_whole_and_part_of_the_new(

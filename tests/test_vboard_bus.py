@@ -15,7 +15,7 @@ import time
 
 import serial
 from dockfw import protocol
-from test_vboard import firmware_image, scenario, vboard  # noqa: F401  (a fixture)
+from support.vboards import scenario, vboard
 
 STUCK_AT = 1.0
 SHORT = (2.0, 3.0)
@@ -31,7 +31,7 @@ def _short_over(seen: list[dict]) -> bool:
     return bool(held) and any(e["kind"] == "cleared" for e in bus[held[0] :])
 
 
-def test_the_firmware_clocks_a_stuck_slave_free_and_waits_out_a_short(tmp_path, firmware_image):  # noqa: F811
+def test_the_firmware_clocks_a_stuck_slave_free_and_waits_out_a_short(tmp_path, firmware_image):
     flash = tmp_path / "flash"
     shutil.copytree(firmware_image, flash)
     events = [

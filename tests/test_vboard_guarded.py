@@ -23,10 +23,9 @@ import time
 from functools import partial
 from pathlib import Path
 
-import pytest
 from dockfw.app import WATCHDOG_MS
 from support.cmdlink import Link
-from test_vboard import ROOT, scenario, vboard
+from support.vboards import ROOT, flashed, scenario, vboard
 
 BITE_MARGIN_S = 4.0  # the host's view of a bite and a reboot: pipes, imports, a busy machine
 
@@ -71,26 +70,6 @@ rp2040.main()
 """
 
 
-@pytest.fixture(scope="module")
-def image(tmp_path_factory) -> Path:
-    sys.path.insert(0, str(ROOT / "tools"))
-    import flash as flash_tool  # tools/flash.py: what make flash copies
-
-    return flash_tool.build_image(
-        "pico-dock-4",
-        tmp_path_factory.mktemp("image") / "img",
-        "host",  # the vboard's arch
-    )
-
-
-def flashed(tmp_path: Path, image: Path, main: str | None = None) -> Path:
-    flash = tmp_path / "flash"
-    shutil.copytree(image, flash)
-    if main is not None:
-        (flash / "main.py").write_text(main)
-    return flash
-
-
 def of_type(link: Link, kind: str) -> list[tuple[float, dict]]:
     return [(t, r) for t, r in link.snapshot() if r["type"] == kind]
 
@@ -115,8 +94,10 @@ def flash_tool(port: str, tmp_path: Path, *extra: str) -> subprocess.CompletedPr
     )  # fmt: skip
 
 
-def test_a_hang_in_the_loop_ends_in_a_watchdog_reset_and_charging_resumes(tmp_path, image):
-    with vboard(scenario(tmp_path), flashed(tmp_path, image, HANG_MAIN)) as port:
+def test_a_hang_in_the_loop_ends_in_a_watchdog_reset_and_charging_resumes(
+    tmp_path, firmware_image
+):
+    with vboard(scenario(tmp_path), flashed(tmp_path, firmware_image, HANG_MAIN)) as port:
         link = Link(port)
         try:
             assert link.wait(lambda: b"hanging" in b"".join(link.console), 30), link.console
@@ -142,8 +123,10 @@ def test_a_hang_in_the_loop_ends_in_a_watchdog_reset_and_charging_resumes(tmp_pa
             link.close()
 
 
-def test_boots_that_keep_crashing_park_the_dock_in_safe_mode_until_resumed(tmp_path, image):
-    flash = flashed(tmp_path, image, CRASH_MAIN)
+def test_boots_that_keep_crashing_park_the_dock_in_safe_mode_until_resumed(
+    tmp_path, firmware_image
+):
+    flash = flashed(tmp_path, firmware_image, CRASH_MAIN)
     with vboard(scenario(tmp_path), flash) as port:
         link = Link(port)
         try:
@@ -174,7 +157,7 @@ def test_boots_that_keep_crashing_park_the_dock_in_safe_mode_until_resumed(tmp_p
         finally:
             link.close()
         # The fix is flashed; make resume leaves safe mode and the dock charges again.
-        shutil.copy(image / "main.py", flash / "main.py")
+        shutil.copy(firmware_image / "main.py", flash / "main.py")
         done = flash_tool(port, tmp_path, "--resume")
         assert done.returncode == 0, done.stdout + done.stderr
         link = Link(port)
@@ -186,8 +169,8 @@ def test_boots_that_keep_crashing_park_the_dock_in_safe_mode_until_resumed(tmp_p
             link.close()
 
 
-def test_make_flash_works_on_a_running_guarded_dock(tmp_path, image):
-    with vboard(scenario(tmp_path), flashed(tmp_path, image)) as port:
+def test_make_flash_works_on_a_running_guarded_dock(tmp_path, firmware_image):
+    with vboard(scenario(tmp_path), flashed(tmp_path, firmware_image)) as port:
         for attempt in range(2):
             link = Link(port)
             try:
@@ -215,8 +198,10 @@ DAMAGED = {
 }
 
 
-def test_damaged_state_on_the_board_is_set_aside_named_and_the_dock_samples_on(tmp_path, image):
-    flash = flashed(tmp_path, image)
+def test_damaged_state_on_the_board_is_set_aside_named_and_the_dock_samples_on(
+    tmp_path, firmware_image
+):
+    flash = flashed(tmp_path, firmware_image)
     state = flash / "state"
     state.mkdir(exist_ok=True)
     for name, data in DAMAGED.items():

@@ -32,7 +32,7 @@ def _sim_lines(scenario: str) -> list[bytes]:
     from pogodock.virtual import simrun
 
     out: list[bytes] = []
-    app = simrun.build(str(SCENARIOS_DIR / scenario), out.append, None, True)
+    app = simrun.SimRun(str(SCENARIOS_DIR / scenario), out.append, None, True)
     app.run()
     return b"".join(out).split(b"\n")[:-1]
 

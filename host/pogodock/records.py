@@ -233,26 +233,27 @@ class Hello(DeviceLine):
         return [str(p.get("name")) for p in self.pins if isinstance(p, dict)]
 
 
-class Sample(DeviceLine):
+class _PinsByName(DeviceLine):
+    """A line whose ``pins`` is an object of per-pin values by pin name (sample, health)."""
+
     __slots__ = ()
 
     @property
     def pins(self) -> dict[str, PinObject]:
         pins = self.data.get("pins")
         return pins if isinstance(pins, dict) else {}
+
+
+class Sample(_PinsByName):
+    __slots__ = ()
 
     @property
     def docked(self) -> bool | None:
         return self.data.get("docked")
 
 
-class Health(DeviceLine):
+class Health(_PinsByName):
     __slots__ = ()
-
-    @property
-    def pins(self) -> dict[str, PinObject]:
-        pins = self.data.get("pins")
-        return pins if isinstance(pins, dict) else {}
 
     @property
     def charging(self) -> bool | None:

@@ -448,7 +448,8 @@ class Reader:
                 )
             )
 
-    def _detach(self, why: str) -> None:
+    def _close_port(self) -> None:
+        """Close the port, if one is open, and forget it (a port already gone may not close)."""
         ser = self._ser
         self._ser = None
         if ser is not None:
@@ -456,6 +457,9 @@ class Reader:
                 ser.close()
             except Exception:
                 pass
+
+    def _detach(self, why: str) -> None:
+        self._close_port()
         self.disconnects += 1
         for p in list(self._pending.values()) + list(self._outbox):
             p.fail("link lost")
@@ -486,13 +490,7 @@ class Reader:
         if t is not None and t is not threading.current_thread():
             t.join(timeout=2.0)
         self._thread = None
-        ser = self._ser
-        self._ser = None
-        if ser is not None:
-            try:
-                ser.close()
-            except Exception:
-                pass
+        self._close_port()
 
     def __enter__(self) -> Reader:
         return self

@@ -70,7 +70,7 @@ def serve(
         path = os.ttyname(slave)
         sink = PtySink(master)
         inbox = simrun.FdInbox(master)
-        run = simrun.build(scenario_path, sink.write, inbox, fast, speed, boot_seed)
+        run = simrun.SimRun(scenario_path, sink.write, inbox, fast, speed, boot_seed)
         stdout.write(path + "\n")
         stdout.flush()
         app = None

@@ -89,7 +89,8 @@ class FdInbox:
 
 
 class SimRun:
-    """A virtual dock and the firmware on it, ready to ``run()`` to the scenario's end."""
+    """A virtual dock and the firmware on it, ready to ``run()`` to the scenario's end:
+    the scenario loaded and the firmware wired to a simulated dock."""
 
     def __init__(
         self,
@@ -124,18 +125,6 @@ class SimRun:
             raise
 
 
-def build(
-    scenario_path: str,
-    write,
-    inbox=None,
-    fast: bool = True,
-    speed: float = 1.0,
-    boot_seed: int | None = None,
-) -> SimRun:
-    """Load a scenario and wire the firmware to a simulated dock."""
-    return SimRun(scenario_path, write, inbox, fast, speed, boot_seed)
-
-
 def run_stdio(
     scenario_path: str,
     fast: bool,
@@ -166,7 +155,7 @@ def run_stdio(
         inbox = FdInbox(sys.stdin.fileno())
     except (OSError, ValueError, AttributeError):
         inbox = None
-    app = build(scenario_path, write, inbox, fast, speed, boot_seed)
+    app = SimRun(scenario_path, write, inbox, fast, speed, boot_seed)
     app.run()
     stream.flush()
     return 0
