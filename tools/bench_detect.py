@@ -29,7 +29,7 @@ from pathlib import Path
 
 from benchfile import BENCH_JSON, merge_json
 from detectbench.results import Suite, figures, report, score_runs, table
-from detectbench.scenarios import ScenarioRun, _fmt_num, run_all, scenario_paths
+from detectbench.scenarios import ScenarioRun, fmt_num, run_all, scenario_paths
 
 # Every scenario at its own seed and two others: a detector tuned to one seed would
 # pass its file and fail beside it.
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("")
     print(
         table(
-            [(k, "n/a" if v is None else _fmt_num(v)) for k, v in figs.items()], ("metric", "value")
+            [(k, "n/a" if v is None else fmt_num(v)) for k, v in figs.items()], ("metric", "value")
         )
     )
     if not args.no_write:

@@ -57,28 +57,28 @@ def scenario_name(path: Path) -> str:
     return path.stem if path.parent == BENCH_SCENARIOS else "ex/" + path.stem
 
 
-def _fmt_num(v: float) -> str:
+def fmt_num(v: float) -> str:
     return ("%g" % v) if isinstance(v, float) else str(v)
 
 
 def _label(f: dict[str, Any], ev: dict[str, Any]) -> str:
-    t = "t=%ss" % _fmt_num(ev["t"])
+    t = "t=%ss" % fmt_num(ev["t"])
     kind = f["type"]
     if kind == "misalign":
-        what = "open" if ev.get("open") else "+%s mOhm" % _fmt_num(ev["extra_mohm"])
+        what = "open" if ev.get("open") else "+%s mOhm" % fmt_num(ev["extra_mohm"])
         return "%s misalign %s" % (t, what)
     if kind == "intermittent":
         return "%s intermittent %s/s %s ms" % (
             t,
-            _fmt_num(ev["rate_hz"]),
-            _fmt_num(ev["dropout_ms"]),
+            fmt_num(ev["rate_hz"]),
+            fmt_num(ev["dropout_ms"]),
         )
     if kind == "oxidation":
-        return "%s oxidation %s mOhm/day" % (t, _fmt_num(ev["mohm_per_day"]))
+        return "%s oxidation %s mOhm/day" % (t, fmt_num(ev["mohm_per_day"]))
     if kind == "overload":
-        return "%s overload %s mA" % (t, _fmt_num(ev["ma"]))
+        return "%s overload %s mA" % (t, fmt_num(ev["ma"]))
     if kind == "heat":
-        return "%s heat %s C" % (t, _fmt_num(ev["temp_c"]))
+        return "%s heat %s C" % (t, fmt_num(ev["temp_c"]))
     if kind == "sensor_fault":
         return "%s %s %s" % (t, ev["pin"], ev["mode"])
     return "%s %s" % (t, kind)
@@ -130,7 +130,7 @@ def wear_faults(scn: Any) -> list[Fault]:
                 onset, at_boot, how = 0.0, True, "at boot"
             elif mark - c0 <= len(docks):
                 onset, at_boot = docks[mark - c0 - 1], False
-                how = "t=%ss dock" % _fmt_num(onset / 1000.0)
+                how = "t=%ss dock" % fmt_num(onset / 1000.0)
             else:
                 continue
             label = "%s %d%% of %d cycles (from %d)" % (how, pct, rated, c0)
