@@ -11,6 +11,7 @@ from host_fakedock import FakeDock, wait_for
 from pogodock.link.reader import Reader
 from pogodock.views.dashboard import Dashboard, LiveSource, RecordsSource
 from support.dashrecords import cell, dev, log_text, records
+from support.pilotwait import shown
 from textual.widgets import DataTable, RichLog, Sparkline, Static
 
 # The pin table's columns only the health line fills.
@@ -29,15 +30,16 @@ HEALTH_COLUMNS = (
 async def test_dashboard_shows_pins_sparklines_events_and_link_health():
     app = Dashboard(RecordsSource(records(), "test"))
     async with app.run_test(size=(140, 40)) as pilot:
-        await pilot.pause(0.6)  # a couple of refresh ticks
         table = app.query_one("#pins", DataTable)
+        spark = app.query_one("#spark-VBUS1", Sparkline)
+        # A couple of refresh ticks: the sparkline fills last.
+        await shown(pilot, lambda: list(spark.data or ()), lambda data: bool(data))
         assert table.row_count == 2
         assert cell(table, "VBUS1", "r_mohm") == "35.00"
         assert cell(table, "VBUS1", "i_ma") == "1500"
         # Not sent by the firmware yet: dashes.
         for col in HEALTH_COLUMNS:
             assert cell(table, "GND1", col) == "—"
-        spark = app.query_one("#spark-VBUS1", Sparkline)
         assert spark.data is not None and max(spark.data) == 480.0  # the one-report spike survives
         assert 10 < len(spark.data) <= spark.size.width
         status = app.query_one("#status", Static)
@@ -85,8 +87,8 @@ async def test_health_lines_fill_the_table():
     )
     app = Dashboard(RecordsSource([health], "test"))
     async with app.run_test(size=(140, 40)) as pilot:
-        await pilot.pause()
         table = app.query_one("#pins", DataTable)
+        await shown(pilot, lambda: cell(table, "VBUS1", "score"), lambda t: t == "71")
         assert [cell(table, "VBUS1", c) for c in ("r_mohm", *HEALTH_COLUMNS)] == [
             "52.00",
             "35.00",
@@ -145,13 +147,12 @@ async def test_the_link_line_says_how_each_export_stands(tmp_path: Path):
     )
     app = Dashboard(source, refresh_s=0.05)
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.pause(0.2)
-        text = str(app.query_one("#status", Static).render())
+        status = app.query_one("#status", Static)
+        text = await shown(pilot, lambda: str(status.render()), lambda t: "prometheus" in t)
         assert "mqtt not connected (Not authorized)" in text
         assert "prometheus 127.0.0.1:9464" in text
         states["mqtt"] = "mqtt pogodock/0123456789abcdef/"
-        await pilot.pause(0.3)
-        text = str(app.query_one("#status", Static).render())
+        text = await shown(pilot, lambda: str(status.render()), lambda t: "not connected" not in t)
         assert "mqtt pogodock/0123456789abcdef/" in text and "not connected" not in text
 
 

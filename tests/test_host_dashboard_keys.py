@@ -16,6 +16,7 @@ from pogodock.records import Record
 from pogodock.views.dashboard import Dashboard, RecordsSource, Source
 from pogodock.views.headless import HeadlessPrinter
 from support.dashrecords import PINS, STATES, cell, dev, health, log_text
+from support.pilotwait import shown
 from textual.widgets import DataTable, RichLog
 
 
@@ -56,8 +57,19 @@ async def test_at_80x24_every_pin_shows_state_score_and_the_footer_quit():
     source = FakeLive(live_records())
     app = Dashboard(source, refresh_s=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        lines = screen_lines(app)
+
+        def complete(ls: list[str]) -> bool:  # the footer, the status and every score drawn
+            text = "\n".join(ls)
+            return (
+                "q quit" in ls[-1]
+                and "temp 41.2" in text
+                and all(
+                    any(line.split()[-1:] == [str(score)] for line in ls)
+                    for _, score in STATES.values()
+                )
+            )
+
+        lines = await shown(pilot, lambda: screen_lines(app), complete)
         assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
         table = app.query_one("#pins", DataTable)
         assert table.size.width <= 80
@@ -115,8 +127,12 @@ async def test_clear_and_charge_off_ask_for_a_second_press():
 async def test_a_recording_shown_at_once_still_works():
     app = Dashboard(RecordsSource(live_records(), "test"), refresh_s=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.1)
-        assert cell(app.query_one("#pins", DataTable), "GND2", "score") == "88"
+        score = await shown(
+            pilot,
+            lambda: cell(app.query_one("#pins", DataTable), "GND2", "score"),
+            lambda t: t == "88",
+        )
+        assert score == "88"
         assert not app.query("#position")
         await pilot.press("ctrl+c")
     assert app.return_value == 0
@@ -139,9 +155,16 @@ async def test_a_column_widens_for_a_number_that_came_after_a_dash():
     source = FakeLive([*live_records()[:1], health(1, drift=None)])
     app = Dashboard(source, refresh_s=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.1)
-        assert cell(app.query_one("#pins", DataTable), "GND1", "drift_mohm_per_day") == "—"
+        drift = await shown(
+            pilot,
+            lambda: cell(app.query_one("#pins", DataTable), "GND1", "drift_mohm_per_day"),
+            lambda text: text == "—",
+        )
+        assert drift == "—"
         source.recs = [health(2, drift=-10465336, cycles=12345678)]  # wider than the headers
-        await pilot.pause(0.1)
-        gnd1 = next(line for line in screen_lines(app) if line.startswith(" GND1 "))
-        assert gnd1.split()[4:] == ["-10465", "12", "3", "12345678", "warn", "64"]
+        want = ["-10465", "12", "3", "12345678", "warn", "64"]
+
+        def gnd1_cells() -> list[str]:
+            return next(line for line in screen_lines(app) if line.startswith(" GND1 ")).split()[4:]
+
+        assert await shown(pilot, gnd1_cells, lambda cells: cells == want) == want
