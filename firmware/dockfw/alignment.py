@@ -193,18 +193,21 @@ class Alignment(Detector):
         settled = ctx.docking.settled()
         r = self._r  # preallocated: a report allocates nothing here
         lim = self._lim_was
-        for j in range(self.n):
-            r[j] = ctx.report.r_uohm(j)
-        for j in range(self.n):
-            lim[j] = self._limit_of(j, r)
-        for j in range(self.n):
+        rep = ctx.report
+        n = self.n
+        for j in range(n):
+            r[j] = rep.r_uohm(j)
+        self._limits(lim, r)
+        state = self._state
+        bad = self._bad
+        shared = self.shared
+        for j in range(n):
             # A pin the sharing shows tilted is not learnt from: its baseline would
             # follow the tilt, and once it is gone its siblings would look tilted.
-            ok = self._state[j] == GOOD and not self._bad[j] and 0 <= r[j] <= lim[j]
-            if settled and ok and not self.shared[j]:
-                self._learn_from(j, r[j])
-        for j in range(self.n):
-            self._lim[j] = self._limit_of(j, r)
+            rj = r[j]
+            if settled and state[j] == GOOD and not bad[j] and 0 <= rj <= lim[j] and not shared[j]:
+                self._learn_from(j, rj)
+        self._limits(self._lim, r)
         self._share(ctx, r, settled and ctx.charging)
         self._announce(ctx, r)
 
@@ -224,6 +227,9 @@ class Alignment(Detector):
         m = self._m
         path = self._path
         role = self._role
+        zero = self._zero
+        base = self.base
+        shunt = self._shunt
         n = self.n
         tot0 = tot1 = v0 = v1 = k0 = k1 = 0
         for j in range(n):
@@ -231,25 +237,25 @@ class Alignment(Detector):
             if x < 0:
                 m[j] = -1
                 continue
-            x -= self._zero[j]
+            x -= zero[j]
             x = 0 if x < 0 else (_M_CAP if x > _M_CAP else x)
             m[j] = x
-            ref = self.base[j]
+            ref = base[j]
             if ref < 0:  # the best sibling's, as its limit is; else nobody's yet
                 for k in range(n):
-                    b = self.base[k]
+                    b = base[k]
                     if k != j and role[k] == role[j] and 0 <= b and (ref < 0 or b < ref):
                         ref = b
                 if ref < 0:
                     ref = NOMINAL_UOHM
-            p = (self._shunt[j] + ref) // 10
+            p = (shunt[j] + ref) // 10
             p = _PATH_CAP if p > _PATH_CAP else p
             path[j] = p
             # The node voltage from the path as measured where it is: a sibling's
             # baseline can be stale (cleaned, re-seated) and would make this pin look
             # tilted.
             if r[j] >= 0:
-                p = (self._shunt[j] + r[j]) // 10
+                p = (shunt[j] + r[j]) // 10
                 p = _PATH_CAP if p > _PATH_CAP else p
             if role[j]:
                 tot1 += x
@@ -260,6 +266,9 @@ class Alignment(Detector):
                 k0 += 1
                 v0 = max(v0, x * p)
         lim = SHARE_MIN_MA * 10
+        sh = self._sh
+        shq = self._shq
+        shared = self.shared
         for j in range(n):
             # Judged at every current: the resistance rule's line (+50 mOhm and +60 %)
             # leaves a +50 mOhm tilt unraised where resistance is known, and a tilt
@@ -270,17 +279,17 @@ class Alignment(Detector):
             else:
                 tilt = tilt and k0 >= 2 and tot0 >= lim and m[j] * (path[j] + _SHARE_RAISE) < v0
             if tilt:
-                self._shq[j] = 0
-                if self._sh[j] < SHARE_HOLD:
-                    self._sh[j] += 1
-                if self._sh[j] >= SHARE_HOLD:
-                    self.shared[j] = 1
+                shq[j] = 0
+                if sh[j] < SHARE_HOLD:
+                    sh[j] += 1
+                if sh[j] >= SHARE_HOLD:
+                    shared[j] = 1
             else:
-                self._sh[j] = 0
-                if self._shq[j] < SHARE_CLEAR:
-                    self._shq[j] += 1
-                if self._shq[j] >= SHARE_CLEAR:
-                    self.shared[j] = 0
+                sh[j] = 0
+                if shq[j] < SHARE_CLEAR:
+                    shq[j] += 1
+                if shq[j] >= SHARE_CLEAR:
+                    shared[j] = 0
 
     def _learn_from(self, j, r):
         b = self.base[j]
@@ -294,19 +303,29 @@ class Alignment(Detector):
             self.base[j] = seen[len(seen) // 2]
             self._learn[j] = []
 
-    def _limit_of(self, j, r):
-        # Against the best same-role sibling (its baseline, else its resistance now).
-        sib = _BIG
-        for k in range(self.n):
-            if k != j and self._role[k] == self._role[j]:
-                v = self.base[k] if self.base[k] >= 0 else r[k]
-                if 0 <= v < sib:
-                    sib = v
-        lim = limit(sib) if sib < _BIG else _BIG
-        if self.base[j] < 0:
-            return lim
-        own = limit(self.base[j])
-        return own if lim == _BIG else max(own, lim)
+    def _limits(self, out, r):
+        """Each pin's limit into ``out``: against the best same-role sibling (its
+        baseline, else its resistance now), and its own baseline's. (Locals, not
+        attributes: each attribute load costs the RP2040 microseconds, 5 times a second.)"""
+        base = self.base
+        role = self._role
+        n = self.n
+        for j in range(n):
+            sib = _BIG
+            rj = role[j]
+            for k in range(n):
+                if k != j and role[k] == rj:
+                    v = base[k]
+                    if v < 0:
+                        v = r[k]
+                    if 0 <= v < sib:
+                        sib = v
+            lim = limit(sib) if sib < _BIG else _BIG
+            b = base[j]
+            if b >= 0:
+                own = limit(b)
+                lim = own if lim == _BIG else max(own, lim)
+            out[j] = lim
 
     def _announce(self, ctx, r):
         aff = opn = by = 0
