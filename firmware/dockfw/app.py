@@ -472,6 +472,7 @@ class App:
         self.window.add(sampler, self.docking.settled())
         return now
 
+    @native
     def tick(self):
         """One sampling cycle; a docking change handled; a check round and a report
         begun when due (their steps run between the cycles that follow)."""
@@ -698,6 +699,7 @@ class App:
         if self.reboot_requested:
             self._note_reboot(self.reboot_reason or "reboot", self.last_error)
 
+    @native
     def _between_cycles(self, period):
         """Until the next cycle is due: collect garbage if it is time (right after the
         cycle, where the slack is whole), the supply pins' half read halfway, and in
@@ -856,6 +858,7 @@ class App:
         self.stage = stage  # what the loop was doing, for an error it meets after
         self._in = inside
 
+    @native
     def _half_read(self):
         """The supply pins' monitors read again and protection's guard on them."""
         self.stage = "half read"
@@ -867,6 +870,7 @@ class App:
         self._in = None
 
     # -- supervision ------------------------------------------------------
+    @native
     def _feed(self):
         """Feed the watchdog, but only while cycles and reports keep completing."""
         clock = self.clock
