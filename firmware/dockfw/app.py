@@ -99,7 +99,10 @@ STEP_US = 2000
 EARLY_US = 1000
 # The supply pins' half read may wait this long for a step: the check round and the
 # report then keep their pace (two or three steps a period), and the cut stays within
-# two periods (tier C: 7.6 ms at worst with none).
+# two periods (tier C: 7.6 ms at worst with none). Like a cycle, it starts up to
+# EARLY_US early where a step leaves the loop that close: on the RP2040 a cycle takes
+# about 1.7 ms of the 5, and the steps need the time after the read (waiting for the
+# half there left the report without steps: gaps of 13.6 ms on tier C).
 HALF_LATE_US = 1000
 # Garbage collection takes 12-23 ms on the RP2040, more than two periods: the HAL
 # runs the sampling cycle from a hard timer interrupt meanwhile (``hal.collect``),
@@ -720,6 +723,7 @@ class App:
             left = clock.ticks_diff(self._due_us, now)
             if left < EARLY_US:
                 return
+            sleep = left
             if not halved:
                 to_half = clock.ticks_diff(half, now)
                 if to_half < EARLY_US:
@@ -727,8 +731,12 @@ class App:
                     self._half_read()
                     continue
                 # What follows fits before the half read, which may start up to about
-                # half a step late (a millisecond on the cut: see README "Protection").
+                # half a step late (a millisecond on the cut: see README "Protection");
+                # a wait ends on the half, not after it: a supply monitor's conversion
+                # (2.66 ms) is read in time only while its reads stay about half a
+                # period apart, and a conversion left unread hides a dropout in it.
                 left = to_half + HALF_LATE_US
+                sleep = to_half
             if self.out.pending():
                 self.stage = "flush"
                 self.flush()
@@ -747,11 +755,11 @@ class App:
                 if ran:
                     continue
             self.stage = "wait"
-            if left >= _WAIT_SLICE_US:
+            if sleep >= _WAIT_SLICE_US:
                 input_came = self.hal.wait_us(_WAIT_SLICE_US)
                 self._feed()
             else:
-                input_came = self.hal.wait_us(left)
+                input_came = self.hal.wait_us(sleep)
             if input_came and not self._work_waiting():
                 # Host input: a line at a time, in steps of about a millisecond, each
                 # only while time and room allow (Commands.poll); the rest waits in the link.
