@@ -190,3 +190,22 @@ def test_two_docks_and_no_port_is_refused_before_either_is_opened(monkeypatch, c
         "pogodock config: 2 ports look like docks (/dev/ttyACM0, /dev/ttyACM1); choose one "
         "with --port\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "said"),
+    [(KeyboardInterrupt(), 130, ""), (OSError(5, "Input/output error"), 1, "pogodock --version: ")],
+)
+def test_version_fails_as_a_command_does(monkeypatch, capsys, error, status, said):
+    """``--version`` goes through main()'s error handling: a Ctrl-C while it waits for a
+    dock, or a port failing in a way it does not expect, is a status and a sentence, not a
+    traceback."""
+    from pogodock import cli
+    from pogodock.commands import version
+
+    def fail(port):
+        raise error
+
+    monkeypatch.setattr(version, "run", fail)
+    assert cli.main(["--version"]) == status
+    assert capsys.readouterr().err.startswith(said)

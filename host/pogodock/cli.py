@@ -91,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.version:
         from pogodock.commands import version
 
-        return version.run(args.version_port)
-    if args.version_port:
+        # Through the same error handling as a command (a Ctrl-C, a port that fails
+        # in a way the version check does not expect).
+        args.command = "--version"
+        args.func = lambda a: version.run(a.version_port)
+    elif args.version_port:
         parser.error("--port before the command goes with --version; put it after the command")
     if not getattr(args, "func", None):
         parser.print_help()
