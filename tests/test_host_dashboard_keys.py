@@ -15,8 +15,8 @@ from pogodock.link.reader import Pending
 from pogodock.records import Record
 from pogodock.views.dashboard import Dashboard, RecordsSource, Source
 from pogodock.views.headless import HeadlessPrinter
-from support.dashrecords import PINS, STATES, cell, dev, health, log_text
-from support.pilotwait import shown
+from support.dashrecords import PINS, STATES, dev, health, log_text
+from support.pilotwait import cell_shown, shown
 from textual.widgets import DataTable, RichLog
 
 
@@ -127,12 +127,7 @@ async def test_clear_and_charge_off_ask_for_a_second_press():
 async def test_a_recording_shown_at_once_still_works():
     app = Dashboard(RecordsSource(live_records(), "test"), refresh_s=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        score = await shown(
-            pilot,
-            lambda: cell(app.query_one("#pins", DataTable), "GND2", "score"),
-            lambda t: t == "88",
-        )
-        assert score == "88"
+        assert await cell_shown(pilot, app, "GND2", "score", "88") == "88"
         assert not app.query("#position")
         await pilot.press("ctrl+c")
     assert app.return_value == 0
@@ -155,12 +150,7 @@ async def test_a_column_widens_for_a_number_that_came_after_a_dash():
     source = FakeLive([*live_records()[:1], health(1, drift=None)])
     app = Dashboard(source, refresh_s=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        drift = await shown(
-            pilot,
-            lambda: cell(app.query_one("#pins", DataTable), "GND1", "drift_mohm_per_day"),
-            lambda text: text == "—",
-        )
-        assert drift == "—"
+        assert await cell_shown(pilot, app, "GND1", "drift_mohm_per_day", "—") == "—"
         source.recs = [health(2, drift=-10465336, cycles=12345678)]  # wider than the headers
         want = ["-10465", "12", "3", "12345678", "warn", "64"]
 

@@ -33,3 +33,14 @@ async def shown(
             continue
         if want(value) or late:
             return value
+
+
+async def cell_shown(pilot: Any, app: Any, pin: str, column: str, want: str) -> str:
+    """The pin table's cell once it shows ``want`` (or what it shows after ``timeout``)."""
+    from textual.widgets import DataTable
+
+    from support.dashrecords import cell
+
+    return await shown(
+        pilot, lambda: cell(app.query_one("#pins", DataTable), pin, column), lambda t: t == want
+    )
