@@ -15,42 +15,35 @@ import itertools
 from dockfw import app as app_mod
 from docksim.dock import SimDock
 from simrig import load_scenario
-from support.protectrig import PERIOD_MS, CmdRun, scn
+from support.protectrig import PERIOD_MS, scn
 
 
 def _supply_reads(scenario):
-    """(run, [simulated µs of each read of the supply monitors: cycles and halves])."""
+    """(the App, [simulated µs of each read of the supply monitors: cycles and halves])."""
     stamps: list[int] = []
-    orig = SimDock.run_firmware
+    dock = SimDock(scenario, lambda line: None)
 
-    def run_firmware(dock, sample_hz=None, idle_hz=None, on_boot=None):
-        def boot(app):
-            sampler = app.sampler
-            cycle, half = sampler.cycle, sampler.half
+    def boot(app):
+        sampler = app.sampler
+        cycle, half = sampler.cycle, sampler.half
 
-            def stamped_cycle():
-                stamps.append(dock.clock.now_us)
-                cycle()
+        def stamped_cycle():
+            stamps.append(dock.clock.now_us)
+            cycle()
 
-            def stamped_half():
-                stamps.append(dock.clock.now_us)
-                half()
+        def stamped_half():
+            stamps.append(dock.clock.now_us)
+            half()
 
-            sampler.cycle, sampler.half = stamped_cycle, stamped_half
+        sampler.cycle, sampler.half = stamped_cycle, stamped_half
 
-        return orig(dock, sample_hz, idle_hz, on_boot=boot)
-
-    SimDock.run_firmware = run_firmware
-    try:
-        r = CmdRun(load_scenario(scenario))
-    finally:
-        SimDock.run_firmware = orig
-    return r, stamps
+    app = dock.run_firmware(scenario.sample_hz, scenario.idle_hz, on_boot=boot)
+    return app, stamps
 
 
 def test_every_conversion_of_a_supply_monitor_is_read():
-    r, stamps = _supply_reads(scn([], duration=6))
-    assert r.app.charging and not r.app.crashes
+    app, stamps = _supply_reads(load_scenario(scn([], duration=6)))
+    assert app.charging and not app.crashes
     settled = [t for t in stamps if 3_000_000 <= t < 5_900_000]  # (the run ends at 6 s)
     gaps = [b - a for a, b in itertools.pairwise(settled)]
     assert len(gaps) > 2 * 2.5 * 1000 // PERIOD_MS, len(gaps)
@@ -61,6 +54,6 @@ def test_every_conversion_of_a_supply_monitor_is_read():
     # there (a cycle takes 1.7 ms of its 5, the steps need what is left after the read).
     on_half = [g for g in gaps if abs(g - half) <= 100]
     assert len(on_half) >= 0.95 * len(gaps), sorted(set(gaps))
-    conversion_us = max(c.cycle_us for c in r.app.sampler.chips)
+    conversion_us = max(c.cycle_us for c in app.sampler.chips)
     assert sum(1 for g in gaps if g > conversion_us) <= 0.03 * len(gaps), sorted(set(gaps))
     assert max(gaps) <= half + app_mod.EARLY_US, sorted(set(gaps))

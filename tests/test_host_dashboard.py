@@ -33,7 +33,7 @@ async def test_dashboard_shows_pins_sparklines_events_and_link_health():
         table = app.query_one("#pins", DataTable)
         spark = app.query_one("#spark-VBUS1", Sparkline)
         # A couple of refresh ticks: the sparkline fills last.
-        await shown(pilot, lambda: list(spark.data or ()), lambda data: bool(data))
+        await shown(pilot, lambda: list(spark.data or ()), lambda data: len(data) > 10)
         assert table.row_count == 2
         assert cell(table, "VBUS1", "r_mohm") == "35.00"
         assert cell(table, "VBUS1", "i_ma") == "1500"

@@ -101,8 +101,9 @@ EARLY_US = 1000
 # report then keep their pace (two or three steps a period), and the cut stays within
 # two periods (tier C: 7.6 ms at worst with none). Like a cycle, it starts up to
 # EARLY_US early where a step leaves the loop that close: on the RP2040 a cycle takes
-# about 1.7 ms of the 5, and the steps need the time after the read (waiting for the
-# half there left the report without steps: gaps of 13.6 ms on tier C).
+# about 1.7 ms of the 5, and the steps need the time after the read (a timer alarm that
+# held the read to the microsecond left the report without steps: gaps of 13.6 ms on
+# tier C).
 HALF_LATE_US = 1000
 # Garbage collection takes 12-23 ms on the RP2040, more than two periods: the HAL
 # runs the sampling cycle from a hard timer interrupt meanwhile (``hal.collect``),

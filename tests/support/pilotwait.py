@@ -2,7 +2,7 @@
 
 A fixed ``pilot.pause(0.1)`` is a couple of the dashboard's refresh ticks on an idle
 machine, and none on a loaded CI runner: a column not yet widened read as a wrong
-one. ``shown`` pauses in small steps until ``check()`` is true, for at most
+one. ``shown`` pauses in small steps until ``want(read())`` is true, for at most
 ``timeout`` seconds, and returns the last value ``read()`` gave (what the test then
 asserts on, so a screen that never gets there still fails with what it showed). A
 ``read()`` that raises (the row is not there yet) is tried again until the timeout,
@@ -36,7 +36,8 @@ async def shown(
 
 
 async def cell_shown(pilot: Any, app: Any, pin: str, column: str, want: str) -> str:
-    """The pin table's cell once it shows ``want`` (or what it shows after ``timeout``)."""
+    """The pin table's cell once it shows ``want`` (or what it shows after ``shown``'s
+    timeout)."""
     from textual.widgets import DataTable
 
     from support.dashrecords import cell
