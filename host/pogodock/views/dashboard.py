@@ -24,12 +24,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from dockfw import protocol
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
+from textual.widgets.data_table import ColumnKey
 
 from pogodock import pinfields
 from pogodock.link.reader import Pending, Reader, RecordQueue
@@ -141,6 +143,19 @@ class RecordsSource(Source):
         recs = self._records or []
         self._records = None
         return recs
+
+
+def _widen(table: DataTable[Any], key: str, value: Any) -> None:
+    """Widen ``key``'s column now for a value that grew past it.
+
+    ``update_cell(update_width=True)`` widens only at the table's next idle, and a row
+    drawn before that is cached cut (the cache is keyed by updates, not widths) until
+    the next record: a column sized for "—" showed "123456" for 12345678.
+    """
+    column = table.columns[ColumnKey(key)]
+    width = value.cell_len if isinstance(value, Text) else cell_len(str(value))
+    if width > column.content_width:
+        column.content_width = width
 
 
 class Dashboard(App[int]):
@@ -307,13 +322,16 @@ class Dashboard(App[int]):
         if names != self._pin_rows:
             table.clear()
             for name in names:
-                table.add_row(*self._cells(name), key=name)
+                cells = self._cells(name)
+                for (key, _), value in zip(COLUMNS, cells, strict=True):
+                    _widen(table, key, value)
+                table.add_row(*cells, key=name)
             self.query_one("#sparks", PinSparks).add_pins(names)
             self._pin_rows = names
         else:
             for name in names:
                 for (key, _), value in zip(COLUMNS, self._cells(name), strict=True):
-                    # Widened as values grow: a column sized for "—" cuts a later number.
+                    _widen(table, key, value)
                     table.update_cell(name, key, value, update_width=True)
         self._sparks_stale = not self.query_one("#sparks", PinSparks).draw(m)
 
