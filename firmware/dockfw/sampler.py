@@ -67,6 +67,7 @@ class Sampler:
         chips = []
         self._split = array("b", [p.role == SUPPLY for p in pins] + [0] * len(board.sense))
         self.read_twice = bytes(p.index for p in pins if p.role == SUPPLY)  # monitors, each period
+        self._every = bytes(range(len(self._split)))  # every monitor, pins then sense
         for p in pins:
             # Full scale at the widest range: keeps Cal near 4096, so current
             # math stays in small ints and never overflows the current register.
@@ -199,31 +200,7 @@ class Sampler:
         """Read every working monitor once and derive the per-pin values. Every sampling
         cycle: machine code, the common case's reads bare into the ShuntBank and decoded
         there in one pass, the rest through the driver."""
-        ok, live, stuck, bank, ready, got, addr, views, read = self._refs
-        for k in range(len(ok)):
-            if not ok[k]:
-                live[k] = 0
-                continue
-            if ready[k]:
-                err = None
-                try:
-                    read(addr[k], views[k])
-                except OSError as e:
-                    err = bank.failed(k, e)
-                if err is None:
-                    got[k] = 1
-                    live[k] = 1  # ready: settled
-                    stuck[k] = 0
-                    continue
-            else:
-                err = self._by_driver(k, -1, True)
-                if err is None:
-                    continue
-            self._lost(k, err)
-            if not self.bus_ok:
-                break  # the others would time out too: one timeout per cycle at most
-        if bank.decode():
-            self._by_driver_left(True)
+        self._read(self._every, True)
         self._derive()
         self.cycles += 1
 
@@ -233,10 +210,20 @@ class Sampler:
         for protection's guard, the reading kept for the next cycle's average."""
         if not self.bus_ok:
             return
-        _, live, _, bank, ready, got, addr, views, read = self._refs
-        twice = self.read_twice
-        for k in twice:
-            if not live[k]:
+        self._read(self.read_twice, False)
+        self._keep_halves()
+
+    @native
+    def _read(self, monitors, whole):
+        """Read ``monitors`` (indexes), a cycle's (``whole``: every working one, each
+        settled one marked live) or a half read's (the live ones)."""
+        ok, live, stuck, bank, ready, got, addr, views, read = self._refs
+        for k in monitors:
+            if whole:
+                if not ok[k]:
+                    live[k] = 0
+                    continue
+            elif not live[k]:
                 continue
             if ready[k]:
                 err = None
@@ -246,17 +233,19 @@ class Sampler:
                     err = bank.failed(k, e)
                 if err is None:
                     got[k] = 1
+                    if whole:
+                        live[k] = 1  # ready: settled
+                        stuck[k] = 0
                     continue
             else:
-                err = self._by_driver(k, -1, False)
+                err = self._by_driver(k, -1, whole)
                 if err is None:
                     continue
             self._lost(k, err)
             if not self.bus_ok:
-                break
+                break  # the others would time out too: one timeout per cycle at most
         if bank.decode():
-            self._by_driver_left(False)
-        self._keep_halves()
+            self._by_driver_left(whole)
 
     @viper
     def _keep_halves(self):
