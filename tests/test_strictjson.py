@@ -143,3 +143,31 @@ def test_floats_that_json_cannot_hold_are_written_as_null():
     line = protocol.encode("log", 1, "0badcafe", 5, [("a", float("inf")), ("b", 1.5)])
     rec = json.loads(line)
     assert rec["a"] is None and rec["b"] == 1.5
+
+
+@pytest.mark.parametrize(
+    "line,at,why",
+    [
+        (b'{"a":-}', 6, "a bad number"),
+        (b'{"a":012}', 5, "a bad number"),
+        (b'{"a":1.}', 7, "a digit is missing"),
+        (b'{"a":1.5e+}', 10, "a digit is missing"),
+        (b'{"a":1e}', 7, "a digit is missing"),
+        (b'{"a":tru}', 5, "unexpected byte 0x74"),
+        (b'{"a":nul', 5, "unexpected byte 0x6e"),
+        (b'{"a":fals }', 5, "unexpected byte 0x66"),
+        (b'{"a":"\\u12G4"}', 10, "\\u needs four hex digits"),
+        (b'{"a":"\\ud83d\\ude0"}', 17, "\\u needs four hex digits"),
+        (b'{"a" \t: 1 \r\n,}', 13, "a key string is missing"),
+        (b' [1 , 2 ] x', 10, "text after the value"),
+    ],
+)
+def test_the_first_fault_is_named_at_its_byte(line, at, why):
+    with pytest.raises(JSONError) as e:
+        parse(line)
+    assert str(e.value) == "not strict JSON at byte %d: %s" % (at, why)
+
+
+def test_numbers_literals_and_white_space_read_right():
+    line = b' {"a" :\t[ -0 , 12.50e-1 , 3E+2 , true , false , null , "\\u00e9" ] }\r\n'
+    assert parse(line) == {"a": [0, 1.25, 300.0, True, False, None, "\u00e9"]}

@@ -76,6 +76,8 @@ _REASONS = (
     "not UTF-8",
     "a key given twice",
 )
+_E_NUMBER = const(10)
+_E_DIGIT = const(11)
 _E_RANGE = const(12)
 _E_UNEXPECTED = const(4)
 
@@ -256,6 +258,107 @@ def _small_int(line, a: int, b: int) -> int:
 
 
 @viper
+def _space(line, i: int, n: int) -> int:
+    """Where the white space from ``line[i]`` on ends (``n`` at the most)."""
+    s = ptr8(line)
+    while i < n:
+        c = s[i]
+        if c != 0x20 and c != 0x09 and c != 0x0A and c != 0x0D:
+            break
+        i += 1
+    return i
+
+
+@viper
+def _digits(line, i: int, n: int) -> int:
+    """Where the decimal digits from ``line[i]`` on end (``n`` at the most)."""
+    s = ptr8(line)
+    while i < n and 0x30 <= s[i] and s[i] <= 0x39:
+        i += 1
+    return i
+
+
+@viper
+def _number(line, i: int, n: int) -> int:
+    """The JSON number at ``line[i:n]``: where it ends << 1, | 1 when it has a fraction
+    or an exponent; or -1 - (the error's position << 4 | its code)."""
+    s = ptr8(line)
+    if s[i] == 0x2D:
+        i += 1
+    first = i
+    i = int(_digits(line, i, n))
+    if i == first or (s[first] == 0x30 and i > first + 1):
+        return -1 - ((first << 4) | _E_NUMBER)  # none, or a leading zero
+    fraction = 0
+    if i < n and s[i] == 0x2E:
+        fraction = 1
+        j = i + 1
+        i = int(_digits(line, j, n))
+        if i == j:
+            return -1 - ((i << 4) | _E_DIGIT)
+    if i < n and (s[i] == 0x65 or s[i] == 0x45):
+        fraction = 1
+        i += 1
+        if i < n and (s[i] == 0x2B or s[i] == 0x2D):
+            i += 1
+        j = i
+        i = int(_digits(line, i, n))
+        if i == j:
+            return -1 - ((i << 4) | _E_DIGIT)
+    return (i << 1) | fraction
+
+
+@viper
+def _literal(line, i: int, n: int) -> int:
+    """``_TRUE``, ``_FALSE`` or ``_NULL`` with its length << 4 when that word stands at
+    ``line[i:n]``, else 0."""
+    s = ptr8(line)
+    c = s[i]
+    if c == 0x74:
+        word = b"true"
+        kind = _TRUE
+    elif c == 0x66:
+        word = b"false"
+        kind = _FALSE
+    elif c == 0x6E:
+        word = b"null"
+        kind = _NULL
+    else:
+        return 0
+    m = int(len(word))  # noqa: RUF046 (viper: a machine int)
+    if i + m > n:
+        return 0
+    w = ptr8(word)
+    k = 1
+    while k < m:
+        if s[i + k] != w[k]:
+            return 0
+        k += 1
+    return kind | (m << 4)
+
+
+@viper
+def _hex4(line, i: int, n: int) -> int:
+    """The four hex digits at ``line[i:i + 4]`` as a number, or -1 - the position of the
+    first byte that is not one (``n`` and past: none)."""
+    s = ptr8(line)
+    code = 0
+    end = i + 4
+    while i < end:
+        c = s[i] if i < n else 0
+        if 0x30 <= c and c <= 0x39:
+            code = code * 16 + c - 0x30
+        elif 0x61 <= c and c <= 0x66:
+            code = code * 16 + c - 0x57
+        elif 0x41 <= c and c <= 0x46:
+            code = code * 16 + c - 0x37
+        else:
+            return -1 - i
+        i += 1
+    return code
+
+
+@viper
 def _scan(line, n: int, tok, scratch, state) -> int:
     """Check ``line[:n]`` and write its tokens and unescaped strings; 0, or the error's
     code (its position in ``state[_W_POS]``). The tokens before an error are valid.
@@ -284,12 +387,8 @@ def _scan(line, n: int, tok, scratch, state) -> int:
                 err = 2
                 pos = i
                 break
-            while i < n:
-                c = s[i]
-                if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
-                    i += 1
-                else:
-                    break
+            # (int(): viper takes what a call returns as an object)
+            i = int(_space(line, i, n))
             if i >= n:
                 err = 3
                 pos = i
@@ -300,39 +399,16 @@ def _scan(line, n: int, tok, scratch, state) -> int:
                 kind = _STR
             elif c == 0x2D or (0x30 <= c and c <= 0x39):
                 start = i
-                if c == 0x2D:
-                    i += 1
-                first = i
-                while i < n and 0x30 <= s[i] and s[i] <= 0x39:
-                    i += 1
-                if i == first or (s[first] == 0x30 and i > first + 1):
-                    err = 10
-                    pos = first
+                number = int(_number(line, i, n))
+                if number < 0:
+                    err = (-1 - number) & 15
+                    pos = (-1 - number) >> 4
                     break
+                i = number >> 1
                 kind = _INT
-                if i < n and (s[i] == 0x2E or s[i] == 0x65 or s[i] == 0x45):
+                if number & 1:
                     kind = _FLOAT
                     floats += 1
-                    if s[i] == 0x2E:
-                        i += 1
-                        j = i
-                        while i < n and 0x30 <= s[i] and s[i] <= 0x39:
-                            i += 1
-                        if i == j:
-                            err = 11
-                            pos = i
-                            break
-                    if i < n and (s[i] == 0x65 or s[i] == 0x45):
-                        i += 1
-                        if i < n and (s[i] == 0x2B or s[i] == 0x2D):
-                            i += 1
-                        j = i
-                        while i < n and 0x30 <= s[i] and s[i] <= 0x39:
-                            i += 1
-                        if i == j:
-                            err = 11
-                            pos = i
-                            break
                 t[b] = kind | (depth << 4)
                 t[b + 1] = start
                 t[b + 2] = i
@@ -355,12 +431,7 @@ def _scan(line, n: int, tok, scratch, state) -> int:
                 w[_W_FIRST + depth] = ntok
                 close = 0x7D if c == 0x7B else 0x5D
                 i += 1
-                while i < n:
-                    c = s[i]
-                    if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
-                        i += 1
-                    else:
-                        break
+                i = int(_space(line, i, n))
                 if i < n and s[i] == close:
                     i += 1
                     b = 4 * ntok
@@ -377,35 +448,9 @@ def _scan(line, n: int, tok, scratch, state) -> int:
                     state_ = 0
                 continue
             else:
-                kind = 0
-                if (
-                    c == 0x74
-                    and i + 3 < n
-                    and s[i + 1] == 0x72
-                    and s[i + 2] == 0x75
-                    and s[i + 3] == 0x65
-                ):
-                    kind = _TRUE
-                    i += 4
-                elif (
-                    c == 0x66
-                    and i + 4 < n
-                    and s[i + 1] == 0x61
-                    and s[i + 2] == 0x6C
-                    and s[i + 3] == 0x73
-                    and s[i + 4] == 0x65
-                ):
-                    kind = _FALSE
-                    i += 5
-                elif (
-                    c == 0x6E
-                    and i + 3 < n
-                    and s[i + 1] == 0x75
-                    and s[i + 2] == 0x6C
-                    and s[i + 3] == 0x6C
-                ):
-                    kind = _NULL
-                    i += 4
+                word = int(_literal(line, i, n))
+                kind = word & 15
+                i += word >> 4
                 if kind == 0:
                     err = 4
                     pos = i
@@ -418,12 +463,7 @@ def _scan(line, n: int, tok, scratch, state) -> int:
                 state_ = 2
                 continue
         elif state_ == 1:  # ---------------------------------------------- a key
-            while i < n:
-                c = s[i]
-                if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
-                    i += 1
-                else:
-                    break
+            i = int(_space(line, i, n))
             if i >= n or s[i] != 0x22:
                 err = 6
                 pos = i
@@ -431,12 +471,7 @@ def _scan(line, n: int, tok, scratch, state) -> int:
             kind = _KEY
         else:  # ------------------------------------------ a value was read whole
             if depth == 0:
-                while i < n:
-                    c = s[i]
-                    if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
-                        i += 1
-                    else:
-                        break
+                i = int(_space(line, i, n))
                 if i < n:
                     err = 1
                     pos = i
@@ -445,12 +480,7 @@ def _scan(line, n: int, tok, scratch, state) -> int:
                 w[_W_ID] = id_tok + 1
                 w[_W_ID_END] = ntok
                 id_tok = -1
-            while i < n:
-                c = s[i]
-                if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
-                    i += 1
-                else:
-                    break
+            i = int(_space(line, i, n))
             if i >= n:
                 err = 8
                 pos = i
@@ -552,42 +582,18 @@ def _scan(line, n: int, tok, scratch, state) -> int:
             e = s[bs + 1]  # end > bs: there is a byte after the backslash
             i = bs + 2
             if e == 0x75:  # u
-                code = 0
-                m = i
-                while m < i + 4:
-                    c = s[m] if m < n else 0
-                    if 0x30 <= c and c <= 0x39:
-                        code = code * 16 + c - 0x30
-                    elif 0x61 <= c and c <= 0x66:
-                        code = code * 16 + c - 0x57
-                    elif 0x41 <= c and c <= 0x46:
-                        code = code * 16 + c - 0x37
-                    else:
-                        err = 16
-                        pos = m
-                        break
-                    m += 1
-                if err:
+                code = int(_hex4(line, i, n))
+                if code < 0:
+                    err = 16
+                    pos = -1 - code
                     break
                 i += 4
                 if 0xD800 <= code and code <= 0xDBFF and i + 1 < n:
                     if s[i] == 0x5C and s[i + 1] == 0x75:
-                        low = 0
-                        m = i + 2
-                        while m < i + 6:
-                            c = s[m] if m < n else 0
-                            if 0x30 <= c and c <= 0x39:
-                                low = low * 16 + c - 0x30
-                            elif 0x61 <= c and c <= 0x66:
-                                low = low * 16 + c - 0x57
-                            elif 0x41 <= c and c <= 0x46:
-                                low = low * 16 + c - 0x37
-                            else:
-                                err = 16
-                                pos = m
-                                break
-                            m += 1
-                        if err:
+                        low = int(_hex4(line, i + 2, n))
+                        if low < 0:
+                            err = 16
+                            pos = -1 - low
                             break
                         if 0xDC00 <= low and low <= 0xDFFF:
                             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
@@ -675,12 +681,7 @@ def _scan(line, n: int, tok, scratch, state) -> int:
             err = 19
             pos = q
             break
-        while i < n:
-            c = s[i]
-            if c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D:
-                i += 1
-            else:
-                break
+        i = int(_space(line, i, n))
         if i >= n or s[i] != 0x3A:  # :
             err = 7
             pos = i
