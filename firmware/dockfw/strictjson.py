@@ -270,6 +270,15 @@ def _space(line, i: int, n: int) -> int:
 
 
 @viper
+def _quote(line, i: int, n: int) -> int:
+    """Where the next '"' from ``line[i]`` on stands (``n``: none)."""
+    s = ptr8(line)
+    while i < n and s[i] != 0x22:
+        i += 1
+    return i
+
+
+@viper
 def _digits(line, i: int, n: int) -> int:
     """Where the decimal digits from ``line[i]`` on end (``n`` at the most)."""
     s = ptr8(line)
@@ -507,9 +516,7 @@ def _scan(line, n: int, tok, scratch, state) -> int:
         # ------------------------------------------ a string (a value or a key) at i
         q = i
         i += 1
-        end = i
-        while end < n and s[end] != 0x22:
-            end += 1
+        end = int(_quote(line, i, n))
         if end >= n:
             err = 13
             pos = i
@@ -641,9 +648,7 @@ def _scan(line, n: int, tok, scratch, state) -> int:
                 out[o] = c
                 o += 1
             if i > end:  # the quote found first was escaped: find the real end
-                end = i
-                while end < n and s[end] != 0x22:
-                    end += 1
+                end = int(_quote(line, i, n))
                 if end >= n:
                     err = 13
                     pos = i
