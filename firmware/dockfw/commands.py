@@ -262,7 +262,14 @@ class Commands:
         for k, v in fields:
             self._key(k)
             if isinstance(v, P.Obj):
-                yield from self._obj(v)
+                st.raw(b"{")
+                first = True
+                for k2, v2 in v.pairs:
+                    self._key(k2, first)
+                    first = False
+                    self._put(v2)
+                    yield
+                st.raw(b"}")
             elif isinstance(v, list):
                 st.raw(b"[")
                 first = True
@@ -271,7 +278,17 @@ class Commands:
                         st.raw(b",")
                     first = False
                     if isinstance(item, P.Obj):
-                        yield from self._obj(item)
+                        # The top-level Obj's loop again, written out: a generator for
+                        # both (``yield from``) cost 0.45 ms a line on tier C's RP2040
+                        # (an info 41.2 -> 43.9 ms), a shared loop over (v,) more.
+                        st.raw(b"{")
+                        first2 = True
+                        for k2, v2 in item.pairs:
+                            self._key(k2, first2)
+                            first2 = False
+                            self._put(v2)
+                            yield
+                        st.raw(b"}")
                     else:
                         self._put(item)
                         yield
@@ -282,18 +299,6 @@ class Commands:
         st.raw(b"}\n")
         yield _ALONE
         self._queue(kind)
-
-    def _obj(self, obj):
-        """An ``Obj``'s members, yielding after each."""
-        st = self._stage
-        st.raw(b"{")
-        first = True
-        for k, v in obj.pairs:
-            self._key(k, first)
-            first = False
-            self._put(v)
-            yield
-        st.raw(b"}")
 
     def _queue(self, kind):
         """The staged line, with its envelope, into the output queue: whole, its seq
