@@ -48,7 +48,7 @@ lint: setup
 	$(BIN)/pyright -p pyrightconfig.json
 
 test-a: setup test-deps
-	$(BIN)/pytest -n 2 tests --ignore=tests/tierc
+	$(BIN)/pytest -n 2 --dist loadgroup tests --ignore=tests/tierc
 
 test-b: setup
 	MPY_HEAP=$(MPY_HEAP) $(BIN)/python tools/tier_b.py

@@ -24,6 +24,19 @@ def root() -> Path:
     return ROOT
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` (a minute or more) first: xdist hands tests out in this
+    order, so the two workers end together instead of one running a five-minute test
+    alone at the end. Tests sharing a long module fixture carry one ``xdist_group`` so
+    that it is built once (``make test-a`` runs ``--dist loadgroup``)."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("long") is None,
+            item.get_closest_marker("xdist_group") is None,  # a group: the longest unit
+        )
+    )
+
+
 # The fixtures the host tests share. Their modules are imported when a test asks for
 # one, so that a run without those tests needs neither a pty nor paho.
 

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from mp.hostile import corpus
 from support.cmdlink import Link, dock_ms, flood, run_corpus
 from support.procs import interrupt
@@ -122,6 +123,7 @@ def print_figures(where: str, fl: dict, res: dict) -> None:
     )
 
 
+@pytest.mark.long
 def test_sim_pty_through_a_flood_with_an_overload_and_a_hostile_corpus(tmp_path):
     overload_at = 5.0
     proc = subprocess.Popen(

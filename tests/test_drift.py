@@ -441,6 +441,8 @@ def ox60():
     return simrig.run("oxidation-60d")
 
 
+@pytest.mark.long
+@pytest.mark.xdist_group("ox60")
 def test_oxidation_60d_flags_gnd1_early_and_no_other_pin(ox60):
     # drift from the first docking: the baseline is learned over it, so the rise since
     # the first session is larger than above the learned baseline (7.5 mOhm in
@@ -451,6 +453,8 @@ def test_oxidation_60d_flags_gnd1_early_and_no_other_pin(ox60):
     assert any(e["severity"] == "fault" for e in _events(ox60, "oxidation"))
 
 
+@pytest.mark.long
+@pytest.mark.xdist_group("ox60")
 def test_oxidation_60d_cleaned_after_day_50(ox60):
     (ev,) = _events(ox60, "cleaned")
     assert ev["pins"] == ["GND1"] and 50 * DAY * 1000 < ev["t_ms"] < 52 * DAY * 1000
@@ -459,6 +463,8 @@ def test_oxidation_60d_cleaned_after_day_50(ox60):
     assert last["state"] == "ok" and abs(last["r_baseline_mohm"] - bare) < 1.0  # learned afresh
 
 
+@pytest.mark.long
+@pytest.mark.xdist_group("ox60")
 def test_oxidation_60d_health_carries_baseline_and_drift(ox60):
     # after the warn (day 5), before +20 mOhm (a fault) at the field's seating scatter
     mid = [h for h in ox60.of_type("health") if 6 * DAY * 1000 < h["t_ms"] < 7 * DAY * 1000]
@@ -477,6 +483,7 @@ def test_demo_warns_gnd1_with_a_drift_before_the_clean_and_sees_the_clean():
     assert ev["pins"] == ["GND1"] and ev["t_ms"] >= 200000
 
 
+@pytest.mark.long
 @pytest.mark.parametrize(
     "rate,pin,seed", [(1.0, "GND1", 21), (2.5, "VBUS2", 22), (5.0, "VBUS1", 23)]
 )
@@ -487,6 +494,7 @@ def test_sim_drift_rates_on_several_pins(rate, pin, seed):
     _check_flagged_early(run, pin, rate)
 
 
+@pytest.mark.long
 def test_sim_quiet_three_weeks_with_seating_scatter_and_temperature_swings():
     run = simrig.run(daily(21, seed=31, seating=0.8, temps=(15, 35, 25)))
     assert not _events(run, "oxidation")
@@ -498,6 +506,7 @@ def test_sim_quiet_three_weeks_with_seating_scatter_and_temperature_swings():
         assert abs(run.app.drift.baseline_uohm(j) / 1000 - bare) < 1.0
 
 
+@pytest.mark.long
 def test_sim_clean_after_oxidation_is_seen():
     run = simrig.run(daily(12, seed=41, rate=3.0, clean_day=9, ox_day=3))
     _check_flagged_early(run, "GND1", 3.0)
@@ -523,6 +532,7 @@ class _RebootAt:
         return None
 
 
+@pytest.mark.long
 def test_sim_reboot_mid_series_keeps_the_baseline_and_the_detection():
     obj = daily(14, seed=51, rate=1.5, ox_day=3)
     ref = simrig.run(obj)

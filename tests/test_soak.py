@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
 from simrig import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import soak
 
 
+@pytest.mark.long
 def test_five_days_of_every_fault_under_micropython(tmp_path):
     scenario = soak.soak_scenario(seed=4, days=5)
     kinds = {e["type"] for e in scenario["events"]}
