@@ -31,14 +31,14 @@ from docksim.wiring import apply_fault, fault_actions, monitors, unique_id
 # Simulated time one host command line costs the firmware: what the RP2040 spends reading
 # the line byte by byte, parsing it, acting and writing the answer. Measured on the
 # official rp2 image (MicroPython v1.28.0) in tier C's emulated RP2040 with
-# ``tools/tier_c.py --run tools/rp2_command_cost.py`` (device docked): a ``get`` of one
-# key 11.8 ms a line, of every setting 15.8, a ``set`` 13.3, an ``info`` 53 (with the
-# script's stand-in for the USB port, whose read costs 1.5 ms more a line than the real
-# port's 27 µs a byte). The board spreads it over steps of at most about 1.5 ms between
-# sampling cycles; the simulator charges it whole as the line is read, and keeps 9 ms
-# (firmware 0.2.0's figure, when a line ran in one go): charged whole, the 10.5 ms a
-# line now costs in all would be paid from the 1/16 share alone and pace a flood
-# slower than the board, whose steps fit between cycles.
+# ``tools/tier_c.py --run tools/rp2_command_cost.py`` (device docked, 2026-12-03): a
+# ``get`` of one key 10.0 ms a line, of every setting 12.1, a ``set`` 12.0, an ``info``
+# 40.8 (with the script's stand-in for the USB port, whose read costs 1.5 ms more a line
+# than the real port's 27 µs a byte). The board spreads it over steps between sampling
+# cycles; the simulator charges it whole as the line is read, and keeps 9 ms (firmware
+# 0.2.0's figure, when a line ran in one go): charged whole, the 8.5 ms a ``get`` now
+# costs in all would be paid from the 1/16 share alone and pace a flood slower than
+# the board, whose steps fit between cycles.
 # Re-measure with that script when command handling changes.
 COMMAND_COST_US = 9000
 # How long a garbage collection stands the RP2040 still, with the App built (tier C:
