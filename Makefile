@@ -43,6 +43,7 @@ $(STAMP): requirements-dev.txt pyproject.toml
 
 lint: setup
 	$(BIN)/ruff check firmware sim host tests tools
+	$(BIN)/ruff format --check firmware sim host tests tools
 	$(BIN)/python tools/compile_firmware.py --check
 	$(BIN)/pyright -p tools/pyright-firmware.json
 	$(BIN)/pyright -p pyrightconfig.json

@@ -33,9 +33,6 @@ PROPERTY = settings(
 )
 
 
-
-
-
 def strict_lines(raw):
     """Every line the dock sent, read strictly: ASCII-clean UTF-8 and strict JSON."""
     return [reference(line, command=False) for line in b"".join(raw).splitlines()]

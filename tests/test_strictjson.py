@@ -159,7 +159,7 @@ def test_floats_that_json_cannot_hold_are_written_as_null():
         (b'{"a":"\\u12G4"}', 10, "\\u needs four hex digits"),
         (b'{"a":"\\ud83d\\ude0"}', 17, "\\u needs four hex digits"),
         (b'{"a" \t: 1 \r\n,}', 13, "a key string is missing"),
-        (b' [1 , 2 ] x', 10, "text after the value"),
+        (b" [1 , 2 ] x", 10, "text after the value"),
     ],
 )
 def test_the_first_fault_is_named_at_its_byte(line, at, why):

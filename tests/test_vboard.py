@@ -31,9 +31,6 @@ MPREMOTE = str(Path(sys.executable).with_name("mpremote"))
 PINS = ["VBUS1", "GND1", "GND2", "VBUS2"]
 
 
-
-
-
 def mpremote(port: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
     return subprocess.run(
         [MPREMOTE, "connect", port, *args], capture_output=True, text=True, timeout=timeout

@@ -94,9 +94,7 @@ def flash_tool(port: str, tmp_path: Path, *extra: str) -> subprocess.CompletedPr
     )  # fmt: skip
 
 
-def test_a_hang_in_the_loop_ends_in_a_watchdog_reset_and_charging_resumes(
-    tmp_path, firmware_image
-):
+def test_a_hang_in_the_loop_ends_in_a_watchdog_reset_and_charging_resumes(tmp_path, firmware_image):
     with vboard(scenario(tmp_path), flashed(tmp_path, firmware_image, HANG_MAIN)) as port:
         link = Link(port)
         try:
