@@ -23,6 +23,7 @@ from pogodock.records import (
     UNCONFIRMED,
     Ack,
     ConsoleText,
+    DeviceLine,
     Error,
     LinkEvent,
     Record,
@@ -44,6 +45,11 @@ def reader(dock: FakeDock):
 
 def links(seen: list[Record], kind: str) -> list[LinkEvent]:
     return [r for r in seen if isinstance(r, LinkEvent) and r.kind == kind]
+
+
+def seqs(seen: list[Record]) -> list[int]:
+    """The seq of every dock line seen, in order."""
+    return [r.seq for r in seen if isinstance(r, DeviceLine)]
 
 
 def of(seen: list[Record], cls: type) -> list:
@@ -106,6 +112,10 @@ def test_a_port_that_vanishes_and_comes_back_is_reopened(dock: FakeDock, reader:
     seen = reader.seen  # type: ignore[attr-defined]
     dock.sample()
     assert wait_for(lambda: len(of(seen, Sample)) == 1)
+    # Lines the dock wrote but the reader had not read when it vanished are lost too:
+    # unplug only once the reader has read every line said so far (the info's answer
+    # can still be in flight on a loaded machine).
+    assert wait_for(lambda: dock.seq - 1 in seqs(seen)), (dock.seq, seqs(seen))
     dock.unplug()
     assert wait_for(lambda: links(seen, DISCONNECTED))
     assert wait_for(lambda: links(seen, PORT_ERROR))
@@ -117,7 +127,7 @@ def test_a_port_that_vanishes_and_comes_back_is_reopened(dock: FakeDock, reader:
     assert wait_for(lambda: reader.confirmed)
     dock.sample()
     assert wait_for(lambda: len(of(seen, Sample)) == 2)
-    assert reader.lost == 7 and reader.reboots == 0
+    assert (reader.lost, reader.reboots) == (7, 0), seqs(seen)
     assert reader.request("info", timeout=3) is not None
 
 
