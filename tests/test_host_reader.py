@@ -110,11 +110,12 @@ def test_a_reboot_mid_stream_is_seen_and_the_dock_confirmed_again(dock: FakeDock
 
 def test_a_port_that_vanishes_and_comes_back_is_reopened(dock: FakeDock, reader: Reader):
     seen = reader.seen  # type: ignore[attr-defined]
+    # Lines the dock wrote but the reader had not read when it vanished are lost too:
+    # the answer to the reader's info (hello, then ack: two writes a sample can fall
+    # between) whole before the sample, and every line read before the unplug.
+    assert wait_for(lambda: of(seen, Ack))
     dock.sample()
     assert wait_for(lambda: len(of(seen, Sample)) == 1)
-    # Lines the dock wrote but the reader had not read when it vanished are lost too:
-    # unplug only once the reader has read every line said so far (the info's answer
-    # can still be in flight on a loaded machine).
     assert wait_for(lambda: dock.seq - 1 in seqs(seen)), (dock.seq, seqs(seen))
     dock.unplug()
     assert wait_for(lambda: links(seen, DISCONNECTED))
