@@ -42,15 +42,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def sim_pty() -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``pogodock sim --pty`` on misalign.json: (the process, its pty's path), stopped
-    after as a person would (Ctrl-C)."""
-    from support.cli import start_cli
+def sim_pty(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``pogodock sim --pty`` on misalign.json: (the process, the link naming its pty),
+    stopped after as a person would (Ctrl-C)."""
+    from support.cli import start_sim_pty
     from support.procs import interrupt
 
-    proc = start_cli("sim", "--scenario", str(ROOT / "scenarios" / "misalign.json"), "--pty")
-    assert proc.stdout is not None
-    path = proc.stdout.readline().strip()
+    misalign = str(ROOT / "scenarios" / "misalign.json")
+    proc, path = start_sim_pty(misalign, tmp_path / "ttySIM")
     yield proc, path
     interrupt(proc)
 

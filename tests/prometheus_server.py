@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mqtt_broker import free_port
-from support.cli import start_cli
+from support.cli import start_cli, start_sim_pty
 from support.procs import interrupt, terminate
 
 SCRAPE_INTERVAL_S = 1
@@ -149,9 +149,7 @@ def scraping_the_monitor(
     prom = PrometheusServer(workdir, [target]).start()
     sim = mon = None
     try:
-        sim = start_cli("sim", "--scenario", scenario, "--pty", "--speed", speed)
-        assert sim.stdout is not None
-        path = sim.stdout.readline().strip()
+        sim, path = start_sim_pty(scenario, workdir / "ttySIM", "--speed", speed)
         with (workdir / "monitor.out").open("w") as out:
             monitor = ("monitor", "--port", path, "--headless", "--prometheus", target)
             mon = start_cli(*monitor, stdout=out)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from dockfw.app import FIRMWARE_VERSION
 from pogodock.link import ports
-from support.cli import run_cli, start_cli
+from support.cli import run_cli, start_cli, start_sim_pty
 
 ROOT = Path(__file__).resolve().parents[1]
 MISALIGN = str(ROOT / "scenarios" / "misalign.json")
@@ -57,10 +57,8 @@ def test_monitor_without_a_dock_says_so():
 
 
 def test_headless_monitor_of_the_simulated_dock_records_everything(tmp_path: Path):
-    sim = start_cli("sim", "--scenario", MISALIGN, "--pty")
+    sim, path = start_sim_pty(MISALIGN, tmp_path / "ttySIM")
     try:
-        assert sim.stdout is not None
-        path = sim.stdout.readline().strip()
         rec = tmp_path / "rec.jsonl"
         # stdout is a pipe here: headless without being asked.
         p = run_cli(
@@ -85,10 +83,8 @@ def test_headless_monitor_of_the_simulated_dock_records_everything(tmp_path: Pat
 
 
 def test_headless_monitor_stops_cleanly_on_sigterm(tmp_path: Path):
-    sim = start_cli("sim", "--scenario", MISALIGN, "--pty")
+    sim, path = start_sim_pty(MISALIGN, tmp_path / "ttySIM")
     try:
-        assert sim.stdout is not None
-        path = sim.stdout.readline().strip()
         mon = start_cli("monitor", "--port", path, "--headless")
         assert mon.stdout is not None
         first = mon.stdout.readline()

@@ -15,7 +15,7 @@ import pytest
 from dockfw.app import FIRMWARE_VERSION
 from pogodock import __version__
 from pogodock.link import ports
-from support.cli import run_cli, start_cli
+from support.cli import run_cli, start_sim_pty
 from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,11 +44,8 @@ def dock(tmp_path: Path) -> Iterator[str]:
     scenario["duration_s"] = 3600
     path = tmp_path / "long-misalign.json"
     path.write_text(json.dumps(scenario))
-    sim = start_cli("sim", "--scenario", str(path), "--pty")
-    assert sim.stdout is not None
-    path = sim.stdout.readline().strip()
-    assert path.startswith("/dev/"), sim.stderr.read() if sim.stderr else ""
-    yield path
+    sim, port = start_sim_pty(str(path), tmp_path / "ttySIM")
+    yield port
     interrupt(sim)
 
 

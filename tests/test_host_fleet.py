@@ -27,7 +27,7 @@ from pogodock.link.fleet import DockRouter, Fleet, TaggedQueue
 from pogodock.recordings import replay
 from pogodock.records import DOCK_CHANGED, REBOOT, Hello, LinkEvent
 from pogodock.views.fleetprint import FleetPrinter
-from support.cli import run_cli, start_cli
+from support.cli import run_cli, start_cli, start_sim_pty
 from support.procs import interrupt
 
 SEEDS = {"misalign": 2, "intermittent": 3, "faults": 6}
@@ -38,23 +38,17 @@ def uid_of(scenario: str) -> str:
 
 
 class Sims:
-    """Virtual docks behind symlinks: ``plug(link, scenario)`` (re)points a link."""
+    """Virtual docks behind symlinks that come and go with each sim, as a USB dock's port
+    does: ``plug(name, scenario)`` serves a dock at ``folder/name``."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.procs: dict[str, subprocess.Popen] = {}
 
     def plug(self, name: str, scenario: str) -> str:
-        proc = start_cli("sim", "--scenario", scenario, "--pty", stderr=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        pty = proc.stdout.readline().strip()
-        assert pty.startswith("/dev/"), pty
-        link = self.folder / name
-        tmp = self.folder / (name + ".tmp")
-        os.symlink(pty, tmp)
-        os.replace(tmp, link)
+        proc, link = start_sim_pty(scenario, self.folder / name, stderr=subprocess.DEVNULL)
         self.procs[name] = proc
-        return str(link)
+        return link
 
     def unplug(self, name: str) -> None:
         interrupt(self.procs.pop(name))

@@ -8,11 +8,13 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 import serial
 from host_fakedock import wait_for
+from pogodock.link import ports
 from pogodock.link.reader import Reader
 from pogodock.records import Ack, Error, Hello, Record, Sample
-from support.cli import run_cli, start_cli
+from support.cli import run_cli, start_cli, start_sim_pty
 from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +23,7 @@ MISALIGN = str(ROOT / "scenarios" / "misalign.json")
 
 def test_the_reader_talks_to_the_real_firmware_over_a_pty(sim_pty):
     proc, path = sim_pty
-    assert path.startswith("/dev/pts/") and os.path.exists(path)
+    assert os.readlink(path).startswith("/dev/pts/") and os.path.exists(path)
     seen: list[Record] = []
     with Reader(path, confirm_timeout=3.0) as r:
         r.subscribe(seen.append)
@@ -53,14 +55,12 @@ def test_fast_sim_with_nobody_reading_finishes_and_counts_drops():
     assert "Traceback" not in err
 
 
-def test_a_host_that_stops_reading_sees_exactly_the_drops_the_dock_counts():
+def test_a_host_that_stops_reading_sees_exactly_the_drops_the_dock_counts(tmp_path: Path):
     """The firmware's output queue, not the simulator, decides what is dropped: every line
     missing from the stream (a gap in ``seq``) is counted in the ``dropped_lines`` of the
     ``health`` lines that follow, as on a board whose host holds the port without reading."""
-    proc = start_cli("sim", "--scenario", MISALIGN, "--pty", "--speed", "8")
+    proc, path = start_sim_pty(MISALIGN, tmp_path / "ttySIM", "--speed", "8")
     try:
-        assert proc.stdout is not None
-        path = proc.stdout.readline().strip()
         with serial.Serial(path, timeout=0.05) as port:
             time.sleep(3.0)  # 24 simulated seconds of lines against a ~20 kB terminal buffer
             data = b""
@@ -84,10 +84,8 @@ def test_a_host_that_stops_reading_sees_exactly_the_drops_the_dock_counts():
     # Whole lines were dropped, never parts of one: every line above decoded.
 
 
-def test_fast_sim_with_a_reader_delivers_the_stream():
-    proc = start_cli("sim", "--scenario", MISALIGN, "--fast", "--pty")
-    assert proc.stdout is not None
-    path = proc.stdout.readline().strip()
+def test_fast_sim_with_a_reader_delivers_the_stream(tmp_path: Path):
+    proc, path = start_sim_pty(MISALIGN, tmp_path / "ttySIM", "--fast")
     seen: list[Record] = []
     with Reader(path) as r:
         r.subscribe(seen.append)
@@ -98,6 +96,35 @@ def test_fast_sim_with_a_reader_delivers_the_stream():
     assert samples
     seqs = [s.seq for s in samples]
     assert seqs == sorted(seqs)
+
+
+def test_the_link_names_the_pty_while_the_dock_is_served_and_goes_with_it(tmp_path: Path):
+    # A scenario's end and a service manager's SIGTERM both take the link away, so that
+    # a host still following it finds no port, not the next pty the kernel hands out.
+    link = tmp_path / "ttyDOCK"
+    proc, path = start_sim_pty(MISALIGN, link, "--fast")
+    assert os.readlink(path).startswith("/dev/pts/")
+    assert proc.wait(60) == 0
+    assert not os.path.lexists(link)
+    with pytest.raises(ports.PortError, match="no serial port"):
+        Reader(str(link)).connect()
+    proc, path = start_sim_pty(MISALIGN, link)
+    assert os.path.islink(path)
+    proc.terminate()
+    assert proc.wait(10) == 130
+    assert not os.path.lexists(link)
+
+
+def test_a_link_that_would_replace_a_file_or_needs_no_pty_is_refused(tmp_path: Path):
+    kept = tmp_path / "notes.txt"
+    kept.write_text("mine")
+    p = run_cli("sim", "--scenario", MISALIGN, "--pty", "--link", str(kept))
+    assert p.returncode == 2 and "is not a symlink" in p.stderr and kept.read_text() == "mine"
+    p = run_cli("sim", "--scenario", MISALIGN, "--link", str(tmp_path / "x"))
+    assert p.returncode == 2 and "add --pty" in p.stderr
+    p = run_cli("sim", "--scenario", MISALIGN, "--pty", "--link", str(tmp_path / "no" / "x"))
+    assert p.returncode == 2 and "no folder" in p.stderr
+    assert "Traceback" not in p.stderr
 
 
 def test_stdio_sim_still_streams_to_stdout_and_answers_stdin():

@@ -28,3 +28,17 @@ def start_cli(*args: str, **kw: Any) -> subprocess.Popen[str]:
     kw.setdefault("stderr", subprocess.PIPE)
     kw.setdefault("cwd", ROOT)
     return subprocess.Popen([*COMMAND, *args], text=True, **kw)
+
+
+def start_sim_pty(
+    scenario: str, link: Path, *args: str, **kw: Any
+) -> tuple[subprocess.Popen[str], str]:
+    """``pogodock sim --pty`` on ``scenario``, its pty named by a symlink at ``link``:
+    (the process, the path to open). Tests open the link, never ``/dev/pts/N``: once the
+    sim has ended, the kernel hands that number to the next pty opened, often another
+    test's, and a host still retrying the old path would read that test's dock."""
+    proc = start_cli("sim", "--scenario", scenario, "--pty", "--link", str(link), *args, **kw)
+    assert proc.stdout is not None
+    path = proc.stdout.readline().strip()
+    assert path == str(link), path
+    return proc, path

@@ -2,7 +2,8 @@
 
 Run the firmware's own modules against a simulated dock described by a scenario file; the
 device's serial stream goes to stdout, host commands are read from stdin. With --pty the
-dock is served on a pseudo-terminal whose path is the first line of stdout.
+dock is served on a pseudo-terminal whose path is the first line of stdout; --link PATH
+also names it by a symlink that lasts as long as the dock is served.
 
 With ``--pty`` nobody need be listening: this process holds the terminal's other side
 open itself (``virtual.pty_serve``), so the dock talks on as a board with a host attached
@@ -35,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pty", action="store_true", help="serve the virtual dock on a pseudo-terminal"
+    )
+    parser.add_argument(
+        "--link",
+        metavar="PATH",
+        help="with --pty: also name the pseudo-terminal by a symlink at PATH (printed "
+        "instead of the pty's own path), removed when the sim ends, so that a host "
+        "following PATH finds nothing there after the dock has gone",
     )
     parser.add_argument(
         "--speed",
@@ -70,18 +78,39 @@ def scenario_path(arg: str) -> str:
     return path
 
 
+def check_link(link: str, pty: bool) -> None:
+    """--link names a symlink this command may make and remove, or says why not."""
+    if not pty:
+        raise UsageError("--link names the pseudo-terminal of --pty; add --pty")
+    folder = os.path.dirname(os.path.abspath(link))
+    if not os.path.isdir(folder):
+        raise UsageError("cannot make the link %s: no folder %s" % (link, folder))
+    if os.path.lexists(link) and not os.path.islink(link):
+        raise UsageError("%s exists and is not a symlink; pogodock will not replace it" % link)
+    if not os.access(folder, os.W_OK):
+        raise UsageError("cannot make the link %s: %s is not writable" % (link, folder))
+
+
 def run(args: argparse.Namespace) -> int:
     args.scenario = scenario_path(args.scenario)
+    if args.link:
+        check_link(args.link, args.pty)
     if args.pty:
         if args.record:
             raise UsageError(
                 "--record works without --pty; to record a dock served on a pty, run "
                 "pogodock monitor --port PATH --record FILE"
             )
+        from pogodock.interrupts import sigterm_as_interrupt
         from pogodock.virtual import pty_serve
 
+        sigterm_as_interrupt()  # so that the link goes when a service manager stops the sim
         return pty_serve.serve(
-            args.scenario, fast=args.fast, speed=args.speed, boot_seed=args.boot_seed
+            args.scenario,
+            fast=args.fast,
+            speed=args.speed,
+            boot_seed=args.boot_seed,
+            link=args.link,
         )
     from pogodock.virtual import simrun
 

@@ -2,7 +2,12 @@
 
 The slave side's path is printed as the first line of stdout; any serial tool
 (``pogodock monitor --port PATH``, a terminal, mpremote-free scripts) can open
-it like a dock's USB port. The simulator writes the dock's output to the
+it like a dock's USB port. With ``link``, a symlink at that path names the pty
+for as long as the dock is served and is removed when it ends, as a USB dock's
+``/dev/ttyACM0`` comes and goes with the dock: a host that follows the link after
+the sim has ended finds nothing there. The pty's own ``/dev/pts/N`` cannot do
+that: the kernel hands the freed number to the next pseudo-terminal opened, so
+a host still retrying it would open someone else's. The simulator writes the dock's output to the
 master side and reads host commands from it.
 
 The slave is put in raw mode (no echo, no newline translation), and this
@@ -60,6 +65,7 @@ def serve(
     err: TextIO | None = None,
     speed: float = 1.0,
     boot_seed: int | None = None,
+    link: str | None = None,
 ) -> int:
     stdout: TextIO = out if out is not None else sys.stdout
     stderr: TextIO = err if err is not None else sys.stderr
@@ -68,10 +74,12 @@ def serve(
         tty.setraw(slave)
         os.set_blocking(master, False)
         path = os.ttyname(slave)
+        if link:
+            _point(link, path)
         sink = PtySink(master)
         inbox = simrun.FdInbox(master)
         run = simrun.SimRun(scenario_path, sink.write, inbox, fast, speed, boot_seed)
-        stdout.write(path + "\n")
+        stdout.write((link or path) + "\n")
         stdout.flush()
         app = None
         try:
@@ -94,6 +102,24 @@ def serve(
                     % dropped
                 )
     finally:
+        if link:
+            _unpoint(link, path)
         os.close(master)
         os.close(slave)
     return 0
+
+
+def _point(link: str, target: str) -> None:
+    """Make ``link`` name ``target`` in one step (a host never sees it missing or half made)."""
+    tmp = "%s.%d.tmp" % (link, os.getpid())
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def _unpoint(link: str, target: str) -> None:
+    """Remove ``link`` unless something else has taken the name since."""
+    try:
+        if os.readlink(link) == target:
+            os.unlink(link)
+    except OSError:
+        pass
