@@ -430,8 +430,14 @@ def _check_flagged_early(run, pin, rate, max_rise=10):
     rise = _rise_at(run, pin, warn["t_ms"])
     assert rise < max_rise, rise
     # the fit spans the sessions before the onset too: at a fast drift the first alarm
-    # can come before its slope stands out of the scatter, the later ones carry it
-    rates = [e["drift_mohm_per_day"] for e in ox if e["drift_mohm_per_day"] is not None]
+    # can come before its slope stands out of the scatter; the later events and the
+    # health lines carry it once it does (until a cleaning restarts the fit)
+    cleaned = [e["t_ms"] for e in _events(run, "cleaned")] + [float("inf")]
+    healths = [h for h in run.of_type("health") if warn["t_ms"] <= h["t_ms"] < cleaned[0]]
+    rates = [e["drift_mohm_per_day"] for e in ox] + [
+        h["pins"][pin]["drift_mohm_per_day"] for h in healths
+    ]
+    rates = [d for d in rates if d is not None]
     assert rates and all(0.3 * rate < d < 1.35 * rate + 0.3 for d in rates), rates
     return warn
 

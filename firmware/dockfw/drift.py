@@ -11,8 +11,9 @@ docking to the next, so detection runs on the session series, never on samples:
   after three sessions and keeps learning while the CUSUM stays low;
 * sigma, the seating variation: pooled over all pins from second differences of the
   session series (a linear drift leaves them alone, so an oxidising pin cannot hide
-  by inflating sigma) over about the last ``POOL_MAX`` terms, never below
-  ``SIGMA_FLOOR_UOHM``;
+  by inflating sigma) over about the last ``POOL_MAX`` terms, starting from the
+  field's 2 mOhm worth ``PRIOR_TERMS`` terms (a young dock's few terms are no
+  estimate), never below ``SIGMA_FLOOR_UOHM``;
 * one-sided CUSUM, h = 3.5 sigma, k = sigma + 1.5 sigma/sqrt(n) (n sessions in the
   baseline: its own error, else a young baseline estimated low walks the CUSUM into
   false alarms), started at h/2 whenever armed (fast initial response, Lucas &
@@ -57,6 +58,8 @@ LEARN_MAX = const(64)  # in-control sessions the baseline keeps averaging (a mon
 HISTORY = const(16)  # session statistics per pin for the drift fit
 TREND_T = const(3)  # a slope under 3 standard errors is scatter: reported as no drift
 SIGMA_FLOOR_UOHM = const(1000)  # a few quiet sessions must not make a hair trigger
+SIGMA_PRIOR_UOHM = const(2000)  # the field's seating scatter: sigma's start (README)
+PRIOR_TERMS = const(8)  # ... worth two sessions of a four-pin dock
 K_PCT = const(100)  # CUSUM reference, % of sigma: a 2-sigma shift (+ baseline error)
 H_PCT = const(350)  # CUSUM limit, % of sigma (with MIN_RISE_UOHM: see the module's top)
 FIR_PCT = const(175)  # CUSUM head start h/2 when armed or re-armed
@@ -142,10 +145,14 @@ class Drift(Detector):
     # -- per session: decide ------------------------------------------------------
     def sigma(self):
         """Seating variation, µΩ (the pooled estimate, not below the floor)."""
-        if not self.pool_terms:
-            return SIGMA_FLOOR_UOHM
-        # (1 + 2/c2): an estimate from few terms runs low as often as not; lean high
-        var = self.pool_sq / (6 * self.pool_terms) * (1 + 2 / self.pool_terms)
+        # A young dock's few terms scatter widely (chi-squared with few degrees): one
+        # large second difference doubled sigma and let a drifting pin's sessions be
+        # learned as its baseline; one small one made a hair trigger. So the estimate
+        # starts from the field's seating scatter, worth PRIOR_TERMS terms, which the
+        # dock's own terms outweigh within days; (1 + 2/c) still leans high while few.
+        c = self.pool_terms + PRIOR_TERMS
+        prior = PRIOR_TERMS * (SIGMA_PRIOR_UOHM / 1000) ** 2
+        var = (self.pool_sq / 6 + prior) / c * (1 + 2 / c)
         return max(SIGMA_FLOOR_UOHM, int(1000 * math.sqrt(var)))
 
     def session(self, ctx, j, r, t):
