@@ -35,10 +35,12 @@ def detection_figures() -> Figures:
 
 def drift_figures() -> Figures:
     """Dock-years through the real drift detector (tools/bench_drift.py): false
-    ``oxidation`` alarms per dock-year and the rise at which drift is raised (p95)."""
+    ``oxidation`` alarms per dock-year and the rise at which drift is raised (p95); and
+    the best any detector could do at 5 mOhm/day (tools/bench_drift_bound.py)."""
     import bench_drift
+    import bench_drift_bound
 
-    return dict(bench_drift.figures())
+    return dict(bench_drift.figures()) | bench_drift_bound.figures()
 
 
 def tilt_figures() -> Figures:
