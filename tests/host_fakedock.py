@@ -19,6 +19,7 @@ from typing import Any
 
 from dockfw import protocol
 from dockfw.protocol import Fixed, Obj
+from pogodock.virtual.pty_serve import point_link
 
 PINS = ("VBUS1", "GND1")
 
@@ -46,11 +47,7 @@ class FakeDock:
         master, slave = os.openpty()
         tty.setraw(slave)
         self.master, self.slave = master, slave
-        tmp = self.link.with_name(self.link.name + ".tmp")
-        if tmp.is_symlink():
-            tmp.unlink()
-        os.symlink(os.ttyname(slave), tmp)
-        os.replace(tmp, self.link)
+        point_link(str(self.link), os.ttyname(slave))
         self._stop.clear()
         self._thread = threading.Thread(target=self._serve, args=(master,), daemon=True)
         self._thread.start()

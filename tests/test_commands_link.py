@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from mp.hostile import corpus
+from support.cli import start_sim_pty
 from support.cmdlink import Link, dock_ms, flood, run_corpus
 from support.procs import interrupt
 from support.vboards import vboard
@@ -126,14 +127,8 @@ def print_figures(where: str, fl: dict, res: dict) -> None:
 @pytest.mark.long
 def test_sim_pty_through_a_flood_with_an_overload_and_a_hostile_corpus(tmp_path):
     overload_at = 5.0
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pogodock.cli", "sim", "--scenario",
-         link_scenario(tmp_path, overload_at), "--pty"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc, path = start_sim_pty(link_scenario(tmp_path, overload_at), tmp_path / "ttySIM")
     try:
-        assert proc.stdout is not None
-        path = proc.stdout.readline().strip()
         start = time.monotonic()  # the scenario's time 0, give or take the start-up
         link = Link(path)
         try:

@@ -103,14 +103,20 @@ def null_z(years: int, rate: float, sigma: float, first_seed: int = 1000) -> lis
 
 def threshold_for(zs: list[np.ndarray], years: int, budget: float) -> tuple[float, float]:
     """The lowest threshold (to 0.01) with at most ``budget`` false alarms a dock-year."""
+
+    def per_year(threshold: float) -> float:
+        return sum(len(alarms(z, threshold)) for z in zs) / years
+
     lo, hi = 1.0, 8.0
+    at_hi = per_year(hi)
     while hi - lo > 0.01:
         mid = (lo + hi) / 2
-        if sum(len(alarms(z, mid)) for z in zs) / years <= budget:
-            hi = mid
+        at_mid = per_year(mid)
+        if at_mid <= budget:
+            hi, at_hi = mid, at_mid
         else:
             lo = mid
-    return hi, sum(len(alarms(z, hi)) for z in zs) / years
+    return hi, at_hi
 
 
 def detection(runs: int, rate: float, sigma: float, threshold: float, first_seed: int = 5000):
@@ -127,8 +133,7 @@ def detection(runs: int, rate: float, sigma: float, threshold: float, first_seed
         ox = np.maximum(0.0, rate * (t - onset) / DAY)
         z = best_z(t, ox + seating(seed, len(t), j, sigma), rate, sigma)
         first = next((k for k in alarms(z, threshold) if t[k] > onset), None)
-        end = times[first][1] if first is not None else times[-1][1]
-        rises.append(rate * (end - onset) / DAY if first is not None else math.inf)
+        rises.append(math.inf if first is None else rate * (times[first][1] - onset) / DAY)
     return rises
 
 

@@ -75,7 +75,7 @@ def serve(
         os.set_blocking(master, False)
         path = os.ttyname(slave)
         if link:
-            _point(link, path)
+            point_link(link, path)
         sink = PtySink(master)
         inbox = simrun.FdInbox(master)
         run = simrun.SimRun(scenario_path, sink.write, inbox, fast, speed, boot_seed)
@@ -109,9 +109,11 @@ def serve(
     return 0
 
 
-def _point(link: str, target: str) -> None:
+def point_link(link: str, target: str) -> None:
     """Make ``link`` name ``target`` in one step (a host never sees it missing or half made)."""
     tmp = "%s.%d.tmp" % (link, os.getpid())
+    if os.path.islink(tmp):  # left by a process of this pid that died between the steps
+        os.unlink(tmp)
     os.symlink(target, tmp)
     os.replace(tmp, link)
 
