@@ -19,7 +19,7 @@ from typing import Any
 
 from dockfw import protocol
 from dockfw.protocol import Fixed, Obj
-from pogodock.virtual.pty_serve import point_link
+from pogodock.virtual import ptylink
 
 PINS = ("VBUS1", "GND1")
 
@@ -47,7 +47,7 @@ class FakeDock:
         master, slave = os.openpty()
         tty.setraw(slave)
         self.master, self.slave = master, slave
-        point_link(str(self.link), os.ttyname(slave))
+        ptylink.point(str(self.link), os.ttyname(slave))
         self._stop.clear()
         self._thread = threading.Thread(target=self._serve, args=(master,), daemon=True)
         self._thread.start()

@@ -549,6 +549,26 @@ def test_bad_input_is_one_clear_line(tmp_path):
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("pogodock vboard: "), proc.stderr
         assert says in lines[0]
+    kept = tmp_path / "mine"
+    kept.write_text("mine")
+    for link, says in ((kept, "is not a symlink"), (tmp_path / "no" / "tty", "no folder")):
+        proc = run_cli("vboard", "--scenario", "scenarios/demo.json", "--link", str(link))
+        assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+        assert proc.stderr.startswith("pogodock vboard: ") and says in proc.stderr
+    assert kept.read_text() == "mine"
+
+
+def test_the_link_names_the_port_while_the_board_runs_and_goes_with_it(tmp_path):
+    # support.vboards serves every test's board on a link and checks that the link is
+    # gone after Ctrl-C; here: a host on the link talks to the board, and after the
+    # board stops a host following the link finds no port there.
+    with vboard(scenario(tmp_path)) as port:
+        assert os.path.islink(port)
+        out = mpremote(port, "exec", "print(6 * 7)")
+        assert out.returncode == 0 and out.stdout.strip() == "42", out.stderr
+    assert not os.path.lexists(port)
+    with pytest.raises(serial.SerialException):
+        serial.Serial(port)
 
 
 class DyingInterpreter:
@@ -601,7 +621,7 @@ def test_an_interpreter_that_cannot_boot_is_one_sentence(tmp_path, monkeypatch, 
     err = io.StringIO()
     monkeypatch.setattr(sys, "stderr", err)
     try:
-        args = type("Args", (), {"scenario": scenario(tmp_path), "flash": None})()
+        args = type("Args", (), {"scenario": scenario(tmp_path), "flash": None, "link": None})()
         assert run(args) == 1  # type: ignore[arg-type]
     finally:
         signal.signal(signal.SIGTERM, old_term)

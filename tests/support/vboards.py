@@ -3,7 +3,9 @@ pseudo-terminal (stopped as a person would, its stderr checked), a flash folder.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,12 +32,18 @@ def scenario(tmp_path: Path, dock_at: float = 0.3, **extra) -> str:
     return str(path)
 
 
+_links = itertools.count()
+
+
 @contextmanager
 def vboard(
     scenario_path: str, flash: Path | None = None, stderr: list[str] | None = None
 ) -> Iterator[str]:
-    """A vboard on its port; its stderr lines are added to ``stderr`` at the end."""
-    args = ["vboard", "--scenario", scenario_path]
+    """A vboard on its port, named by a link beside the scenario file (never the bare
+    ``/dev/pts/N``, which the kernel hands to another test's pty once this one is gone);
+    its stderr lines are added to ``stderr`` at the end."""
+    link = Path(scenario_path).with_name("ttyVBOARD%d" % next(_links))
+    args = ["vboard", "--scenario", scenario_path, "--link", str(link)]
     if flash is not None:
         args += ["--flash", str(flash)]
     proc = subprocess.Popen(
@@ -48,7 +56,8 @@ def vboard(
     try:
         assert proc.stdout is not None
         path = proc.stdout.readline().strip()
-        assert path.startswith("/dev/pts/"), proc.communicate(timeout=10)
+        assert path == str(link), proc.communicate(timeout=10)
+        assert os.readlink(link).startswith("/dev/pts/")
         yield path
         assert proc.poll() is None, "the vboard ended by itself"
     finally:
@@ -57,6 +66,7 @@ def vboard(
         if stderr is not None:
             stderr += err.splitlines()
     assert proc.returncode == 130
+    assert not os.path.lexists(link), "the vboard left its link behind"
     assert "Traceback" not in err
     assert "interpreter ended" not in err, err  # no crash and restart on the way
 

@@ -80,15 +80,13 @@ def scenario_path(arg: str) -> str:
 
 def check_link(link: str, pty: bool) -> None:
     """--link names a symlink this command may make and remove, or says why not."""
+    from pogodock.virtual import ptylink
+
     if not pty:
         raise UsageError("--link names the pseudo-terminal of --pty; add --pty")
-    folder = os.path.dirname(os.path.abspath(link))
-    if not os.path.isdir(folder):
-        raise UsageError("cannot make the link %s: no folder %s" % (link, folder))
-    if os.path.lexists(link) and not os.path.islink(link):
-        raise UsageError("%s exists and is not a symlink; pogodock will not replace it" % link)
-    if not os.access(folder, os.W_OK):
-        raise UsageError("cannot make the link %s: %s is not writable" % (link, folder))
+    why = ptylink.refusal(link)
+    if why:
+        raise UsageError(why)
 
 
 def run(args: argparse.Namespace) -> int:

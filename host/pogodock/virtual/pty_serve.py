@@ -2,13 +2,9 @@
 
 The slave side's path is printed as the first line of stdout; any serial tool
 (``pogodock monitor --port PATH``, a terminal, mpremote-free scripts) can open
-it like a dock's USB port. With ``link``, a symlink at that path names the pty
-for as long as the dock is served and is removed when it ends, as a USB dock's
-``/dev/ttyACM0`` comes and goes with the dock: a host that follows the link after
-the sim has ended finds nothing there. The pty's own ``/dev/pts/N`` cannot do
-that: the kernel hands the freed number to the next pseudo-terminal opened, so
-a host still retrying it would open someone else's. The simulator writes the dock's output to the
-master side and reads host commands from it.
+it like a dock's USB port. With ``link``, a symlink names the pty for as long
+as the dock is served (``virtual.ptylink``). The simulator writes the dock's
+output to the master side and reads host commands from it.
 
 The slave is put in raw mode (no echo, no newline translation), and this
 process keeps its own descriptor of it open: the master then never reports a
@@ -30,7 +26,7 @@ import time
 import tty
 from typing import TextIO
 
-from pogodock.virtual import simrun
+from pogodock.virtual import ptylink, simrun
 
 LINGER_S = 1.0
 
@@ -75,7 +71,7 @@ def serve(
         os.set_blocking(master, False)
         path = os.ttyname(slave)
         if link:
-            point_link(link, path)
+            ptylink.point(link, path)
         sink = PtySink(master)
         inbox = simrun.FdInbox(master)
         run = simrun.SimRun(scenario_path, sink.write, inbox, fast, speed, boot_seed)
@@ -103,25 +99,7 @@ def serve(
                 )
     finally:
         if link:
-            _unpoint(link, path)
+            ptylink.unpoint(link, path)
         os.close(master)
         os.close(slave)
     return 0
-
-
-def point_link(link: str, target: str) -> None:
-    """Make ``link`` name ``target`` in one step (a host never sees it missing or half made)."""
-    tmp = "%s.%d.tmp" % (link, os.getpid())
-    if os.path.islink(tmp):  # left by a process of this pid that died between the steps
-        os.unlink(tmp)
-    os.symlink(target, tmp)
-    os.replace(tmp, link)
-
-
-def _unpoint(link: str, target: str) -> None:
-    """Remove ``link`` unless something else has taken the name since."""
-    try:
-        if os.readlink(link) == target:
-            os.unlink(link)
-    except OSError:
-        pass

@@ -51,6 +51,7 @@ from docksim.power import WriteCuts, power_cuts
 
 from pogodock.interrupts import sigterm_as_interrupt
 from pogodock.paths import BOARDS_DIR
+from pogodock.virtual import ptylink
 from pogodock.virtual.vboard.gate import InputGate
 from pogodock.virtual.vboard.interp import Interpreter, InterpreterError
 from pogodock.virtual.vboard.port import PtyPort
@@ -400,8 +401,10 @@ def serve(
     flash: str | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    link: str | None = None,
 ) -> int:
-    """Run the virtual board until interrupted (SIGINT, SIGTERM)."""
+    """Run the virtual board until interrupted (SIGINT, SIGTERM); with ``link``, a symlink
+    there names its port while it runs (``virtual.ptylink``)."""
     stdout = out if out is not None else sys.stdout
     stderr = err if err is not None else sys.stderr
     # Refused here, with the simulator's own message, before any port exists.
@@ -433,11 +436,15 @@ def serve(
             supervisor = Supervisor(
                 interp, port, [*args, str(power_on_us)], stderr, scenario, power_on_us / 1e6
             )
-            stdout.write(port.path + "\n")
+            if link:
+                ptylink.point(link, port.path)
+            stdout.write((link or port.path) + "\n")
             stdout.flush()
             while True:
                 supervisor.step()
         finally:
+            if link:
+                ptylink.unpoint(link, port.path)
             if supervisor is not None:
                 supervisor.stop()
             port.close()
