@@ -47,6 +47,20 @@ def test_reference_dock_matches_its_description(root):
         (lambda d: d["i2c"].update(freq_hz=5), "i2c.freq_hz", "within"),
         (lambda d: d.update(pins=[]), "pins", "at least one"),
         (lambda d: d["pins"][0].pop("rated_cycles"), "pins[0].rated_cycles", "missing"),
+        # One GPIO, two jobs: an LED driven low on an active-low charge pin charges.
+        (lambda d: d["status_led"].update(gpio=22), "status_led.gpio", "already charge_enable"),
+        (lambda d: d["safe_mode"].update(gpio=22), "safe_mode.gpio", "already charge_enable"),
+        (lambda d: d["charge_enable"].update(gpio=5), "charge_enable.gpio", "already i2c.scl"),
+        (lambda d: d["i2c"].update(sda=5, scl=4), "i2c.sda", "not an I2C0 SDA pin"),
+        (lambda d: d["i2c"].update(id=1), "i2c.sda", "not an I2C1 SDA pin"),
+        (lambda d: d["i2c"].update(scl=7), "i2c.scl", "GPIO7 is not an I2C0 SCL pin"),
+        # Only one side: protection would bound every silent pin by a sum of 0.
+        (
+            lambda d: [p.update(role="supply", sense="SENSE_V") for p in d["pins"]],
+            "pins",
+            "at least one ground pin",
+        ),
+        (lambda d: d["pins"][0].update(shunt_mohm=0.2), "pins[0].shunt_mohm", "within 0.5"),
     ],
 )
 def test_bad_board_files_are_refused_naming_file_and_field(root, tmp_path, mutate, field, words):

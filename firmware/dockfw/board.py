@@ -51,7 +51,9 @@ _PIN = {
     "name": ("str", True, None),
     "role": ("str", True, (SUPPLY, GROUND)),
     "addr": ("addr", True, None),
-    "shunt_mohm": ("num", True, (0.1, 10000)),
+    # At least 0.5: the monitor's current register in small-int math (dockfw.ina219,
+    # LSB * 2**15 < 2**30 at the widest range) needs a shunt of 0.489 mΩ or more.
+    "shunt_mohm": ("num", True, (0.5, 10000)),
     "sense": ("str", True, None),
     "x_mm": ("num", True, (-500, 500)),
     "y_mm": ("num", True, (-500, 500)),
@@ -214,6 +216,7 @@ def parse(obj, source="board"):
         raise BoardError("%s: pins: a dock needs at least one pin" % source)
     if not obj["sense"]:
         raise BoardError("%s: sense: a dock needs at least one sense monitor" % source)
+    _check_gpios(obj, source)
     names = {}
     addrs = {}
     for group, schema in (("sense", _SENSE), ("pins", _PIN)):
@@ -241,7 +244,40 @@ def parse(obj, source="board"):
                 "%s: pins[%d].sense: %s watches the %s node, pin %s is a %s pin"
                 % (source, i, p["sense"], node, p["name"], p["role"])
             )
+    roles = [p["role"] for p in obj["pins"]]
+    for role in (SUPPLY, GROUND):
+        if role not in roles:
+            # Protection bounds a silent pin's current by the other side's sum: with no
+            # pin on one side that sum is a known 0, and nothing would ever be cut.
+            raise BoardError(
+                "%s: pins: a dock needs at least one %s pin (its current bounds the "
+                "other side's)" % (source, role)
+            )
     return Board(obj, source)
+
+
+def _check_gpios(obj, source):
+    """No GPIO does two jobs (a status LED on the charge pin would switch charging on
+    with every "off"), and the I2C pins are ones the RP2040 routes to that controller:
+    I2Cn's SDA on GPIO 4k + 2n, its SCL on 4k + 2n + 1 (datasheet 2.19.2)."""
+    i2c = obj["i2c"]
+    bus = i2c["id"]
+    for key, lane in (("sda", 0), ("scl", 1)):
+        if i2c[key] % 4 != 2 * bus + lane:
+            raise BoardError(
+                "%s: i2c.%s: GPIO%d is not an I2C%d %s pin (those are GPIO %d, %d, %d, ...)"
+                % (source, key, i2c[key], bus, key.upper(), 2 * bus + lane, 2 * bus + lane + 4,
+                   2 * bus + lane + 8)
+            )  # fmt: skip
+    used = {i2c["sda"]: "i2c.sda", i2c["scl"]: "i2c.scl"}
+    for key in ("charge_enable", "status_led", "safe_mode"):
+        if key in obj:
+            gpio = obj[key]["gpio"]
+            if gpio in used:
+                raise BoardError(
+                    "%s: %s.gpio: GPIO%d is already %s" % (source, key, gpio, used[gpio])
+                )
+            used[gpio] = key + ".gpio"
 
 
 def load(path):
