@@ -260,10 +260,26 @@ def test_a_docked_device_is_saved_a_minute_after_it_lands_then_hourly():
 def test_an_empty_dock_at_boot_forgets_the_device_before_the_next_cut():
     # The state said docked; the dock is found empty: the file must say so at once, or a
     # second cut before the next docking would make that docking a "resume".
-    r = _boot_on(True, (), duration=2)
+    # The save is the loop's, announced like any (a cycle may run from the timer
+    # interrupt, where a save could neither allocate nor stall the chip unseen).
+    saves = []
+    orig = dk.Docking.save
+
+    def save(self, present):
+        saves.append(self.ctx.interruptible)
+        orig(self, present)
+
+    dk.Docking.save = save
+    try:
+        r = _boot_on(True, (), duration=2)
+    finally:
+        dk.Docking.save = orig
     assert not [e for e in r.of_type("event") if e["kind"] == "docked"]
     state = r.dock.store.load(dk.STATE, dk.STATE_VERSION)
     assert state["present"] is False and state["cycles"] == {p: 100 for p in PINS}
+    assert saves == [False]
+    (saved,) = [e for e in r.of_type("event") if e["kind"] == "state_saved"]
+    assert saved["why"] == "undocked" and saved["stall_ms"] >= 0
 
 
 class _Clock:

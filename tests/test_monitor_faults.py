@@ -178,6 +178,37 @@ def bus_faults():
     return go(scn(events, duration=20))
 
 
+@pytest.mark.parametrize("idle_hz", [1, 5])
+def test_a_bus_shorted_from_power_on_never_switches_charging_on_until_it_is_gone(idle_hz):
+    # A device on the dock at power-on and no monitor answering: charging switched on
+    # at the first cycle would run unwatched until the unbounded rule's third cycle
+    # (3 s at 1 Hz idle). It stays off until the bus is back, then starts, said.
+    obj = scn([{"t": 0, "type": "bus_fault", "mode": "short", "until": 4}], load=[[0, 1500]],
+              duration=8, idle_hz=idle_hz)  # fmt: skip
+    obj["events"][0]["t"] = 0  # docked at power-on
+    r = go(obj, cmds=[(2.0, {"cmd": "clear", "id": "c"})])
+    on = [t for t, is_on in r.switch if is_on]
+    assert on and on[0] >= 4_000, r.switch  # neither the boot nor the host's clear
+    evs = prot(r)
+    assert ("sensor_fault", None) in kinds([e for e in evs if e["t_ms"] <= 1_100]), evs
+    starts = [e for e in evs if e["kind"] == "charge_on"]
+    assert starts[0]["reason"] == "monitors answer" and starts[0]["t_ms"] >= 4_000, starts
+    assert len(r.switch) == 1 and 0 <= r.switch[0][0] - starts[0]["t_ms"] <= 10, r.switch
+    assert r.dock.charging and 1400 < flowing(r, 7_500) < 1600
+
+
+def test_charge_on_is_refused_while_no_monitor_answers():
+    events = [{"t": 0, "type": "bus_fault", "mode": "short", "until": 6}]
+    cmds = [(1.0, {"cmd": "charge", "on": False, "id": "off"}),
+            (2.0, {"cmd": "charge", "on": True, "id": "on"})]  # fmt: skip
+    r = go(scn(events, duration=8), cmds=cmds)
+    answers = {a["id"]: a for a in r.of_type("error") + r.of_type("ack")}
+    assert answers["on"]["type"] == "error" and answers["on"]["code"] == "unsafe", answers
+    assert "cannot bound" in answers["on"]["message"]
+    assert not any(is_on for _, is_on in r.switch)  # the host's off still stands at 6 s
+    assert not any(e["kind"] == "charge_on" for e in prot(r))
+
+
 def test_a_stuck_slave_is_clocked_free_and_charging_resumes(bus_faults):
     r = bus_faults
     evs = [e for e in prot(r) if e["t_ms"] < 8_000]

@@ -67,6 +67,19 @@ def test_a_detector_error_cuts_charging_in_that_cycle_and_the_dock_carries_on(mo
     ]
 
 
+def test_charge_on_during_a_firmware_errors_hold_is_refused_not_said(monkeypatch):
+    # The hold keeps the switch off; an ack and a charge_on event would say it is on.
+    raising(monkeypatch, Alignment, "cycle", after_ms=4000, times=1)
+    r = go(scn([], duration=12), cmds=[(5.0, {"cmd": "charge", "on": True, "id": "on"})])
+    (refused,) = r.of_type("error")
+    assert refused["id"] == "on" and refused["code"] == "unsafe", refused
+    assert "firmware error" in refused["message"]
+    assert not r.of_type("ack")
+    (on,) = events(r, "charge_on")  # the hold's own end, not the host's
+    assert on["reason"].startswith("no firmware error for"), on
+    assert [is_on for _, is_on in r.switch] == [True, False, True], r.switch
+
+
 def test_an_error_in_the_report_path_is_named_and_three_in_a_minute_reboot(monkeypatch):
     # The drift detector's report fails three times from 4 s on, then never again.
     raising(monkeypatch, drift_mod.Drift, "report", after_ms=4000, times=3)

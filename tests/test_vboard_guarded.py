@@ -23,6 +23,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+import pytest
 from dockfw.app import WATCHDOG_MS
 from support.cmdlink import Link
 from support.vboards import ROOT, flashed, scenario, vboard
@@ -64,6 +65,36 @@ def _broken(self, s, now):
 
 
 alignment.Alignment.cycle = _broken
+from dockfw import rp2040
+
+rp2040.main()
+"""
+
+
+# The App cannot be built (a MemoryError, say) / the I2C controller cannot be set up.
+NO_APP_MAIN = """\
+from dockfw import app
+
+
+def _cannot(self, hal):
+    raise MemoryError("injected")
+
+
+app.App.__init__ = _cannot
+from dockfw import rp2040
+
+rp2040.main()
+"""
+
+NO_BUS_MAIN = """\
+import machine
+
+
+def _no_bus(*args, **kwargs):
+    raise OSError(5)
+
+
+machine.I2C = _no_bus
 from dockfw import rp2040
 
 rp2040.main()
@@ -230,3 +261,28 @@ def test_damaged_state_on_the_board_is_set_aside_named_and_the_dock_samples_on(
     docking = json.loads((state / "docking.json").read_text())
     assert docking["version"] == 1 and docking["present"] is False
     assert set(docking["cycles"].values()) == {1}, docking
+
+
+@pytest.mark.parametrize(
+    ("main", "says"),
+    [
+        (NO_APP_MAIN, "the firmware could not start (MemoryError: injected), charging off"),
+        (NO_BUS_MAIN, "hardware could not be set up (OSError: [Errno 5] EIO), charging off"),
+    ],
+)
+def test_a_firmware_that_cannot_start_says_why_on_the_protocol(tmp_path, firmware_image, main,
+                                                               says):  # fmt: skip
+    # Not a traceback on a console no host reads: a log line a host's reader shows, then
+    # the REPL, charging off, no watchdog (nothing would feed it).
+    with vboard(scenario(tmp_path), flashed(tmp_path, firmware_image, main)) as port:
+        link = Link(port)
+        try:
+            link.send(b"\x04")  # the boot's own line went out before this host came
+            logs = lambda: [r["msg"] for _, r in of_type(link, "log")]  # noqa: E731
+            assert link.wait(lambda: any(says in m for m in logs()), 30), (logs(), link.console)
+            count = len(logs())
+            time.sleep(WATCHDOG_MS / 1000 + 1)  # no bite: no reboot, no second line
+            assert len(logs()) == count and not of_type(link, "sample")
+            assert not any(b"Traceback" in x for x in link.console), link.console
+        finally:
+            link.close()

@@ -52,7 +52,7 @@ from dockfw.alignment import Alignment
 from dockfw.board import SUPPLY
 from dockfw.commands import Commands
 from dockfw.detect import Detector
-from dockfw.docking import Docking
+from dockfw.docking import ARRIVED, GONE_AT_BOOT, Docking
 from dockfw.drift import Drift
 from dockfw.health import Health
 from dockfw.intermittent import Intermittent
@@ -623,8 +623,13 @@ class App:
         self.stage = "docking"
         clock = self.clock
         t0 = clock.ticks_us()
-        arrived = self.docking.changed > 0
+        change = self.docking.changed
         self.docking.changed = 0
+        if change == GONE_AT_BOOT:
+            self.docking.save(False)
+            self._saved(t0, protocol.SAVE_UNDOCKED)
+            return
+        arrived = change == ARRIVED
         for d in self.detectors:
             self._in = d
             if arrived:
@@ -639,7 +644,7 @@ class App:
                 due = last + SAVE_DOCKED_S
             self._save_due_s = due
             return
-        self._saved(t0, "undocked")
+        self._saved(t0, protocol.SAVE_UNDOCKED)
 
     def _save_docked(self):
         """A device docked for long: its mating counted, the clock, to flash."""
@@ -648,7 +653,7 @@ class App:
         self.docking.save(True)
         self._docked_save_s = self.t_s()
         self._save_due_s = self._docked_save_s + SAVE_DOCKED_S
-        self._saved(t0, "docked")
+        self._saved(t0, protocol.SAVE_DOCKED)
 
     def _saved(self, t0, why):
         """The clock and the settings a host set to flash, then the stall since ``t0``
@@ -933,7 +938,7 @@ class App:
         if not self.crash_hold or self.t_s() - self._crash_at_s < CRASH_RETRY_S:
             return
         self.crash_hold = False
-        if self.protection.may_charge(self) and self._first_good_cycle:
+        if self._first_good_cycle and self.protection.may_charge(self):
             self.set_charging(True)
             self.event(
                 protocol.EV_CHARGE_ON,

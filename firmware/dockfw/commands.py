@@ -483,7 +483,7 @@ class Commands:
                 P.EV_STATE_SAVED,
                 [],
                 P.SEV_INFO,
-                [("stall_ms", stall_ms), ("why", P.SAVE_REASONS[2])],
+                [("stall_ms", stall_ms), ("why", P.SAVE_SETTINGS)],
             )
 
     def _cmd_clear(self, name, cmd):
@@ -502,6 +502,16 @@ class Commands:
         if on and (prot.tripped or prot.overheat_dock):
             yield from self._error(
                 P.E_UNSAFE, "protection holds charging off (clear it first, or let it cool)"
+            )
+            return
+        if on and app.crash_hold:
+            yield from self._error(
+                P.E_UNSAFE, "a firmware error holds charging off until a few s pass without one"
+            )
+            return
+        if on and not (app.sampler.bus_ok and prot.boundable(app.sampler.ok)):
+            yield from self._error(
+                P.E_UNSAFE, "the monitors that answer cannot bound every pin's current"
             )
             return
         prot.host_off = not on

@@ -28,6 +28,10 @@ from dockfw.viper import native
 ARRIVE_MS = const(50)
 LEAVE_MS = const(300)
 SETTLE_MS = const(300)  # contacts still bounce just after a device lands
+# Docking.changed: what the App has still to handle.
+ARRIVED = const(1)
+LEFT = const(-1)
+GONE_AT_BOOT = const(-2)
 _STEP_MAX_MS = const(1000)  # one cycle counts for at most this (a stall is not a docking)
 STATE = "docking"
 STATE_VERSION = const(1)
@@ -61,7 +65,9 @@ class Docking(Detector):
             self._resume = saved["present"]
         self._decided = False  # has presence been decided since boot
         self.present = False
-        self.changed = 0  # +1 arrived, -1 left, since the App last looked
+        # Since the App last looked: ARRIVED, LEFT, or GONE_AT_BOOT (the device the
+        # state file remembers is not there: only the file to correct).
+        self.changed = 0
         self.session = 0
         self.started_s = 0  # dock time (s) the session started
         self._raw = False
@@ -96,13 +102,15 @@ class Docking(Detector):
                 return
         self.present = raw
         self._docked_ms = 0
-        self.changed = 1 if raw else -1
+        self.changed = ARRIVED if raw else LEFT
 
     def _empty_at_boot(self):
-        # The device the file remembers is gone: the next one is a new mating.
+        # The device the file remembers is gone: the next one is a new mating. The App
+        # saves that from its loop (a cycle may run from the timer interrupt, where a
+        # save can neither allocate nor stall the chip), and announces the stall.
         if self._resume:
             self._resume = False
-            self.save(False)
+            self.changed = GONE_AT_BOOT
 
     @native  # asked by other detectors every sampling cycle
     def settled(self):

@@ -110,6 +110,9 @@ class Protection(Detector):
         self.blind_ma = 0
         self._blind_for = -1  # the limit blind_ma was computed for
         self.host_off = False  # the host said "charge off": protection never overrides it
+        # A charge refused only because no monitor could bound some pin's current: the
+        # next check at which they can starts it ("monitors answer").
+        self.awaiting_bounds = False
         self.temp_limit_mc = TEMP_LIMIT_MC
         self._hi = array("i", [0] * n)  # mA: this cycle's current, or its upper bound
         self._st = array("b", [0] * n)  # _EST, _BLIND
@@ -543,15 +546,18 @@ class Protection(Detector):
             if self._off_ms < RETRY_MS and elapsed > 0:
                 # elapsed is one check interval (at most a sampling period): no overflow.
                 self._off_ms = min(RETRY_MS, self._off_ms + elapsed)
-            if self._off_ms >= RETRY_MS and self.boundable(ctx.sampler):
+            if self._off_ms >= RETRY_MS and self.boundable(ctx.sampler.live):
                 self._reset_trip()
                 self._charge_on_if_safe(ctx, "retry")
+        if self.awaiting_bounds:
+            self.awaiting_bounds = False  # set again while the monitors still cannot
+            self._charge_on_if_safe(ctx, "monitors answer")
         self._dock_temperature(ctx)
         self._sensors(ctx)
 
-    def boundable(self, s):
-        """Could every pin's current be bounded by the monitors that answer now?"""
-        live = s.live
+    def boundable(self, live):
+        """Could every pin's current be bounded by the monitors ``live`` marks (the
+        sampler's ``live``: reading settled values; its ``ok``: answering)?"""
         lost = 0  # bit 1 << role: a pin of that side bounded by nothing of its own
         for j in range(self.n):
             if not live[j] and not (self._pad[j] and live[self._sense[j]]):
@@ -567,8 +573,18 @@ class Protection(Detector):
         self._disarm()
 
     def may_charge(self, ctx):
-        """Nothing protection knows of holds charging off (nor a firmware error)."""
-        return not (self.tripped or self.overheat_dock or self.host_off or ctx.crash_hold)
+        """Nothing protection knows of holds charging off (nor a firmware error), and the
+        monitors that answer bound every pin's current: switched on with a dead bus,
+        charging would run unwatched until the unbounded rule cut it. (Answering, not
+        settled: at boot none has a settled reading yet.) A charge refused for that
+        alone is remembered (``awaiting_bounds``) and started by ``check``."""
+        if self.tripped or self.overheat_dock or self.host_off or ctx.crash_hold:
+            return False
+        s = ctx.sampler
+        if s.bus_ok and self.boundable(s.ok):
+            return True
+        self.awaiting_bounds = True
+        return False
 
     def _charge_on_if_safe(self, ctx, reason):
         if ctx.charging or not self.may_charge(ctx):

@@ -58,7 +58,10 @@ EVENT_KINDS = (
     EV_HEAP_COLLECTED,
 )
 # Why a ``state_saved`` event's save was made (its ``why``).
-SAVE_REASONS = ("undocked", "docked", "settings")
+SAVE_UNDOCKED = "undocked"  # a device left (or was gone when the dock booted)
+SAVE_DOCKED = "docked"  # a device docked for long: a minute after it came, then hourly
+SAVE_SETTINGS = "settings"  # a host's set while no device is docked
+SAVE_REASONS = (SAVE_UNDOCKED, SAVE_DOCKED, SAVE_SETTINGS)
 SEV_INFO = "info"
 SEV_WARN = "warn"
 SEV_FAULT = "fault"

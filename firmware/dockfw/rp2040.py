@@ -50,10 +50,10 @@ class RP2040:
     def __init__(self, board):
         self.board = board
         self.clock = time
+        # The charge pin first: whatever below fails, the switch is driven off.
+        self._charge = _charge_pin_off(board)
         self._timeout_us = bus_timeout_us(board.i2c_freq)
         self.i2c = self._bus()
-        off = 0 if board.charge_active_high else 1
-        self._charge = machine.Pin(board.charge_gpio, machine.Pin.OUT, value=off)
         self._led = (
             machine.Pin(board.led_gpio, machine.Pin.OUT, value=0) if board.led_gpio >= 0 else None
         )
@@ -254,8 +254,17 @@ def _safe_mode_reason(board):
     return None
 
 
+def _charge_pin_off(board):
+    off = 0 if board.charge_active_high else 1
+    return machine.Pin(board.charge_gpio, machine.Pin.OUT, value=off)
+
+
 def _boot_id():
     return "%08x" % int.from_bytes(os.urandom(4), "big")
+
+
+def _error_text(e):
+    return "%s: %s" % (type(e).__name__, e)
 
 
 def _log(text, boot_id):
@@ -272,10 +281,30 @@ def main(board_path="board.json"):
         # The charge pin is not known: the pull-down holds the switch off.
         _log("pogodock: bad board file, the firmware does not start: %s" % e, _boot_id())
         return
-    hal = RP2040(board)  # drives the charge pin off first thing
+    try:
+        hal = RP2040(board)  # drives the charge pin off first thing
+    except Exception as e:
+        try:
+            _charge_pin_off(board)
+        except Exception:
+            pass  # the pull-down holds the switch off
+        _log(
+            "pogodock: the dock's hardware could not be set up (%s), charging off, the "
+            "firmware does not start" % _error_text(e),
+            _boot_id(),
+        )
+        return
     reason = _safe_mode_reason(board)
     if reason is None:
-        app = App(hal)
+        try:
+            app = App(hal)
+        except Exception as e:
+            hal.charge(False)
+            _log(
+                "pogodock: the firmware could not start (%s), charging off" % _error_text(e),
+                hal.boot_id,
+            )
+            return
         if app.crash_boots >= CRASH_BOOTS_TO_SAFE:
             reason = "the last %d boots ended in firmware errors" % app.crash_boots
     if reason is not None:
