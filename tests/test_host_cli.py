@@ -106,3 +106,22 @@ def test_sim_takes_a_packaged_example_by_name_and_names_them_when_it_is_not_one(
     line = one_sentence(run_cli("sim", "--scenario", "no-such-example", "--fast"))
     assert line.startswith("pogodock sim: no scenario file no-such-example;")
     assert "demo, faults, intermittent, misalign" in line
+
+
+def test_sim_ends_when_its_reader_goes_as_with_head():
+    # `pogodock sim ... | head -3`: the firmware's supervision catches Exception, so a
+    # BrokenPipeError in its write was taken for a firmware error and the run went on,
+    # at full speed, into the closed pipe (60 simulated days here: about 70 s).
+    proc = start_cli(
+        "sim", "--scenario", "scenarios/oxidation-60d.json", "--fast", stdin=subprocess.DEVNULL
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline() for _ in range(3)]
+    assert all(json.loads(x)["v"] == 1 for x in lines)
+    proc.stdout.close()
+    try:
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
+    err = proc.stderr.read() if proc.stderr is not None else ""
+    assert "Traceback" not in err and "Exception ignored" not in err, err

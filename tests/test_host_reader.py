@@ -284,3 +284,68 @@ def test_another_uid_on_the_port_is_a_dock_change_not_a_reboot(dock: FakeDock, r
     assert len(changed) == 1 and "fedcba9876543210" in changed[0].detail
     assert not links(seen, REBOOT) and reader.reboots == 0
     assert reader.uid == "fedcba9876543210"
+
+
+def test_a_reply_left_on_the_port_by_an_earlier_host_is_not_taken_for_this_ones(
+    dock: FakeDock, reader: Reader
+):
+    # An earlier `pogodock config get` gave up and left its ack unread on the port; a
+    # later process's `set` with the same id must not read it as its own answer.
+    dock.answer = False
+    pending = reader.send("set", name="sample_hz", value=100)
+    assert wait_for(lambda: dock.commands and dock.commands[-1]["cmd"] == "set")
+    dock.emit("ack", [("id", pending.id), ("cmd", "get"), ("settings", {})])
+    assert pending.wait(0.5) is None
+    dock.emit("ack", [("id", pending.id), ("cmd", "set")])
+    reply = pending.wait(3)
+    assert isinstance(reply, Ack) and reply.cmd == "set"
+    # Each process numbers from its own start, not from 1 as every other does.
+    assert len({Reader("/nonexistent").send("info").id for _ in range(5)}) == 5
+
+
+@pytest.mark.parametrize("end", ["unplug", "stop"])
+def test_a_new_boot_s_lines_held_for_its_hello_are_handed_out_when_the_link_ends(
+    dock: FakeDock, reader: Reader, end: str
+):
+    # A reboot whose hello was missed holds the new boot's lines until a hello or a
+    # timeout; an unplug or a Ctrl-C before either must not lose them (a recorder
+    # subscribed would never write them).
+    seen = reader.seen  # type: ignore[attr-defined]
+    dock.sample()
+    assert wait_for(lambda: len(of(seen, Sample)) == 1)
+    dock.answer = False  # its hello stays missed: the reader's info asks in vain
+    before = reader.lines
+    with dock._lock:
+        dock.boot, dock.seq, dock.t_ms = "0000b002", 0, 0
+    for _ in range(6):
+        dock.sample()
+    assert wait_for(lambda: reader.lines >= before + 6)
+    assert len(of(seen, Sample)) == 1  # held: no hello yet
+    if end == "unplug":
+        dock.unplug()
+        assert wait_for(lambda: links(seen, DISCONNECTED))
+        dock.plug()  # for the fixture's own unplug
+    else:
+        reader.stop()
+    assert [s.boot for s in of(seen, Sample)] == ["0000b001"] + ["0000b002"] * 6
+    if end == "unplug":
+        gone = links(seen, DISCONNECTED)[0]
+        assert seen.index(of(seen, Sample)[-1]) < seen.index(gone)
+
+
+def test_a_dock_of_another_protocol_version_is_named_so_not_as_no_pogodock(dock: FakeDock):
+    dock.answer = False
+    r = Reader(str(dock.link), confirm_timeout=0.5, max_backoff=0.1)
+    seen: list[Record] = []
+    r.subscribe(seen.append)
+    r.start()
+    try:
+        line = b'{"v":2,"type":"sample","seq":%d,"boot":"0000b001","t_ms":0,"pins":{}}\n'
+        for seq in range(3):
+            dock.write(line % seq)
+        assert wait_for(lambda: links(seen, UNCONFIRMED))
+        (told,) = links(seen, UNCONFIRMED)
+        assert "protocol version 2, expected 1" in told.detail, told.detail
+        assert "may not be a pogodock" not in told.detail
+    finally:
+        r.stop()

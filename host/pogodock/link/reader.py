@@ -23,6 +23,7 @@ It also:
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from collections import deque
@@ -195,7 +196,10 @@ class Reader:
         self._ser: serial.Serial | None = None
         self._outbox: deque[Pending] = deque()
         self._pending: dict[int, Pending] = {}
-        self._next_id = 1
+        # Ids start anywhere below 2**29 (the dock's small ints): a reply left unread
+        # on the port by an earlier process, which numbered from where it started,
+        # must not be taken for this one's.
+        self._next_id = 1 + random.getrandbits(29)
         self._id_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -204,6 +208,7 @@ class Reader:
         self._reask_at = 0.0
         self._held_asked = False
         self._last_error = ""
+        self._other_version = ""  # why a protocol line's version is not ours, as said
         self.current_port: str | None = None
         self.hello: Hello | None = None
         self.confirmed = False
@@ -260,6 +265,8 @@ class Reader:
         cls = rec.__class__
         if cls is Ack or cls is Error or cls is Hello or cls is LinkEvent:
             self._observe(rec)
+        elif cls is ConsoleText and rec.reason.startswith("protocol version"):  # type: ignore[attr-defined]
+            self._other_version = rec.reason  # type: ignore[attr-defined]
         for sub in self._subs:
             try:
                 sub(rec)
@@ -270,8 +277,9 @@ class Reader:
         if isinstance(rec, (Ack, Error)):
             cid = rec.id
             if isinstance(cid, int):
-                p = self._pending.pop(cid, None)
-                if p is not None:
+                p = self._pending.get(cid)
+                if p is not None and (not isinstance(rec, Ack) or rec.cmd == p.cmd):
+                    del self._pending[cid]
                     p.resolve(rec)
         elif isinstance(rec, Hello):
             self.hello = rec
@@ -349,11 +357,18 @@ class Reader:
                 LinkEvent(
                     time.time(),
                     UNCONFIRMED,
-                    "no hello from %s within %g s: it may not be a pogodock; still listening"
-                    % (self.current_port, self.confirm_timeout),
+                    "no hello from %s within %g s: %s; still listening"
+                    % (self.current_port, self.confirm_timeout, self._unconfirmed_why()),
                     port=self.current_port or "",
                 )
             )
+
+    def _unconfirmed_why(self) -> str:
+        other = self._other_version
+        if other:
+            # A pogodock of another protocol version: its lines are kept as console text.
+            return "its lines are of %s (update pogodock or the dock's firmware)" % other
+        return "it may not be a pogodock"
 
     # -- the port ---------------------------------------------------------------
     def _open(self, path: str) -> serial.Serial:
@@ -466,6 +481,7 @@ class Reader:
         self._pending.clear()
         self._outbox.clear()
         self._splitter.reset()
+        self._decoder.release()  # a new boot's lines waiting for its hello: no hello now
         self._dispatch(
             LinkEvent(
                 time.time(),
@@ -491,6 +507,7 @@ class Reader:
             t.join(timeout=2.0)
         self._thread = None
         self._close_port()
+        self._decoder.release()  # what waited for a hello goes to the subscribers too
 
     def __enter__(self) -> Reader:
         return self

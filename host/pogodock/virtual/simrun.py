@@ -144,9 +144,12 @@ def run_stdio(
         splitter = LineSplitter(Decoder(recorder).line, recorder)
 
     def write(data: bytes) -> None:
-        stream.write(data)
-        if not fast:
-            stream.flush()
+        try:
+            stream.write(data)
+            if not fast:
+                stream.flush()
+        except BrokenPipeError:
+            raise OutputGone from None
         if splitter is not None:
             splitter.feed(bytes(data), time.time())
 
@@ -156,6 +159,24 @@ def run_stdio(
     except (OSError, ValueError, AttributeError):
         inbox = None
     app = SimRun(scenario_path, write, inbox, fast, speed, boot_seed)
-    app.run()
-    stream.flush()
+    try:
+        app.run()
+        stream.flush()
+    except (OutputGone, BrokenPipeError):
+        _quiet_stdout()
     return 0
+
+
+class OutputGone(BaseException):
+    """Whoever read the dock's stream has gone (``sim | head``): the run ends there. A
+    BaseException, as a power cut is: the firmware's supervision catches ``Exception``
+    and would carry on sampling, at full speed, into a closed pipe."""
+
+
+def _quiet_stdout() -> None:
+    # Python flushes stdout again at exit: pointed at the closed pipe, that would print
+    # "Exception ignored ... BrokenPipeError".
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
