@@ -395,8 +395,13 @@ class Rp2Board:
             return "the simulated dock failed: %s" % self._bus_error
         rc = self.proc.poll() if self.proc is not None else None
         if rc not in (None, 0):
-            text = "".join(self.stderr).strip()
-            return text.splitlines()[-1] if text else "the emulator exited with %d" % rc
+            # Node ends an uncaught error's report with its own version: the error
+            # itself is the first line that names one.
+            lines = [x for x in "".join(self.stderr).splitlines() if x.strip()]
+            named = [x for x in lines if "error" in x.lower() and not x.lstrip().startswith("at ")]
+            if named:
+                return named[0].strip()
+            return lines[-1].strip() if lines else "the emulator exited with %d" % rc
         return None
 
     # -- threads -------------------------------------------------------------------------
