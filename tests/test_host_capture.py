@@ -352,6 +352,60 @@ def test_export_to_a_place_it_cannot_write_is_one_sentence(sim_run: tuple[Path, 
     assert "No space left on device" in one_sentence(p, "export")
 
 
+def test_export_and_plot_refuse_to_write_over_the_file_they_read(
+    sim_run: tuple[Path, Path], tmp_path: Path
+):
+    rec, _raw = sim_run
+    mine = tmp_path / "rec.png"  # a recording may have any name, a picture's too
+    mine.write_bytes(rec.read_bytes())
+    (tmp_path / "again.jsonl").symlink_to(mine)
+    for args, words in [
+        (("export", str(mine), "--csv", str(mine)), "is the file being exported"),
+        (("export", str(mine), "--csv", str(tmp_path / "again.jsonl")), "file being exported"),
+        (("plot", str(mine), "--out", str(mine)), "is the file being plotted"),
+        (("plot", str(tmp_path / "again.jsonl"), "--out", str(mine)), "file being plotted"),
+    ]:
+        p = run_cli(*args)
+        assert p.returncode == 2 and words in one_sentence(p, args[0])
+        assert mine.read_bytes() == rec.read_bytes()
+
+
+def _file_size_limit(n: int):
+    def limit() -> None:
+        import resource
+
+        # Writes past n bytes fail with EFBIG, as writes onto a full disk fail with ENOSPC.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))
+
+    return limit
+
+
+@pytest.mark.parametrize(
+    "command, option, name", [("export", "--csv", "out.csv"), ("plot", "--out", "out.png")]
+)
+def test_export_and_plot_that_cannot_write_it_all_keep_the_earlier_file(
+    sim_run: tuple[Path, Path], tmp_path: Path, command: str, option: str, name: str
+):
+    rec, _raw = sim_run
+    out = tmp_path / name
+    p = run_cli(command, str(rec), option, str(out))
+    assert p.returncode == 0, p.stderr
+    whole = out.read_bytes()
+    assert len(whole) > 8192
+    p = cli.run_cli(
+        command, str(rec), option, str(out), timeout=120, preexec_fn=_file_size_limit(8192)
+    )
+    assert "File too large" in one_sentence(p, command)
+    assert out.read_bytes() == whole
+    assert sorted(x.name for x in tmp_path.iterdir()) == [name]  # no temporary file left
+    out.unlink()
+    p = cli.run_cli(
+        command, str(rec), option, str(out), timeout=120, preexec_fn=_file_size_limit(8192)
+    )
+    assert "File too large" in one_sentence(p, command)
+    assert list(tmp_path.iterdir()) == []  # nothing rather than half a file
+
+
 def test_a_line_too_long_is_cut_once_and_the_next_line_still_reads():
     reader = Reader("/never/opened")
     seen: list[Record] = []
