@@ -406,6 +406,38 @@ def test_export_and_plot_that_cannot_write_it_all_keep_the_earlier_file(
     assert list(tmp_path.iterdir()) == []  # nothing rather than half a file
 
 
+def test_a_recording_of_another_protocol_version_says_so(
+    sim_run: tuple[Path, Path], tmp_path: Path
+):
+    rec, raw = sim_run
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text(rec.read_text().replace('"v":1,', '"v":2,'))
+    newer_raw = tmp_path / "newer-raw.jsonl"
+    newer_raw.write_text(raw.read_text().replace('"v":1,', '"v":2,'))
+    for path in (newer, newer_raw):
+        said = "%s was written by a dock speaking protocol version 2; this pogodock reads version 1"
+        for args in (
+            ("replay", "--summary"),
+            ("export", "--csv", "-"),
+            ("plot", "--out", str(tmp_path / "x.png")),
+        ):
+            p = run_cli(args[0], str(path), *args[1:])
+            assert p.returncode == 1 and one_sentence(p, args[0]).endswith(said % path)
+    # Some lines of another version among ours: read, and the rest said.
+    lines = rec.read_text().splitlines()
+    dock = [i for i, x in enumerate(lines) if '"dock":' in x]
+    for i in dock[-3:]:
+        lines[i] = lines[i].replace('"v":1,', '"v":7,')
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join(lines) + "\n")
+    p = run_cli("replay", str(mixed), "--summary")
+    assert p.returncode == 0, p.stderr
+    assert "skipped 3 lines of protocol version 7 of the file" in p.stdout
+    assert p.stderr == (
+        "%s: 3 lines of protocol version 7 skipped (this pogodock reads version 1)\n" % mixed
+    )
+
+
 def test_a_line_too_long_is_cut_once_and_the_next_line_still_reads():
     reader = Reader("/never/opened")
     seen: list[Record] = []
