@@ -117,6 +117,22 @@ def test_headless_monitor_stopped_by_a_signal_ends_whole_with_status_130(
             interrupt(s)
 
 
+@pytest.mark.parametrize("command", ["sim", "vboard"])
+def test_a_scenario_file_that_cannot_be_one_is_one_sentence(tmp_path: Path, command: str):
+    picture = tmp_path / "picture.json"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    nul = tmp_path / "nul.json"
+    scenario = json.loads(Path(MISALIGN).read_text())
+    nul.write_text(json.dumps({**scenario, "board": "pico\u0000"}))
+    for path, words in [
+        (picture, "not a scenario file (not UTF-8 text)"),
+        (nul, "field 'board': must be a board name without control characters, got 'pico\\x00'"),
+    ]:
+        p = run_cli(command, "--scenario", str(path))
+        assert p.returncode == 1
+        assert one_sentence(p) == "pogodock %s: %s: %s" % (command, path, words)
+
+
 def test_sim_takes_a_packaged_example_by_name_and_names_them_when_it_is_not_one(tmp_path):
     p = run_cli("sim", "--scenario", "misalign", "--fast", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
