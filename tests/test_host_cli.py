@@ -46,6 +46,19 @@ def test_ports_json_is_a_list():
 def test_monitor_errors_are_one_sentence(tmp_path: Path):
     assert "no serial port" in one_sentence(run_cli("monitor", "--port", str(tmp_path / "ttyNONE")))
     assert "--mqtt wants" in one_sentence(run_cli("monitor", "--mqtt", "ftp://localhost"))
+    p = run_cli("monitor", "--mqtt", "mqtt://[::1")
+    assert p.returncode == 2
+    assert (
+        one_sentence(p) == "pogodock monitor: --mqtt: 'mqtt://[::1' is not a URL (Invalid IPv6 URL)"
+    )
+    for option in ("--prometheus", "--mqtt", "--record"):
+        for more in ([], ["--port", "/dev/null", "--port", "/dev/zero"]):  # one dock, several
+            p = run_cli("monitor", *more, option, "")
+            assert p.returncode == 2
+            assert one_sentence(p) == "pogodock monitor: %s was given an empty value" % option
+    p = run_cli("sim", "--scenario", "demo", "--fast", "--record", "")
+    assert p.returncode == 2 and p.stdout == ""
+    assert one_sentence(p) == "pogodock sim: --record was given an empty value"
     bad_dir = tmp_path / "no" / "such" / "dir" / "rec.jsonl"
     assert "cannot write the recording" in one_sentence(
         run_cli("monitor", "--port", "/dev/null", "--record", str(bad_dir))

@@ -90,6 +90,8 @@ def check_link(link: str, pty: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.record == "":  # (a shell variable left unset) would record nothing, unsaid
+        raise UsageError("--record was given an empty value")
     args.scenario = scenario_path(args.scenario)
     if args.link:
         check_link(args.link, args.pty)
