@@ -280,19 +280,19 @@ def test_recording_onto_dev_full_never_stops_the_reader():
     assert len(said) == 1 and "/dev/full: cannot write (No space left on device)" in said[0]
 
 
-def test_sim_record_onto_a_full_disk_says_so_and_runs_to_the_end(
+def test_sim_record_onto_a_full_disk_says_so_runs_to_the_end_and_fails(
     sim_run: tuple[Path, Path], scenario: str
 ):
     _rec, raw = sim_run
     p = run_cli(
         "sim", "--scenario", scenario, "--fast", "--boot-seed", "3", "--record", "/dev/full"
     )
-    assert p.returncode == 0
+    assert p.returncode == 1  # the recording asked for is not whole
     assert p.stdout == raw.read_text()  # the dock's stream is whole
     err = p.stderr.splitlines()
     n = len(p.stdout.splitlines())
     assert err == [
-        "recording /dev/full: cannot write (No space left on device); the monitor goes on, "
+        "recording /dev/full: cannot write (No space left on device); the sim goes on, "
         "records are lost until it can write again",
         "recording /dev/full: %d records could not be written" % n,
     ]
