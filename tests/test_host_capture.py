@@ -280,19 +280,19 @@ def test_recording_onto_dev_full_never_stops_the_reader():
     assert len(said) == 1 and "/dev/full: cannot write (No space left on device)" in said[0]
 
 
-def test_sim_record_onto_a_full_disk_says_so_and_runs_to_the_end(
+def test_sim_record_onto_a_full_disk_says_so_runs_to_the_end_and_fails(
     sim_run: tuple[Path, Path], scenario: str
 ):
     _rec, raw = sim_run
     p = run_cli(
         "sim", "--scenario", scenario, "--fast", "--boot-seed", "3", "--record", "/dev/full"
     )
-    assert p.returncode == 0
+    assert p.returncode == 1  # the recording asked for is not whole
     assert p.stdout == raw.read_text()  # the dock's stream is whole
     err = p.stderr.splitlines()
     n = len(p.stdout.splitlines())
     assert err == [
-        "recording /dev/full: cannot write (No space left on device); the monitor goes on, "
+        "recording /dev/full: cannot write (No space left on device); the sim goes on, "
         "records are lost until it can write again",
         "recording /dev/full: %d records could not be written" % n,
     ]
@@ -350,6 +350,92 @@ def test_export_to_a_place_it_cannot_write_is_one_sentence(sim_run: tuple[Path, 
     assert "cannot write" in one_sentence(p, "export")
     p = run_cli("export", str(rec), "--csv", "/dev/full")
     assert "No space left on device" in one_sentence(p, "export")
+
+
+def test_export_and_plot_refuse_to_write_over_the_file_they_read(
+    sim_run: tuple[Path, Path], tmp_path: Path
+):
+    rec, _raw = sim_run
+    mine = tmp_path / "rec.png"  # a recording may have any name, a picture's too
+    mine.write_bytes(rec.read_bytes())
+    (tmp_path / "again.jsonl").symlink_to(mine)
+    for args, words in [
+        (("export", str(mine), "--csv", str(mine)), "is the file being exported"),
+        (("export", str(mine), "--csv", str(tmp_path / "again.jsonl")), "file being exported"),
+        (("plot", str(mine), "--out", str(mine)), "is the file being plotted"),
+        (("plot", str(tmp_path / "again.jsonl"), "--out", str(mine)), "file being plotted"),
+    ]:
+        p = run_cli(*args)
+        assert p.returncode == 2 and words in one_sentence(p, args[0])
+        assert mine.read_bytes() == rec.read_bytes()
+
+
+def _file_size_limit(n: int):
+    def limit() -> None:
+        import resource
+
+        # Writes past n bytes fail with EFBIG, as writes onto a full disk fail with ENOSPC.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))
+
+    return limit
+
+
+@pytest.mark.parametrize(
+    "command, option, name", [("export", "--csv", "out.csv"), ("plot", "--out", "out.png")]
+)
+def test_export_and_plot_that_cannot_write_it_all_keep_the_earlier_file(
+    sim_run: tuple[Path, Path], tmp_path: Path, command: str, option: str, name: str
+):
+    rec, _raw = sim_run
+    out = tmp_path / name
+    p = run_cli(command, str(rec), option, str(out))
+    assert p.returncode == 0, p.stderr
+    whole = out.read_bytes()
+    assert len(whole) > 8192
+    p = cli.run_cli(
+        command, str(rec), option, str(out), timeout=120, preexec_fn=_file_size_limit(8192)
+    )
+    assert "File too large" in one_sentence(p, command)
+    assert out.read_bytes() == whole
+    assert sorted(x.name for x in tmp_path.iterdir()) == [name]  # no temporary file left
+    out.unlink()
+    p = cli.run_cli(
+        command, str(rec), option, str(out), timeout=120, preexec_fn=_file_size_limit(8192)
+    )
+    assert "File too large" in one_sentence(p, command)
+    assert list(tmp_path.iterdir()) == []  # nothing rather than half a file
+
+
+def test_a_recording_of_another_protocol_version_says_so(
+    sim_run: tuple[Path, Path], tmp_path: Path
+):
+    rec, raw = sim_run
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text(rec.read_text().replace('"v":1,', '"v":2,'))
+    newer_raw = tmp_path / "newer-raw.jsonl"
+    newer_raw.write_text(raw.read_text().replace('"v":1,', '"v":2,'))
+    for path in (newer, newer_raw):
+        said = "%s was written by a dock speaking protocol version 2; this pogodock reads version 1"
+        for args in (
+            ("replay", "--summary"),
+            ("export", "--csv", "-"),
+            ("plot", "--out", str(tmp_path / "x.png")),
+        ):
+            p = run_cli(args[0], str(path), *args[1:])
+            assert p.returncode == 1 and one_sentence(p, args[0]).endswith(said % path)
+    # Some lines of another version among ours: read, and the rest said.
+    lines = rec.read_text().splitlines()
+    dock = [i for i, x in enumerate(lines) if '"dock":' in x]
+    for i in dock[-3:]:
+        lines[i] = lines[i].replace('"v":1,', '"v":7,')
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join(lines) + "\n")
+    p = run_cli("replay", str(mixed), "--summary")
+    assert p.returncode == 0, p.stderr
+    assert "skipped 3 lines of protocol version 7 of the file" in p.stdout
+    assert p.stderr == (
+        "%s: 3 lines of protocol version 7 skipped (this pogodock reads version 1)\n" % mixed
+    )
 
 
 def test_a_line_too_long_is_cut_once_and_the_next_line_still_reads():

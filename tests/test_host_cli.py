@@ -12,6 +12,7 @@ import pytest
 from dockfw.app import FIRMWARE_VERSION
 from pogodock.link import ports
 from support.cli import run_cli, start_cli, start_sim_pty
+from support.procs import interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
 MISALIGN = str(ROOT / "scenarios" / "misalign.json")
@@ -45,6 +46,19 @@ def test_ports_json_is_a_list():
 def test_monitor_errors_are_one_sentence(tmp_path: Path):
     assert "no serial port" in one_sentence(run_cli("monitor", "--port", str(tmp_path / "ttyNONE")))
     assert "--mqtt wants" in one_sentence(run_cli("monitor", "--mqtt", "ftp://localhost"))
+    p = run_cli("monitor", "--mqtt", "mqtt://[::1")
+    assert p.returncode == 2
+    assert (
+        one_sentence(p) == "pogodock monitor: --mqtt: 'mqtt://[::1' is not a URL (Invalid IPv6 URL)"
+    )
+    for option in ("--prometheus", "--mqtt", "--record"):
+        for more in ([], ["--port", "/dev/null", "--port", "/dev/zero"]):  # one dock, several
+            p = run_cli("monitor", *more, option, "")
+            assert p.returncode == 2
+            assert one_sentence(p) == "pogodock monitor: %s was given an empty value" % option
+    p = run_cli("sim", "--scenario", "demo", "--fast", "--record", "")
+    assert p.returncode == 2 and p.stdout == ""
+    assert one_sentence(p) == "pogodock sim: --record was given an empty value"
     bad_dir = tmp_path / "no" / "such" / "dir" / "rec.jsonl"
     assert "cannot write the recording" in one_sentence(
         run_cli("monitor", "--port", "/dev/null", "--record", str(bad_dir))
@@ -82,21 +96,54 @@ def test_headless_monitor_of_the_simulated_dock_records_everything(tmp_path: Pat
         sim.wait(5)
 
 
-def test_headless_monitor_stops_cleanly_on_sigterm(tmp_path: Path):
+@pytest.mark.parametrize("fleet", [False, True], ids=["one dock", "several"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_headless_monitor_stopped_by_a_signal_ends_whole_with_status_130(
+    tmp_path: Path, sig: signal.Signals, fleet: bool
+):
     sim, path = start_sim_pty(MISALIGN, tmp_path / "ttySIM")
+    sims = [sim]
     try:
-        mon = start_cli("monitor", "--port", path, "--headless")
+        rec = tmp_path / "rec"
+        more = []
+        if fleet:
+            other = str(ROOT / "scenarios" / "intermittent.json")
+            sims.append(start_sim_pty(other, tmp_path / "ttySIM2")[0])
+            more = ["--port", str(tmp_path / "ttySIM2")]
+        mon = start_cli("monitor", "--port", path, *more, "--headless", "--record", str(rec))
         assert mon.stdout is not None
-        first = mon.stdout.readline()
-        assert "link connected" in first
-        mon.send_signal(signal.SIGTERM)
+        for line in mon.stdout:
+            if "link connected" in line:
+                break
+        else:
+            raise AssertionError("the monitor ended before it connected")
+        mon.send_signal(sig)
         out, err = mon.communicate(timeout=10)
-        assert mon.returncode == 0, err
-        assert " health: " in out.splitlines()[-1]
+        assert mon.returncode == 130, err
+        assert " health: " in out.splitlines()[-1]  # the final summary, as before
         assert "Traceback" not in err
+        for file in list(rec.iterdir()) if fleet else [rec]:
+            lines = file.read_text().splitlines()
+            assert lines and all(json.loads(x) for x in lines)  # nothing cut short
     finally:
-        sim.send_signal(signal.SIGINT)
-        sim.wait(5)
+        for s in sims:
+            interrupt(s)
+
+
+@pytest.mark.parametrize("command", ["sim", "vboard"])
+def test_a_scenario_file_that_cannot_be_one_is_one_sentence(tmp_path: Path, command: str):
+    picture = tmp_path / "picture.json"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    nul = tmp_path / "nul.json"
+    scenario = json.loads(Path(MISALIGN).read_text())
+    nul.write_text(json.dumps({**scenario, "board": "pico\u0000"}))
+    for path, words in [
+        (picture, "not a scenario file (not UTF-8 text)"),
+        (nul, "field 'board': must be a board name without control characters, got 'pico\\x00'"),
+    ]:
+        p = run_cli(command, "--scenario", str(path))
+        assert p.returncode == 1
+        assert one_sentence(p) == "pogodock %s: %s: %s" % (command, path, words)
 
 
 def test_sim_takes_a_packaged_example_by_name_and_names_them_when_it_is_not_one(tmp_path):

@@ -172,6 +172,24 @@ def test_a_port_where_nothing_answers_is_one_sentence():
     )
 
 
+@pytest.mark.parametrize(
+    "cmd", [["info"], ["config", "get"], ["config", "set", "idle_hz", "5"], ["reboot"]]
+)
+def test_a_timeout_that_no_wait_can_take_is_a_usage_error(dock, cmd):
+    for value, words in [
+        ("inf", "'inf' is not a finite number"),
+        ("nan", "'nan' is not a finite number"),
+        ("1e12", "1e12 is more than a day (86400 s)"),
+    ]:
+        p = run_cli(*cmd, "--port", dock, "--timeout", value)
+        assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
+        prog = " ".join(cmd[:2] if cmd[0] == "config" else cmd[:1])
+        said = p.stderr.splitlines()[-1]
+        assert said == "pogodock %s: error: argument --timeout: %s" % (prog, words)
+    # A day is waited for as any timeout: the answer ends the wait.
+    assert "firmware" in ok("info", "--port", dock, "--timeout", "86400")
+
+
 def test_version_port_before_another_command_is_refused(tmp_path):
     p = run_cli("--port", str(tmp_path / "ttyNONE"), "info")
     assert p.returncode == 2 and "goes with --version" in p.stderr

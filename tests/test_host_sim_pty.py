@@ -14,6 +14,7 @@ from host_fakedock import wait_for
 from pogodock.link import ports
 from pogodock.link.reader import Reader
 from pogodock.records import Ack, Error, Hello, Record, Sample
+from pogodock.virtual import ptylink
 from support.cli import run_cli, start_cli, start_sim_pty
 from support.procs import interrupt
 
@@ -125,6 +126,28 @@ def test_a_link_that_would_replace_a_file_or_needs_no_pty_is_refused(tmp_path: P
     p = run_cli("sim", "--scenario", MISALIGN, "--pty", "--link", str(tmp_path / "no" / "x"))
     assert p.returncode == 2 and "no folder" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("command", ["sim", "vboard"])
+def test_a_link_in_a_folder_that_holds_no_symlink_is_refused_naming_the_link(command: str):
+    # /proc passes every check a path can be given short of making one (root may write).
+    args = ["--pty"] if command == "sim" else []
+    p = run_cli(command, "--scenario", "demo", *args, "--link", "/proc/pogodock-link")
+    assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
+    assert p.stderr == (
+        "pogodock %s: cannot make the link /proc/pogodock-link: No such file or directory\n"
+        % command
+    )
+
+
+def test_a_link_that_cannot_be_made_when_the_dock_starts_names_the_link(tmp_path: Path):
+    # Made after the check, as when the folder changes in between.
+    with pytest.raises(ptylink.LinkError) as e:
+        ptylink.point("/proc/pogodock-link", "/dev/pts/0")
+    assert str(e.value) == "cannot make the link /proc/pogodock-link: No such file or directory"
+    ptylink.point(str(tmp_path / "tty"), "/dev/pts/0")
+    assert os.readlink(tmp_path / "tty") == "/dev/pts/0"
+    assert os.listdir(tmp_path) == ["tty"]  # no step left behind
 
 
 def test_stdio_sim_still_streams_to_stdout_and_answers_stdin():

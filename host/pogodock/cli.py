@@ -74,15 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
+def _known_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """(errors of the command line: status 2, errors of what it met: status 1)."""
     from docksim.scenario import ScenarioError
 
     from pogodock.link.dockcmd import DockError
     from pogodock.link.ports import PortError
     from pogodock.recordings.plot import PlotError
     from pogodock.recordings.replay import RecordingError
+    from pogodock.virtual.ptylink import LinkError
 
-    return (UsageError, BoardError, ScenarioError, PortError, RecordingError, PlotError, DockError)
+    usage = (UsageError, LinkError)
+    return usage, (BoardError, ScenarioError, PortError, RecordingError, PlotError, DockError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,12 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    known = _known_errors()
+    usage_errors, failures = _known_errors()
+    known = usage_errors + failures
     try:
         return args.func(args)
     except known as e:
         print("pogodock %s: %s" % (args.command, e), file=sys.stderr)
-        return 2 if isinstance(e, UsageError) else 1
+        return 2 if isinstance(e, usage_errors) else 1
     except BrokenPipeError:
         try:  # stdout went away (| head): quietly stop
             sys.stdout = open(os.devnull, "w")

@@ -268,11 +268,18 @@ def _load_board(name, boards_dir, source):
         raise ScenarioError(
             "%s: field 'board': must be a board name without a path, got %r" % (source, name)
         )
+    # A NUL no file name can hold, a newline no one-line message can (no str.isprintable
+    # in MicroPython).
+    if any(c < " " or c == "\x7f" for c in name):
+        raise ScenarioError(
+            "%s: field 'board': must be a board name without control characters, got %r"
+            % (source, name)
+        )
     path = "%s/%s.json" % (boards_dir.rstrip("/") or "/", name) if boards_dir else name + ".json"
     try:
         with open(path):
             pass
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a name the OS cannot take (too long, ...)
         known = []
         try:
             import os
@@ -296,6 +303,10 @@ def load(path, boards_dir="boards"):
         with open(path) as f:
             text = f.read()
     except OSError as e:
+        raise ScenarioError("%s: cannot read scenario file (%s)" % (path, e)) from None
+    except UnicodeError:  # a picture, a binary, a file in another encoding
+        raise ScenarioError("%s: not a scenario file (not UTF-8 text)" % path) from None
+    except ValueError as e:  # a path the OS cannot take (a NUL in it)
         raise ScenarioError("%s: cannot read scenario file (%s)" % (path, e)) from None
     try:
         obj = json.loads(text)

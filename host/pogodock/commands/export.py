@@ -21,8 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pogodock.recordings import export, replay
+    from pogodock.recordings import export, outfile, replay
 
+    if args.csv != "-" and outfile.same_file(args.file, args.csv):
+        raise UsageError("%s is the file being exported: give --csv another name" % args.csv)
     recording = replay.load(args.file)
     if not export.exportable(recording.records):
         raise UsageError(

@@ -88,6 +88,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pogodock.link.reader import Reader
 
+    for option, value in (
+        ("--record", args.record),
+        ("--mqtt", args.mqtt),
+        ("--prometheus", args.prometheus),
+    ):
+        if value == "":  # (a shell variable left unset) would turn the option off unsaid
+            raise UsageError("%s was given an empty value" % option)
     if args.ha_discovery is not None and not args.mqtt:
         raise UsageError("--ha-discovery needs --mqtt URL: it publishes to that broker")
     headless = args.headless or not sys.stdout.isatty()

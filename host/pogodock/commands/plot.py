@@ -32,9 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pogodock.recordings import plot, replay
+    from pogodock.recordings import outfile, plot, replay
 
     out = plot.output_path(args.out)
+    if outfile.same_file(args.file, out):
+        raise UsageError("%s is the file being plotted: give --out another name" % out)
     recording = replay.load(args.file)
     title = args.title or "Contact resistance per pin: %s" % os.path.basename(args.file)
     axis = args.x

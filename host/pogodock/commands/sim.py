@@ -90,6 +90,8 @@ def check_link(link: str, pty: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.record == "":  # (a shell variable left unset) would record nothing, unsaid
+        raise UsageError("--record was given an empty value")
     args.scenario = scenario_path(args.scenario)
     if args.link:
         check_link(args.link, args.pty)
@@ -112,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
         )
     from pogodock.virtual import simrun
 
-    recorder = open_recorder(args.record) if args.record else None
+    recorder = open_recorder(args.record, goes_on="the sim") if args.record else None
     try:
-        return simrun.run_stdio(
+        status = simrun.run_stdio(
             args.scenario,
             fast=args.fast,
             speed=args.speed,
@@ -124,3 +126,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if recorder is not None:
             close_recorder(recorder)
+    # The stream on stdout is whole, but the recording asked for is not: a script that
+    # checks the status must not take it for complete.
+    if status == 0 and recorder is not None and recorder.errors:
+        return 1
+    return status

@@ -9,11 +9,11 @@ import sys
 from pogodock.commands.usage import UsageError, say
 
 
-def open_recorder(path: str):
+def open_recorder(path: str, goes_on: str = "the monitor"):
     from pogodock.recordings.recorder import Recorder
 
     try:
-        return Recorder(path, say=say)
+        return Recorder(path, say=say, goes_on=goes_on)
     except OSError as e:
         raise UsageError("cannot write the recording %s: %s" % (path, e.strerror or e)) from None
 

@@ -62,7 +62,10 @@ class MqttTarget:
     """Where to publish: parsed from ``mqtt[s]://[user[:password]@]host[:port][/base]``."""
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as e:  # 'mqtt://[::1': "Invalid IPv6 URL", not naming --mqtt
+            raise ValueError("--mqtt: %r is not a URL (%s)" % (url, e)) from None
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
             raise ValueError(
                 "--mqtt wants mqtt://[user[:password]@]host[:port][/base/topic] "

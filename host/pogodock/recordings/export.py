@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
+from pogodock.recordings import outfile
 from pogodock.records import (
     LOST,
     REBOOT,
@@ -134,7 +135,8 @@ def write_csv(records: list[Record], out: IO[str]) -> int:
 
 
 def export(records: list[Record], out_path: str) -> int:
+    """Writes the CSV to ``out_path`` ('-': stdout), whole or not at all (``outfile``)."""
     if out_path == "-":
         return write_csv(records, sys.stdout)
-    with open(out_path, "w", newline="", encoding="utf-8") as f:
+    with outfile.replacing(out_path) as f:
         return write_csv(records, f)

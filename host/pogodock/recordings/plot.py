@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from pogodock.recordings import outfile
 from pogodock.records import LOST, REBOOT, DeviceLine, Event, Hello, LinkEvent, Record, Sample
 
 SEVERITY_COLORS = {"info": "#4d7ea8", "warn": "#e08a00", "fault": "#c0392b"}
@@ -270,6 +271,9 @@ def plot(
         framealpha=0.85,
     )
     fig.tight_layout()
-    fig.savefig(out, dpi=dpi, format=os.path.splitext(out)[1][1:].lower() or "png")
-    plt.close(fig)
+    try:
+        with outfile.replacing(out, binary=True) as f:
+            fig.savefig(f, dpi=dpi, format=os.path.splitext(out)[1][1:].lower() or "png")
+    finally:
+        plt.close(fig)
     return axis

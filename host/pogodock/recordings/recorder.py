@@ -71,9 +71,11 @@ class Recorder:
         *,
         stream: BinarySink | None = None,
         say: Callable[[str], None] | None = None,
+        goes_on: str = "the monitor",
     ) -> None:
         self.path = path
         self.say = say
+        self.goes_on = goes_on  # what keeps running while records are lost, for messages
         self.records = 0
         self.unwritten = 0  # records not written since writing last worked
         self.errors = 0  # records never written, in all
@@ -162,8 +164,8 @@ class Recorder:
         self.problem = e.strerror or str(e) or type(e).__name__
         if first:
             self._say(
-                "recording %s: cannot write (%s); the monitor goes on, records are lost "
-                "until it can write again" % (self.path, self.problem)
+                "recording %s: cannot write (%s); %s goes on, records are lost "
+                "until it can write again" % (self.path, self.problem, self.goes_on)
             )
 
     def _say(self, text: str) -> None:

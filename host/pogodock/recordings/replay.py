@@ -29,6 +29,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from dockfw.protocol import VERSION
+
 from pogodock.model import DockModel, describe, fmt
 from pogodock.records import (
     LINK_KINDS,
@@ -72,6 +74,16 @@ class Recording:
     cut: int = 0  # pieces of protocol lines (a capture's first line, dropped bytes)
     skipped: int = 0  # lines that are no record: broken, too long, wrong types
     not_recorded: int = 0  # records the recorder could not write (a full disk)
+    # Dock lines of another protocol version, by version: a dock this host cannot read.
+    other_versions: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def other_version_lines(self) -> int:
+        return sum(self.other_versions.values())
+
+    def versions_said(self) -> str:
+        """'2' or '0 and 2': the other protocol versions found."""
+        return " and ".join(str(v) for v in sorted(self.other_versions))
 
     @property
     def dock_lines(self) -> int:
@@ -86,6 +98,12 @@ class Recording:
             tail.append("%d cut line%s skipped" % (self.cut, _s(self.cut)))
         if self.skipped:
             tail.append("%d unreadable line%s skipped" % (self.skipped, _s(self.skipped)))
+        if self.other_versions:
+            n = self.other_version_lines
+            tail.append(
+                "%d line%s of protocol version %s skipped (this pogodock reads version %d)"
+                % (n, _s(n), self.versions_said(), VERSION)
+            )
         if self.not_recorded:
             tail.append(
                 "%d record%s the recorder could not write"
@@ -187,11 +205,23 @@ class _Loader:
         else:
             parsed = from_object(obj, text, 0.0)
             if isinstance(parsed, ConsoleText):
-                self.captured_text(text, parsed.reason)
+                if not self.other_version(obj):
+                    self.captured_text(text, parsed.reason)
                 return
             rec.captured += 1
             parsed.host_time = self.dock_time(parsed)
             self.take(parsed, estimated=True)
+
+    def other_version(self, obj: dict[str, Any]) -> bool:
+        """Counts ``obj`` when it is a line of another protocol version (which this host
+        cannot read, whatever else it holds): the load then says why, not only how many
+        lines it skipped."""
+        v = obj.get("v")
+        if type(v) is not int or v == VERSION:
+            return False
+        versions = self.rec.other_versions
+        versions[v] = versions.get(v, 0) + 1
+        return True
 
     def dock_time(self, line: DeviceLine) -> float:
         """A captured line's time on the dock's clock, continuous across reboots."""
@@ -236,7 +266,8 @@ class _Loader:
         if isinstance(dock, dict):
             parsed = from_object(dock, _inline_text(text, dock), t)
             if isinstance(parsed, ConsoleText):
-                rec.skipped += 1
+                if not self.other_version(dock):
+                    rec.skipped += 1
                 return
             rec.recorded += 1
             self.decoder.take(parsed)
@@ -328,6 +359,11 @@ def load(path: str) -> Recording:
     rec = loader.rec
     if not rec.file_lines:
         raise RecordingError("%s is empty" % path)
+    if not rec.recorded and not rec.captured and rec.other_versions:
+        raise RecordingError(
+            "%s was written by a dock speaking protocol version %s; this pogodock reads "
+            "version %d" % (path, rec.versions_said(), VERSION)
+        )
     if not rec.recorded and not rec.captured:
         raise RecordingError(
             "%s holds no pogodock records: it is neither a recording (monitor --record) "
@@ -403,6 +439,9 @@ def summary(recording: Recording) -> str:
         skipped.append("%d unreadable line%s" % (recording.skipped, _s(recording.skipped)))
     if recording.cut:
         skipped.append("%d cut line%s" % (recording.cut, _s(recording.cut)))
+    if recording.other_versions:
+        n = recording.other_version_lines
+        skipped.append("%d line%s of protocol version %s" % (n, _s(n), recording.versions_said()))
     if skipped:
         out.append("skipped %s of the file" % " and ".join(skipped))
     if recording.not_recorded:

@@ -66,5 +66,5 @@ class FleetPrinter:
 def run(queue: TaggedQueue, printer: FleetPrinter, duration: float | None = None) -> int:
     """Print what ``queue`` receives until ``duration`` s have passed or Ctrl-C (the
     loop of ``headless.run_live``, over (dock, record) pairs)."""
-    print_live(queue.drain, lambda item: printer.handle(*item), printer, duration)
-    return 0
+    interrupted = print_live(queue.drain, lambda item: printer.handle(*item), printer, duration)
+    return 130 if interrupted else 0

@@ -72,11 +72,11 @@ def run_live(
     def over() -> bool:  # nothing after the port's end matters: no "is it plugged in?"
         return demo and link.connected is False
 
-    print_live(queue.drain, printer.handle, printer, duration, over)
+    interrupted = print_live(queue.drain, printer.handle, printer, duration, over)
     if over():
         printer.out.write("%s %s\n" % (iso_utc(time.time()), DEMO_OVER))
         printer.out.flush()
-    return 0
+    return 130 if interrupted else 0
 
 
 def print_live(
@@ -85,13 +85,15 @@ def print_live(
     printer: Any,
     duration: float | None,
     over: Callable[[], bool] = lambda: False,
-) -> None:
+) -> bool:
     """The live loop of the headless printers (one dock's, the fleet's): ``handle``
     what ``drain()`` returns, ``printer.tick`` the periodic summaries, until
-    ``duration`` s have passed, Ctrl-C or ``over()``; then what is still queued
-    (unless over) and ``printer.summary``."""
+    ``duration`` s have passed, Ctrl-C (or SIGTERM) or ``over()``; then what is still
+    queued (unless over) and ``printer.summary``. True when Ctrl-C ended it: the command
+    still ends as it would have, then says it was interrupted (status 130)."""
     end = None if duration is None else time.monotonic() + duration
     out = printer.out
+    interrupted = False
     try:
         while (end is None or time.monotonic() < end) and not over():
             batch = drain()
@@ -104,12 +106,13 @@ def print_live(
             if not batch:
                 time.sleep(0.05)
     except KeyboardInterrupt:
-        pass
+        interrupted = True
     if not over():
         for item in drain():
             handle(item)
     printer.summary(time.time())
     out.flush()
+    return interrupted
 
 
 def run_records(records: Iterable[Record], printer: HeadlessPrinter) -> int:

@@ -12,6 +12,10 @@ from __future__ import annotations
 import os
 
 
+class LinkError(Exception):
+    """``--link`` names a place where the link cannot be made; the message says why."""
+
+
 def refusal(link: str) -> str:
     """Why ``link`` cannot be made and later removed by us, or "" when it can."""
     folder = os.path.dirname(os.path.abspath(link))
@@ -21,16 +25,35 @@ def refusal(link: str) -> str:
         return "%s exists and is not a symlink; pogodock will not replace it" % link
     if not os.access(folder, os.W_OK):
         return "cannot make the link %s: %s is not writable" % (link, folder)
+    # A folder can be writable and still hold no symlink (/proc, /sys, some mounts; root
+    # passes every access check): only making one tells, before any dock is started.
+    probe = os.path.join(folder, ".pogodock-link-probe.%d" % os.getpid())
+    try:
+        if os.path.islink(probe):
+            os.unlink(probe)
+        os.symlink(os.devnull, probe)
+        os.unlink(probe)
+    except OSError as e:
+        return "cannot make the link %s: %s" % (link, e.strerror or e)
     return ""
 
 
 def point(link: str, target: str) -> None:
-    """Make ``link`` name ``target`` in one step (a host never sees it missing or half made)."""
+    """Make ``link`` name ``target`` in one step (a host never sees it missing or half
+    made); ``LinkError`` naming ``link`` when it cannot be made."""
     tmp = "%s.%d.tmp" % (link, os.getpid())
-    if os.path.islink(tmp):  # left by a process of this pid that died between the steps
-        os.unlink(tmp)
-    os.symlink(target, tmp)
-    os.replace(tmp, link)
+    try:
+        if os.path.islink(tmp):  # left by a process of this pid that died between the steps
+            os.unlink(tmp)
+        os.symlink(target, tmp)
+        try:
+            os.replace(tmp, link)
+        except OSError:
+            os.unlink(tmp)
+            raise
+    except OSError as e:
+        # The error's own filename is the pty (the symlink's target): the user gave the link.
+        raise LinkError("cannot make the link %s: %s" % (link, e.strerror or e)) from None
 
 
 def unpoint(link: str, target: str) -> None:
