@@ -60,6 +60,11 @@ def test_reference_dock_matches_its_description(root):
             "pins",
             "at least one ground pin",
         ),
+        (
+            lambda d: [p.update(role="ground", sense="SENSE_G") for p in d["pins"]],
+            "pins",
+            "at least one supply pin",
+        ),
         (lambda d: d["pins"][0].update(shunt_mohm=0.2), "pins[0].shunt_mohm", "within 0.5"),
     ],
 )

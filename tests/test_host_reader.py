@@ -347,5 +347,10 @@ def test_a_dock_of_another_protocol_version_is_named_so_not_as_no_pogodock(dock:
         (told,) = links(seen, UNCONFIRMED)
         assert "protocol version 2, expected 1" in told.detail, told.detail
         assert "may not be a pogodock" not in told.detail
+        # Another port (or device) later says nothing: that is not the last one's version.
+        dock.unplug()
+        dock.plug()
+        assert wait_for(lambda: len(links(seen, UNCONFIRMED)) == 2)
+        assert "may not be a pogodock" in links(seen, UNCONFIRMED)[1].detail
     finally:
         r.stop()

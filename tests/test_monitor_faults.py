@@ -197,6 +197,20 @@ def test_a_bus_shorted_from_power_on_never_switches_charging_on_until_it_is_gone
     assert r.dock.charging and 1400 < flowing(r, 7_500) < 1600
 
 
+def test_monitors_that_answer_but_convert_no_more_bound_nothing_for_a_charge():
+    # Stuck monitors still answer; their readings are stale: neither a clear nor a
+    # host's charge on may switch charging on over them.
+    names = ("VBUS1", "VBUS2", "GND1", "GND2", "SENSE_V", "SENSE_G")
+    events = [{"t": 3, "type": "sensor_fault", "pin": n, "mode": "stuck"} for n in names]
+    cmds = [(7.0, {"cmd": "clear", "id": "c"}), (8.0, {"cmd": "charge", "on": True, "id": "on"})]
+    r = go(scn(events, duration=10, idle_hz=1), cmds=cmds)
+    off = [t for t, is_on in r.switch if not is_on]
+    assert off and off[0] < 7_000, r.switch  # the unbounded rule cut it
+    assert not [t for t, is_on in r.switch if is_on and t > off[0]], r.switch
+    (refused,) = r.of_type("error")
+    assert refused["id"] == "on" and refused["code"] == "unsafe", refused
+
+
 def test_charge_on_is_refused_while_no_monitor_answers():
     events = [{"t": 0, "type": "bus_fault", "mode": "short", "until": 6}]
     cmds = [(1.0, {"cmd": "charge", "on": False, "id": "off"}),

@@ -509,7 +509,7 @@ class Commands:
                 P.E_UNSAFE, "a firmware error holds charging off until a few s pass without one"
             )
             return
-        if on and not (app.sampler.bus_ok and prot.boundable(app.sampler.ok)):
+        if on and not (app.sampler.bus_ok and prot.boundable(app.sampler.ok, app.sampler.stuck)):
             yield from self._error(
                 P.E_UNSAFE, "the monitors that answer cannot bound every pin's current"
             )

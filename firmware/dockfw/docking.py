@@ -150,6 +150,3 @@ class Docking(Detector):
             protocol.SEV_INFO,
             [("session", self.session), ("duration_s", ctx.t_s() - self.started_s)],
         )
-
-    def clear(self, ctx):
-        self.changed = 0

@@ -555,12 +555,16 @@ class Protection(Detector):
         self._dock_temperature(ctx)
         self._sensors(ctx)
 
-    def boundable(self, live):
+    def boundable(self, live, stuck=None):
         """Could every pin's current be bounded by the monitors ``live`` marks (the
-        sampler's ``live``: reading settled values; its ``ok``: answering)?"""
+        sampler's ``live``: reading settled values; its ``ok``: answering) and ``stuck``
+        does not (answering, but converting no more: their readings are stale)?"""
         lost = 0  # bit 1 << role: a pin of that side bounded by nothing of its own
         for j in range(self.n):
-            if not live[j] and not (self._pad[j] and live[self._sense[j]]):
+            k = self._sense[j]
+            own = live[j] and not (stuck and stuck[j])
+            pad = self._pad[j] and live[k] and not (stuck and stuck[k])
+            if not own and not pad:
                 lost |= 1 << self._role[j]
         return lost != 3  # one side bounds the other's silent pins
 
@@ -581,7 +585,7 @@ class Protection(Detector):
         if self.tripped or self.overheat_dock or self.host_off or ctx.crash_hold:
             return False
         s = ctx.sampler
-        if s.bus_ok and self.boundable(s.ok):
+        if s.bus_ok and self.boundable(s.ok, s.stuck):
             return True
         self.awaiting_bounds = True
         return False

@@ -283,6 +283,7 @@ class Reader:
                     p.resolve(rec)
         elif isinstance(rec, Hello):
             self.hello = rec
+            self._other_version = ""
             if not self.confirmed:
                 self.confirmed = True
                 self._dispatch(
@@ -434,6 +435,7 @@ class Reader:
     def _attach(self, ser: serial.Serial, path: str) -> None:
         self._ser = ser
         self._splitter.reset()
+        self._other_version = ""  # a new port: what the last one spoke says nothing
         self.current_port = path
         self.connects += 1
         self.confirmed = False
