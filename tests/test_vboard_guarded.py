@@ -56,28 +56,6 @@ from dockfw import rp2040
 rp2040.main()
 """
 
-HANG_EVERY_BOOT_MAIN = """\
-import time
-from dockfw import app
-
-_step = app.App.tick
-_start = time.ticks_ms()
-
-
-def _step_then_hang(self):
-    if time.ticks_diff(time.ticks_ms(), _start) > 2000:
-        print("hanging")
-        while True:
-            pass
-    _step(self)
-
-
-app.App.tick = _step_then_hang
-from dockfw import rp2040
-
-rp2040.main()
-"""
-
 CRASH_MAIN = """\
 from dockfw import alignment
 
@@ -306,29 +284,5 @@ def test_a_firmware_that_cannot_start_says_why_on_the_protocol(tmp_path, firmwar
             time.sleep(WATCHDOG_MS / 1000 + 1)  # no bite: no reboot, no second line
             assert len(logs()) == count and not of_type(link, "sample")
             assert not any(b"Traceback" in x for x in link.console), link.console
-        finally:
-            link.close()
-
-
-def test_boots_that_keep_hanging_park_the_dock_in_safe_mode(tmp_path, firmware_image):
-    # Each such boot charges until its hang and then, unwatched, for the watchdog's
-    # 2 s: three bites in a row count as three crashes do.
-    flash = flashed(tmp_path, firmware_image, HANG_EVERY_BOOT_MAIN)
-    with vboard(scenario(tmp_path), flash) as port:
-        link = Link(port)
-        try:
-
-            def parked() -> bool:
-                logs = [r.get("msg", "") for _, r in of_type(link, "log")]
-                return any("safe mode" in x for x in logs)
-
-            assert link.wait(parked, 90), (link.console[-5:], of_type(link, "hello"))
-            (log,) = [r["msg"] for _, r in of_type(link, "log") if "safe mode" in r["msg"]]
-            assert "boots ended in firmware errors or watchdog resets" in log, log
-            causes = [r["reset_cause"] for _, r in of_type(link, "hello")]
-            assert causes[-2:] == ["watchdog", "watchdog"], causes
-            count = len(of_type(link, "hello"))
-            time.sleep(WATCHDOG_MS / 1000 + 1)  # parked: no watchdog, no more boots
-            assert len(of_type(link, "hello")) == count
         finally:
             link.close()

@@ -250,17 +250,12 @@ class App:
         cause = self.hal.reset_cause
         note = self.store.load(BOOT_STATE, _STATE_VERSION, _check_boot)
         if note is None:
-            note = {"reason": "", "crash_boots": 0}
+            return cause, 0, None
         reason = note["reason"]
         if reason and cause in ("watchdog", "soft"):
             cause = reason
         error = note.get("error") if reason == "crash" else None
         crash_boots = note["crash_boots"] if reason == "crash" else 0
-        if cause == "watchdog":
-            # A bite, not a reset the firmware asked for: a boot that hangs again and
-            # again counts toward safe mode as one that keeps crashing does (each such
-            # boot would charge until its hang, unwatched for the watchdog's 2 s).
-            crash_boots = note["crash_boots"] + 1
         if reason or crash_boots:
             self.store.save(BOOT_STATE, _STATE_VERSION, {"reason": "", "crash_boots": crash_boots})
         return cause, crash_boots, error

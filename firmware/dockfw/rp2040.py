@@ -306,9 +306,7 @@ def main(board_path="board.json"):
             )
             return
         if app.crash_boots >= CRASH_BOOTS_TO_SAFE:
-            reason = "the last %d boots ended in firmware errors or watchdog resets" % (
-                app.crash_boots
-            )
+            reason = "the last %d boots ended in firmware errors" % app.crash_boots
     if reason is not None:
         hal.charge(False)
         _log(
