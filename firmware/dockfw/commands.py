@@ -499,20 +499,9 @@ class Commands:
             return
         app = self.app
         prot = app.protection
-        if on and (prot.tripped or prot.overheat_dock):
-            yield from self._error(
-                P.E_UNSAFE, "protection holds charging off (clear it first, or let it cool)"
-            )
-            return
-        if on and app.crash_hold:
-            yield from self._error(
-                P.E_UNSAFE, "a firmware error holds charging off until a few s pass without one"
-            )
-            return
-        if on and not (app.sampler.bus_ok and prot.boundable(app.sampler.ok, app.sampler.stuck)):
-            yield from self._error(
-                P.E_UNSAFE, "the monitors that answer cannot bound every pin's current"
-            )
+        why = prot.holds_off(app) if on else ""
+        if why:
+            yield from self._error(P.E_UNSAFE, why)
             return
         prot.host_off = not on
         if on != app.charging:

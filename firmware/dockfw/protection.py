@@ -85,6 +85,12 @@ HEAT_WARN_PCT = const(60)  # a contact's heat warns from this share of its limit
 _JUMP_MIN_MA = const(50)  # a half read's jump beyond any moved share: above the noise
 
 
+# Why charging stays off (``holds_off``): also the host's answer to a refused charge on.
+_HELD_BY_TRIP = "protection holds charging off (clear it first, or let it cool)"
+_HELD_BY_ERROR = "a firmware error holds charging off until a few s pass without one"
+_HELD_UNBOUNDED = "the monitors that answer cannot bound every pin's current"
+
+
 class Protection(Detector):
     def __init__(self, ctx):
         self.ctx = ctx
@@ -576,19 +582,30 @@ class Protection(Detector):
             self.hot[j] = 0
         self._disarm()
 
-    def may_charge(self, ctx):
-        """Nothing protection knows of holds charging off (nor a firmware error), and the
-        monitors that answer bound every pin's current: switched on with a dead bus,
-        charging would run unwatched until the unbounded rule cut it. (Answering, not
-        settled: at boot none has a settled reading yet.) A charge refused for that
-        alone is remembered (``awaiting_bounds``) and started by ``check``."""
-        if self.tripped or self.overheat_dock or self.host_off or ctx.crash_hold:
-            return False
+    def holds_off(self, ctx):
+        """Why charging may not be switched on now (the host's own "off" aside), or "":
+        a trip, the dock's heat, a firmware error's hold, or monitors that cannot bound
+        every pin's current (switched on with a dead bus, charging would run unwatched
+        until the unbounded rule cut it; answering, not settled: at boot none has a
+        settled reading yet)."""
+        if self.tripped or self.overheat_dock:
+            return _HELD_BY_TRIP
+        if ctx.crash_hold:
+            return _HELD_BY_ERROR
         s = ctx.sampler
-        if s.bus_ok and self.boundable(s.ok, s.stuck):
-            return True
-        self.awaiting_bounds = True
-        return False
+        if not (s.bus_ok and self.boundable(s.ok, s.stuck)):
+            return _HELD_UNBOUNDED
+        return ""
+
+    def may_charge(self, ctx):
+        """Nothing holds charging off, the host's "off" included. A charge refused only
+        for want of bounds is remembered (``awaiting_bounds``) and started by ``check``."""
+        if self.host_off:
+            return False
+        why = self.holds_off(ctx)
+        if why is _HELD_UNBOUNDED:
+            self.awaiting_bounds = True
+        return not why
 
     def _charge_on_if_safe(self, ctx, reason):
         if ctx.charging or not self.may_charge(ctx):
